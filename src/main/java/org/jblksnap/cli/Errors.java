@@ -1,0 +1,27 @@
+package org.jblksnap.cli;
+
+import java.nio.file.NoSuchFileException;
+
+import org.jblksnap.error.BlksnapException;
+
+/** One clear line and an exit code for an error of any command. */
+final class Errors {
+    private Errors() {
+    }
+
+    static String describe(Throwable e) {
+        if (e instanceof BlksnapException b) {
+            return b.getMessage() + " (" + b.errno() + ")";
+        }
+        if (e instanceof NoSuchFileException n) {
+            return "no such file: " + n.getFile();
+        }
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.toString() : m;
+    }
+
+    /** The errno of an engine error (as blksnap's tool exits with it), else 1. */
+    static int exitCode(Throwable e) {
+        return e instanceof BlksnapException b ? Math.min(b.errno().code(), 125) : 1;
+    }
+}

@@ -1,0 +1,73 @@
+package org.jblksnap.device;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The few Linux calls the JDK does not offer, through the FFM API: fallocate(2), so that a
+ * difference storage owns its space when it grows (a full disk shows as a failed growth, not
+ * as a failed chunk write later).
+ */
+public final class Native {
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final MethodHandle FALLOCATE;
+
+    static {
+        Linker linker = Linker.nativeLinker();
+        FALLOCATE = linker.downcallHandle(linker.defaultLookup().find("fallocate").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
+                Linker.Option.captureCallState("errno"));
+    }
+
+    private Native() {
+    }
+
+    /** errno values this class tells apart. */
+    public static final int ENOSPC = 28;
+    public static final int EOPNOTSUPP = 95;
+
+    /** fallocate(fd, 0, offset, length): 0 on success, else the errno. */
+    public static int fallocate(int fd, long offset, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = (int) FALLOCATE.invokeExact(state, fd, 0, offset, length);
+            return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("fallocate call failed", t);
+        }
+    }
+
+    /**
+     * The descriptor number this process holds open on a file, found in /proc/self/fd. Used
+     * right after opening a file whose name is unique to this process (a fresh temporary
+     * file), so exactly one descriptor matches; -1 when none does.
+     */
+    public static int descriptorOf(Path file) throws IOException {
+        Path target = file.toRealPath();
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    if (Files.readSymbolicLink(fd).equals(target)) {
+                        return Integer.parseInt(fd.getFileName().toString());
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // a descriptor closed while listing, or not a file: not ours
+                }
+            }
+        }
+        return -1;
+    }
+}

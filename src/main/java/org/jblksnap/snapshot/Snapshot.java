@@ -1,0 +1,140 @@
+package org.jblksnap.snapshot;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.jblksnap.cow.ChunkBufferPool;
+import org.jblksnap.cow.ChunkMap;
+import org.jblksnap.cow.CowHealth;
+import org.jblksnap.diff.DiffStorage;
+import org.jblksnap.error.Errno;
+import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.params.Params;
+import org.jblksnap.tracker.Tracker;
+
+/**
+ * One snapshot (blksnap's snapshot.c): its devices, its difference storage, its images and its
+ * events. Life: created → (devices added) → taken → destroyed. The {@link SnapshotManager}
+ * serialises every state change; this class only holds the state.
+ */
+public final class Snapshot {
+    /** Where a snapshot is in its life. */
+    public enum State { CREATED, TAKEN, DESTROYED }
+
+    private final UUID id;
+    private final DiffStorage storage;
+    private final EventQueue events = new EventQueue();
+    private final CowHealth health;
+    private final Map<String, Tracker> devices = new LinkedHashMap<>();
+    private final Map<String, SnapshotImage> images = new LinkedHashMap<>();
+    private volatile State state = State.CREATED;
+
+    /** Opens the difference storage; on error nothing exists. */
+    Snapshot(UUID id, Path storagePath, long limit, Params params) throws IOException {
+        this.id = id;
+        this.health = new CowHealth(this::cowFailed);
+        this.storage = DiffStorage.open(storagePath, limit, params, this::noSpace);
+    }
+
+    public UUID id() {
+        return id;
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public DiffStorage storage() {
+        return storage;
+    }
+
+    public EventQueue events() {
+        return events;
+    }
+
+    /** 0 while healthy, else the negative errno of the failure (−ENOSPC on overflow). */
+    public int errorCode() {
+        Errno e = health.error();
+        return e == null ? 0 : -e.code();
+    }
+
+    public List<String> deviceNames() {
+        return List.copyOf(devices.keySet());
+    }
+
+    public Map<String, SnapshotImage> images() {
+        return Collections.unmodifiableMap(images);
+    }
+
+    boolean contains(String device) {
+        return devices.containsKey(device);
+    }
+
+    void add(Tracker tracker) {
+        devices.put(tracker.name(), tracker);
+    }
+
+    Tracker device(String name) {
+        return devices.get(name);
+    }
+
+    /** Called by the storage when it is at its limit and runs low. */
+    private void noSpace(long requestedSectors) {
+        events.add(new SnapshotEvent.NoSpace(Instant.now(), requestedSectors));
+    }
+
+    private void cowFailed(String device, Errno errno, IOException cause) {
+        events.add(new SnapshotEvent.Corrupted(Instant.now(), device, errno));
+    }
+
+    /**
+     * The instant of take: every device is frozen and drained. Each CBT switches and COW turns
+     * on; nothing here waits for I/O.
+     */
+    List<SnapshotImage> takeWhileFrozen(Params params) {
+        int maxShift = 0;
+        for (Tracker t : devices.values()) {
+            maxShift = Math.max(maxShift, params.chunkShift(t.capacity()));
+        }
+        ChunkBufferPool buffers = new ChunkBufferPool(1 << maxShift, params.chunkMaximumInQueue(),
+                params.freeDiffBufferPoolSize());
+        List<SnapshotImage> made = new ArrayList<>();
+        for (Tracker t : devices.values()) {
+            ChunkMap chunks = new ChunkMap(t.name(), t.device(), params.chunkShift(t.capacity()), storage, buffers, health);
+            t.cbt().switchForTake();
+            t.setCowWhileFrozen(chunks);
+            SnapshotImage image = new SnapshotImage(t.name(), id, t.capacity(), chunks, t.cbt());
+            images.put(t.name(), image);
+            made.add(image);
+        }
+        state = State.TAKEN;
+        return made;
+    }
+
+    Iterable<Tracker> trackers() {
+        return devices.values();
+    }
+
+    void markDestroyed() {
+        state = State.DESTROYED;
+    }
+
+    /** Chunks copied so far, over all devices. */
+    public long copiedChunks() {
+        long n = 0;
+        for (Tracker t : devices.values()) {
+            ChunkMap c = t.cow();
+            if (c != null && c.health() == health) {
+                n += c.copiedChunks();
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,396 @@
+package org.jblksnap.snapshot;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Pattern;
+
+import org.jblksnap.cbt.CbtInfo;
+import org.jblksnap.cbt.CbtMap;
+import org.jblksnap.cbt.CbtState;
+import org.jblksnap.device.BlockDevice;
+import org.jblksnap.diff.DiffStorage;
+import org.jblksnap.error.DeviceAlreadyAttachedException;
+import org.jblksnap.error.DeviceBusyException;
+import org.jblksnap.error.Errno;
+import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.error.NoDevicesException;
+import org.jblksnap.error.NoSuchDeviceException;
+import org.jblksnap.error.NoSuchSnapshotException;
+import org.jblksnap.error.SnapshotAlreadyTakenException;
+import org.jblksnap.error.SnapshotNotTakenException;
+import org.jblksnap.error.StorageException;
+import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.params.Params;
+import org.jblksnap.tracker.Tracker;
+
+/**
+ * The engine: tracked devices and snapshots, with the operations of blksnap's control
+ * interface. Every state change holds this object's monitor, so control operations are
+ * serialised; the I/O paths (tracker writes, image reads and writes) never take it.
+ *
+ * <p>Lock order: manager monitor → device write gates (in the snapshot's device order) →
+ * chunk locks. Waiting for events holds none of them.
+ */
+public final class SnapshotManager implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(SnapshotManager.class.getName());
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,127}");
+
+    /** What front ends (NBD, FUSE) hear of devices and images coming and going. */
+    public interface Listener {
+        default void deviceAttached(Tracker tracker) {
+        }
+
+        /** Before the tracker is closed. */
+        default void deviceDetaching(Tracker tracker) {
+        }
+
+        default void imageCreated(SnapshotImage image) {
+        }
+
+        /** Before the image is closed; I/O on it fails from then on. */
+        default void imageDestroying(SnapshotImage image) {
+        }
+    }
+
+    private final Params params;
+    private final Map<String, Tracker> trackers = new LinkedHashMap<>();
+    private final Map<UUID, Snapshot> snapshots = new LinkedHashMap<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+
+    public SnapshotManager(Params params) {
+        this.params = params;
+    }
+
+    public Params params() {
+        return params;
+    }
+
+    public void addListener(Listener listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(Listener listener) {
+        listeners.remove(listener);
+    }
+
+    // ---- devices ----
+
+    /** Starts tracking a device with a new CBT generation. */
+    public Tracker attach(String name, Path path) throws IOException {
+        return attach(name, path, null);
+    }
+
+    /**
+     * Starts tracking a device. A saved CBT state is taken over when it fits the device's
+     * size; otherwise a new generation starts.
+     */
+    public synchronized Tracker attach(String name, Path path, CbtState saved) throws IOException {
+        checkName(name);
+        if (trackers.containsKey(name)) {
+            throw new DeviceAlreadyAttachedException("device " + name + " is already attached (" + trackers.get(name).device().path() + ")");
+        }
+        for (Tracker t : trackers.values()) {
+            if (BlockDevice.sameFile(t.device().path(), path)) {
+                throw new DeviceAlreadyAttachedException(path + " is already attached as device " + t.name());
+            }
+        }
+        for (Snapshot s : snapshots.values()) {
+            if (BlockDevice.sameFile(s.storage().path(), path)) {
+                throw new DeviceBusyException(path + " holds the difference storage of snapshot " + s.id());
+            }
+        }
+        BlockDevice device = BlockDevice.open(path);
+        CbtMap cbt;
+        try {
+            cbt = saved != null && saved.capacity() == device.capacity()
+                    && saved.blockShift() == params.trackingBlockShift(device.capacity())
+                    ? CbtMap.restore(saved) : new CbtMap(device.capacity(), params);
+        } catch (RuntimeException e) {
+            device.close();
+            throw new InvalidArgumentException("device " + name + ": " + e.getMessage());
+        }
+        Tracker tracker = new Tracker(name, device, cbt);
+        trackers.put(name, tracker);
+        for (Listener l : listeners) {
+            l.deviceAttached(tracker);
+        }
+        return tracker;
+    }
+
+    /** Stops tracking; refused while the device is in a snapshot. Returns the final CBT state. */
+    public synchronized CbtState detach(String name) throws IOException {
+        Tracker t = tracker(name);
+        Snapshot s = snapshotOf(name);
+        if (s != null) {
+            throw new DeviceBusyException("device " + name + " is in snapshot " + s.id() + "; destroy it first");
+        }
+        for (Listener l : listeners) {
+            l.deviceDetaching(t);
+        }
+        trackers.remove(name);
+        t.close();
+        return t.cbt().state();
+    }
+
+    public synchronized Tracker tracker(String name) {
+        Tracker t = trackers.get(name);
+        if (t == null) {
+            throw new NoSuchDeviceException("no device named '" + name + "' is attached");
+        }
+        return t;
+    }
+
+    public synchronized List<Tracker> trackers() {
+        return List.copyOf(trackers.values());
+    }
+
+    public CbtInfo cbtInfo(String name) {
+        return tracker(name).cbt().info();
+    }
+
+    /** The readable CBT map, count blocks from block first. */
+    public byte[] readCbtMap(String name, int first, int count) {
+        return tracker(name).cbt().readReadable(first, count);
+    }
+
+    /** markdirtyblock: ranges of {sector, count} in 512-byte sectors. */
+    public synchronized void markDirty(String name, List<long[]> sectorRanges) {
+        CbtMap cbt = tracker(name).cbt();
+        for (long[] r : sectorRanges) {
+            if (r[0] < 0 || r[1] < 0 || r[0] > (Long.MAX_VALUE >> Params.SECTOR_SHIFT)
+                    || r[1] > (Long.MAX_VALUE >> Params.SECTOR_SHIFT)) {
+                throw new InvalidArgumentException("bad sector range " + r[0] + ":" + r[1]);
+            }
+            BlockDevice.checkRange(r[0] << Params.SECTOR_SHIFT, r[1] << Params.SECTOR_SHIFT, cbt.capacity(),
+                    "markdirtyblock on " + name);
+        }
+        for (long[] r : sectorRanges) {
+            cbt.markDirty(r[0] << Params.SECTOR_SHIFT, r[1] << Params.SECTOR_SHIFT);
+        }
+    }
+
+    // ---- snapshots ----
+
+    /** snapshot_create: checks everything first, so a refused create leaves no trace. */
+    public synchronized UUID create(Path storagePath, long limit, List<String> deviceNames) throws IOException {
+        List<Tracker> add = new ArrayList<>();
+        for (String n : deviceNames) {
+            Tracker t = tracker(n);
+            checkFree(t);
+            if (add.contains(t)) {
+                throw new InvalidArgumentException("device " + n + " is named twice");
+            }
+            add.add(t);
+        }
+        DiffStorage.Kind kind = DiffStorage.check(storagePath, limit);
+        if (kind != DiffStorage.Kind.TEMP_FILE) {
+            for (Tracker t : trackers.values()) {
+                if (BlockDevice.sameFile(t.device().path(), storagePath)) {
+                    throw new StorageException(Errno.EINVAL, "difference storage " + storagePath
+                            + " is the tracked device " + t.name());
+                }
+            }
+            for (Snapshot s : snapshots.values()) {
+                if (BlockDevice.sameFile(s.storage().path(), storagePath)) {
+                    throw new StorageException(Errno.EBUSY, "difference storage " + storagePath
+                            + " is already used by snapshot " + s.id());
+                }
+            }
+        }
+        UUID id = UUID.randomUUID();
+        Snapshot s = new Snapshot(id, storagePath, limit, params);
+        for (Tracker t : add) {
+            s.add(t);
+        }
+        snapshots.put(id, s);
+        LOG.info(() -> "snapshot " + id + " created, storage " + s.storage().path() + " (" + kind + "), limit " + limit);
+        return id;
+    }
+
+    /** snapshot_add (blksnap_snapshot_append). */
+    public synchronized void add(UUID id, String deviceName) {
+        Snapshot s = snapshot(id);
+        Tracker t = tracker(deviceName);
+        if (s.state() != Snapshot.State.CREATED) {
+            throw new SnapshotAlreadyTakenException("snapshot " + id + " is already taken; devices can only be added before take");
+        }
+        if (s.contains(deviceName)) {
+            throw new DeviceBusyException("device " + deviceName + " is already in snapshot " + id);
+        }
+        checkFree(t);
+        s.add(t);
+    }
+
+    /** snapshot_take: all devices of the snapshot at one instant. */
+    public void take(UUID id) {
+        take(id, null);
+    }
+
+    /**
+     * snapshot_take with a hook that runs at the instant itself, while every device is frozen
+     * and the CBT is switched (tests use it to copy the devices as they are at take).
+     */
+    public synchronized void take(UUID id, Runnable atInstant) {
+        Snapshot s = snapshot(id);
+        if (s.state() == Snapshot.State.TAKEN) {
+            throw new SnapshotAlreadyTakenException("snapshot " + id + " is already taken");
+        }
+        if (s.deviceNames().isEmpty()) {
+            throw new NoDevicesException("snapshot " + id + " has no devices; add one with snapshot_add first");
+        }
+        List<Tracker> frozen = new ArrayList<>();
+        List<SnapshotImage> images;
+        try {
+            for (Tracker t : s.trackers()) {
+                t.freeze();
+                frozen.add(t);
+            }
+            images = s.takeWhileFrozen(params);
+            if (atInstant != null) {
+                atInstant.run();
+            }
+        } finally {
+            for (Tracker t : frozen) {
+                t.thaw();
+            }
+        }
+        LOG.info(() -> "snapshot " + id + " taken: " + s.deviceNames());
+        for (SnapshotImage image : images) {
+            for (Listener l : listeners) {
+                l.imageCreated(image);
+            }
+        }
+    }
+
+    /** snapshot_destroy: images gone, storage freed; the devices stay tracked. */
+    public synchronized void destroy(UUID id) throws IOException {
+        Snapshot s = snapshot(id);
+        snapshots.remove(id);
+        s.markDestroyed();
+        for (SnapshotImage image : s.images().values()) {
+            for (Listener l : listeners) {
+                l.imageDestroying(image);
+            }
+        }
+        for (Tracker t : s.trackers()) {
+            t.freeze();
+            try {
+                t.setCowWhileFrozen(null);
+            } finally {
+                t.thaw();
+            }
+        }
+        for (SnapshotImage image : s.images().values()) {
+            image.close();
+        }
+        s.storage().close();
+        LOG.info(() -> "snapshot " + id + " destroyed");
+    }
+
+    /** snapshot_collect: the ids of every snapshot. */
+    public synchronized List<UUID> collect() {
+        return List.copyOf(snapshots.keySet());
+    }
+
+    public synchronized Snapshot snapshot(UUID id) {
+        Snapshot s = snapshots.get(id);
+        if (s == null) {
+            throw new NoSuchSnapshotException("no snapshot with id " + id);
+        }
+        return s;
+    }
+
+    public synchronized Collection<Snapshot> snapshots() {
+        return List.copyOf(snapshots.values());
+    }
+
+    /** snapshot_info of a device: its snapshot's error code and its image name. */
+    public synchronized SnapshotInfo info(String deviceName) {
+        tracker(deviceName);
+        Snapshot s = snapshotOf(deviceName);
+        if (s == null || s.state() != Snapshot.State.TAKEN) {
+            throw new SnapshotNotTakenException("device " + deviceName + " is not in a taken snapshot");
+        }
+        return new SnapshotInfo(s.errorCode(), SnapshotImage.name(deviceName, s.id()));
+    }
+
+    /** The image of a device in a taken snapshot. */
+    public synchronized SnapshotImage image(String deviceName) {
+        tracker(deviceName);
+        Snapshot s = snapshotOf(deviceName);
+        if (s == null || s.state() != Snapshot.State.TAKEN) {
+            throw new SnapshotNotTakenException("device " + deviceName + " is not in a taken snapshot");
+        }
+        return s.images().get(deviceName);
+    }
+
+    /** The image by its name, {@code <device>@<snapshot-id>}; empty when there is none. */
+    public synchronized Optional<SnapshotImage> imageByName(String imageName) {
+        for (Snapshot s : snapshots.values()) {
+            for (SnapshotImage i : s.images().values()) {
+                if (i.name().equals(imageName)) {
+                    return Optional.of(i);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** snapshot_waitevent: the oldest event, or empty after timeoutMs. */
+    public Optional<SnapshotEvent> waitEvent(UUID id, long timeoutMs) throws InterruptedException {
+        EventQueue q = snapshot(id).events();
+        return q.waitEvent(timeoutMs);
+    }
+
+    /** Destroys every snapshot and detaches every device (shutdown). */
+    @Override
+    public synchronized void close() {
+        for (UUID id : List.copyOf(snapshots.keySet())) {
+            try {
+                destroy(id);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "destroying snapshot " + id + " at shutdown failed", e);
+            }
+        }
+        for (String name : List.copyOf(trackers.keySet())) {
+            try {
+                detach(name);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "detaching " + name + " at shutdown failed", e);
+            }
+        }
+    }
+
+    private Snapshot snapshotOf(String deviceName) {
+        for (Snapshot s : snapshots.values()) {
+            if (s.contains(deviceName)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private void checkFree(Tracker t) {
+        Snapshot other = snapshotOf(t.name());
+        if (other != null) {
+            throw new DeviceBusyException("device " + t.name() + " is already in snapshot " + other.id());
+        }
+    }
+
+    private static void checkName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new InvalidArgumentException("bad device name '" + name
+                    + "': use 1-128 letters, digits, '.', '_', '+' or '-', starting with a letter or digit");
+        }
+    }
+}
