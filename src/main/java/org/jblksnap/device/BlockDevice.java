@@ -21,7 +21,7 @@ import org.jblksnap.params.Params;
  * capacity is fixed at open: requests past it are refused, and a backing file that shrinks or
  * is replaced underneath is reported instead of read as zeroes.
  */
-public final class BlockDevice implements AutoCloseable {
+public final class BlockDevice implements BlockIo, AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final long capacity;
@@ -124,6 +124,7 @@ public final class BlockDevice implements AutoCloseable {
         return path;
     }
 
+    @Override
     public long capacity() {
         return capacity;
     }
@@ -132,6 +133,7 @@ public final class BlockDevice implements AutoCloseable {
         return blockDevice;
     }
 
+    @Override
     public boolean isReadOnly() {
         return readOnly;
     }
@@ -153,12 +155,14 @@ public final class BlockDevice implements AutoCloseable {
     }
 
     /** Reads dst.remaining() bytes at offset. */
+    @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         checkRange(offset, dst.remaining());
         FileIo.readFully(channel, offset, dst, path);
     }
 
     /** Writes src.remaining() bytes at offset. */
+    @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         if (readOnly) {
             throw new IOException("device " + path + " is open read-only");
@@ -168,6 +172,7 @@ public final class BlockDevice implements AutoCloseable {
     }
 
     /** Makes every completed write durable, and checks the backing file is still whole. */
+    @Override
     public void flush() throws IOException {
         if (!readOnly) {
             channel.force(false);

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.util.UUID;
 
 import org.jblksnap.cbt.CbtMap;
+import org.jblksnap.device.BlockIo;
 import org.jblksnap.cow.ChunkMap;
 import org.jblksnap.error.ImageClosedException;
 import org.jblksnap.tracker.WriteGate;
@@ -14,7 +15,7 @@ import org.jblksnap.tracker.WriteGate;
  * at take, plus the image's own writes, which go to the difference storage and mark the CBT
  * (never the device). Its name, {@code <device>@<snapshot-id>}, is its export name.
  */
-public final class SnapshotImage {
+public final class SnapshotImage implements BlockIo {
     private final String deviceName;
     private final UUID snapshotId;
     private final long capacity;
@@ -46,6 +47,7 @@ public final class SnapshotImage {
         return snapshotId;
     }
 
+    @Override
     public long capacity() {
         return capacity;
     }
@@ -55,6 +57,7 @@ public final class SnapshotImage {
         return cbt;
     }
 
+    @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         enter();
         try {
@@ -64,6 +67,7 @@ public final class SnapshotImage {
         }
     }
 
+    @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         enter();
         try {
@@ -76,6 +80,7 @@ public final class SnapshotImage {
     }
 
     /** The image is not persistent, so there is nothing to make durable; only checks it is open. */
+    @Override
     public void flush() throws IOException {
         enter();
         gate.exit();

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 import org.jblksnap.cbt.CbtMap;
+import org.jblksnap.device.BlockIo;
 import org.jblksnap.cow.ChunkMap;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.error.NoSuchDeviceException;
@@ -14,7 +15,7 @@ import org.jblksnap.error.NoSuchDeviceException;
  * device. Snapshot take and destroy switch state with the device's writes frozen and drained,
  * so each write sees one consistent state from start to end.
  */
-public final class Tracker implements AutoCloseable {
+public final class Tracker implements BlockIo, AutoCloseable {
     private final String name;
     private final BlockDevice device;
     private final CbtMap cbt;
@@ -42,16 +43,19 @@ public final class Tracker implements AutoCloseable {
         return cbt;
     }
 
+    @Override
     public long capacity() {
         return device.capacity();
     }
 
     /** Reads the device as it is now. Reads do not pass the gate: they change nothing. */
+    @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         device.read(offset, dst);
     }
 
     /** The tracked write: CBT, then COW, then the device. */
+    @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         device.checkRange(offset, src.remaining());
         enter();
@@ -68,6 +72,7 @@ public final class Tracker implements AutoCloseable {
     }
 
     /** Makes acknowledged writes durable. */
+    @Override
     public void flush() throws IOException {
         device.flush();
     }
