@@ -23,6 +23,9 @@ final class DaemonCommand implements Callable<Integer> {
             + "(default: $JBLKSNAP_RUN_DIR or /run/jblksnap).")
     Path runDir;
 
+    @Option(names = "--state-dir", description = "Directory for saved CBT maps (default: the run directory).")
+    Path stateDir;
+
     @Option(names = "--device", paramLabel = "NAME=PATH", description = "Attach a device at start (repeatable).")
     List<String> devices = List.of();
 
@@ -48,6 +51,9 @@ final class DaemonCommand implements Callable<Integer> {
             c.runDir = runDir;
         } else if (c.runDir == null) {
             c.runDir = ClientOptions.defaultRunDir();
+        }
+        if (stateDir != null) {
+            c.stateDir = stateDir;
         }
         for (String d : devices) {
             Map.Entry<String, String> e = DaemonConfig.parseAssignment("--device", d);

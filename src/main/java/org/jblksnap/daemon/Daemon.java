@@ -69,7 +69,8 @@ public final class Daemon implements AutoCloseable {
             throw new StorageException(Errno.EBUSY, "another jblksnap daemon is running in " + runDir);
         }
         try {
-            engine = new SnapshotManager(params.params(), new CbtFileStore(runDir.resolve("cbt")));
+            engine = new SnapshotManager(params.params(), new CbtFileStore(
+                    (config.stateDir != null ? config.stateDir : runDir).resolve("cbt")));
             for (Map.Entry<String, Path> d : config.devices.entrySet()) {
                 engine.attach(d.getKey(), d.getValue());
             }

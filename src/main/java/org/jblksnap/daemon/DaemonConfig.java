@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * <pre>
  * {
  *   "run_dir":  "/run/jblksnap",
+ *   "state_dir": "/var/lib/jblksnap",
  *   "devices":  {"disk0": "/var/lib/images/disk0.img"},
  *   "nbd_tcp":  ["127.0.0.1:10809"],
  *   "fuse_dir": "/mnt/jblksnap",
@@ -31,6 +32,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  */
 public final class DaemonConfig {
     public Path runDir;
+    /** Where CBT maps are saved; the run directory when not set. Keep it off tmpfs to survive reboots. */
+    public Path stateDir;
     public final Map<String, Path> devices = new LinkedHashMap<>();
     public final List<InetSocketAddress> nbdTcp = new ArrayList<>();
     public Path fuseDir;
@@ -57,6 +60,7 @@ public final class DaemonConfig {
             JsonNode v = root.get(f);
             switch (f) {
                 case "run_dir" -> c.runDir = Path.of(v.asText());
+                case "state_dir" -> c.stateDir = Path.of(v.asText());
                 case "devices" -> v.properties().forEach(e -> c.devices.put(e.getKey(), Path.of(e.getValue().asText())));
                 case "nbd_tcp" -> v.forEach(a -> c.nbdTcp.add(parseAddress(a.asText())));
                 case "fuse_dir" -> c.fuseDir = Path.of(v.asText());
