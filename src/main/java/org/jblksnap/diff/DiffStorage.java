@@ -100,8 +100,9 @@ public final class DiffStorage implements AutoCloseable {
     /**
      * Opens the storage.
      *
-     * @param noSpace called (outside any lock of this class) with the sectors wanted when the
-     *                storage reached its limit and runs low
+     * @param noSpace called with the sectors wanted when the storage reached its limit and runs
+     *                low; it runs under the allocation lock (so it is reported before any later
+     *                overflow), so it must be quick and must not call back into this storage
      */
     public static DiffStorage open(Path path, long limit, Params params, LongConsumer noSpace) throws IOException {
         Kind kind = check(path, limit);
@@ -136,8 +137,6 @@ public final class DiffStorage implements AutoCloseable {
      * when the storage cannot hold them, and from then on for every call (overflow).
      */
     public long allocate(long bytes) throws IOException {
-        long offset;
-        boolean lowAtLimit;
         synchronized (this) {
             if (overflow) {
                 throw new DiffStorageOverflowException("difference storage " + path + " has overflowed");
@@ -150,20 +149,18 @@ public final class DiffStorage implements AutoCloseable {
                 throw new DiffStorageOverflowException("difference storage " + path + " is full: " + filled + " of "
                         + size + " bytes used (limit " + limit + "), " + bytes + " more needed");
             }
-            offset = filled;
+            long offset = filled;
             filled += bytes;
             if (size - filled <= growthStep / 2 && size < limit) {
                 grow(0);
             }
-            lowAtLimit = size - filled <= growthStep / 2 && (size >= limit || growthFailed) && !noSpaceReported;
-            if (lowAtLimit) {
+            if (size - filled <= growthStep / 2 && (size >= limit || growthFailed) && !noSpaceReported) {
                 noSpaceReported = true;
+                // Under the lock: an overflow in another thread must not be reported first.
+                noSpace.accept(growthStep >> Params.SECTOR_SHIFT);
             }
+            return offset;
         }
-        if (lowAtLimit) {
-            noSpace.accept(growthStep >> Params.SECTOR_SHIFT);
-        }
-        return offset;
     }
 
     /**
