@@ -106,8 +106,8 @@ class CbtMapTest {
         assertThrows(InvalidArgumentException.class, () -> map.markDirty(-512, 512));
         assertArrayEquals(before.readable(), map.state().readable());
         assertArrayEquals(before.writable(), map.state().writable());
-        assertThrows(IllegalArgumentException.class, () -> map.readReadable(16, 2));
-        assertThrows(IllegalArgumentException.class, () -> map.readReadable(-1, 1));
+        assertThrows(InvalidArgumentException.class, () -> map.readReadable(16, 2));
+        assertThrows(InvalidArgumentException.class, () -> map.readReadable(-1, 1));
     }
 
     @Test
