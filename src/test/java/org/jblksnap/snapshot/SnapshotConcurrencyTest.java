@@ -44,9 +44,9 @@ class SnapshotConcurrencyTest {
     private static final int CHUNK = 64 << 10;
     private static final int WRITERS_PER_DEVICE = 2;
     private static final int CHECKERS = 2;
-    private static final int CYCLES = 4;
+    private static final int CYCLES = 6;
     /** Each cycle's last sweep starts only after this many writes since its take. */
-    private static final int WRITES_PER_CYCLE = 400;
+    private static final int WRITES_PER_CYCLE = 1000;
     private static final Params PARAMS = TestDevices.params(Map.of("chunk_minimum_shift", "16",
             "diff_storage_minimum", "2048"));
 
@@ -101,6 +101,73 @@ class SnapshotConcurrencyTest {
                 assertTrue(w.writes() >= WRITES_PER_CYCLE / writers.size(), "writer made progress: " + w.writes());
                 assertTrue(w.crossings() > 0, "some writes crossed chunk borders");
             }
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void destroyUnderLoadEndsImageIoCleanlyAndLosesNoDeviceWrite() throws Exception {
+        Path store = Files.createDirectory(dir.resolve("store"));
+        try (SnapshotManager m = new SnapshotManager(PARAMS)) {
+            Tracker device = m.attach("a", TestDevices.patternFile(dir, "a.img", SIZE));
+            RegionWriter writer = new RegionWriter(1, device, 0, (int) (SIZE / SECTOR), 3 * CHUNK / SECTOR, CHUNK,
+                    sinceTake);
+            ExecutorService pool = Executors.newFixedThreadPool(1 + CHECKERS);
+            AtomicBoolean stop = new AtomicBoolean();
+            Future<Void> writing = pool.submit(() -> writer.run(stop));
+            try {
+                for (int cycle = 0; cycle < 3; cycle++) {
+                    UUID id = m.create(store, 64L << 20, List.of("a"));
+                    m.take(id, () -> sinceTake.set(new CountDownLatch(WRITES_PER_CYCLE)));
+                    SnapshotImage image = m.image("a");
+                    CountDownLatch reading = new CountDownLatch(CHECKERS);
+                    List<Future<Long>> readers = new ArrayList<>();
+                    for (int r = 0; r < CHECKERS; r++) {
+                        SplittableRandom random = new SplittableRandom(r);
+                        readers.add(pool.submit(() -> readUntilClosed(image, random, reading)));
+                    }
+                    assertTrue(reading.await(30, TimeUnit.SECONDS));
+                    assertTrue(sinceTake.get().await(30, TimeUnit.SECONDS), "writer stalled");
+                    m.destroy(id); // with reads and copies in flight
+                    for (Future<Long> f : readers) {
+                        assertTrue(f.get(30, TimeUnit.SECONDS) > 0, "the reader read before the destroy");
+                    }
+                    assertEquals(List.of(), list(store));
+                }
+            } finally {
+                stop.set(true);
+                writing.get(30, TimeUnit.SECONDS);
+                pool.shutdownNow();
+            }
+            long[] model = new long[(int) (SIZE / SECTOR)];
+            writer.putModel(model);
+            TestDevices.expectModel(TestDevices.readAll(device), model);
+        }
+    }
+
+    /** Reads random pieces until the image is closed; any other failure is an error. */
+    private static long readUntilClosed(SnapshotImage image, SplittableRandom random, CountDownLatch started)
+            throws IOException {
+        long reads = 0;
+        ByteBuffer buf = ByteBuffer.allocate(2 * CHUNK);
+        while (true) {
+            int sectors = 1 + random.nextInt(2 * CHUNK / SECTOR);
+            long at = random.nextLong(SIZE / SECTOR - sectors + 1) * SECTOR;
+            buf.clear().limit(sectors * SECTOR);
+            try {
+                image.read(at, buf);
+            } catch (ImageClosedException e) {
+                return reads;
+            }
+            if (++reads == 1) {
+                started.countDown();
+            }
+        }
+    }
+
+    private static List<Path> list(Path d) throws IOException {
+        try (var s = Files.list(d)) {
+            return s.toList();
         }
     }
 
