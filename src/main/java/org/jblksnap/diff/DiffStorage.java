@@ -138,6 +138,10 @@ public final class DiffStorage implements AutoCloseable {
      */
     public long allocate(long bytes) throws IOException {
         synchronized (this) {
+            if (!channel.isOpen()) {
+                // Never fallocate through a descriptor number that may belong to another file now.
+                throw new IOException("difference storage " + path + " is closed");
+            }
             if (overflow) {
                 throw new DiffStorageOverflowException("difference storage " + path + " has overflowed");
             }
@@ -164,8 +168,9 @@ public final class DiffStorage implements AutoCloseable {
     }
 
     /**
-     * Grows by min(max(step, atLeast), limit − size). When the file system cannot reserve the
-     * space (a full disk) the size stays and the storage counts as stuck, like at its limit.
+     * Grows by min(max(step, atLeast), limit − size). When the file system has no space for it
+     * (a full disk, a quota, a file size limit) the size stays and the storage counts as stuck,
+     * like at its limit; any other failure is an I/O error of the storage.
      */
     private void grow(long atLeast) throws IOException {
         if (kind == Kind.BLOCK_DEVICE || size >= limit) {
@@ -176,9 +181,12 @@ public final class DiffStorage implements AutoCloseable {
         if (err == Native.EOPNOTSUPP) {
             // The file system cannot reserve space: extend the file sparsely instead.
             FileIo.writeFully(channel, size + by - 1, ByteBuffer.allocate(1));
-        } else if (err != 0) {
+        } else if (err == Native.ENOSPC || err == Native.EDQUOT || err == Native.EFBIG) {
             growthFailed = true;
             return;
+        } else if (err != 0) {
+            throw new IOException("difference storage " + path + ": fallocate of " + by + " bytes at " + size
+                    + " failed with errno " + err);
         }
         size += by;
     }
@@ -215,8 +223,9 @@ public final class DiffStorage implements AutoCloseable {
         return overflow;
     }
 
+    /** Under the allocation lock, so no growth is halfway through a closing descriptor. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         channel.close();
     }
 }
