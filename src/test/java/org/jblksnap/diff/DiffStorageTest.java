@@ -149,6 +149,19 @@ class DiffStorageTest {
     }
 
     @Test
+    void aClosedStorageAllocatesNothingAndIsNotAnOverflow() throws IOException {
+        Path file = Files.createFile(dir.resolve("diff.img"));
+        DiffStorage s = DiffStorage.open(file, 1 << 20, PARAMS, noSpace::add);
+        s.allocate(CHUNK);
+        long size = s.size();
+        s.close();
+        IOException e = assertThrows(IOException.class, () -> s.allocate(STEP));
+        assertFalse(e instanceof DiffStorageOverflowException, e.toString());
+        assertFalse(s.isOverflow());
+        assertEquals(size, Files.size(file), "no growth through a closed descriptor");
+    }
+
+    @Test
     void aLimitBelowTheExistingFileIsRefused() throws IOException {
         Path file = dir.resolve("diff.img");
         Files.write(file, new byte[64 << 10]);
