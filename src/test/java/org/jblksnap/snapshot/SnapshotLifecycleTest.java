@@ -2,6 +2,7 @@ package org.jblksnap.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -18,7 +21,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 import org.jblksnap.cbt.CbtInfo;
-import org.jblksnap.cbt.CbtState;
+import org.jblksnap.cbt.CbtFileStore;
 import org.jblksnap.error.ImageClosedException;
 import org.jblksnap.image.SnapshotImage;
 import org.jblksnap.params.Params;
@@ -87,26 +90,39 @@ class SnapshotLifecycleTest {
     }
 
     @Test
-    void detachHandsBackTheCbtAndReattachContinuesIt() throws Exception {
+    void detachSavesTheCbtAndReattachContinuesIt() throws Exception {
         Path file = TestDevices.patternFile(dir, "d.img", SIZE);
-        try (SnapshotManager m = new SnapshotManager(PARAMS)) {
+        Path states = dir.resolve("cbt");
+        try (SnapshotManager m = new SnapshotManager(PARAMS, new CbtFileStore(states))) {
             Tracker d = m.attach("d", file);
             TestDevices.writePattern(d, 0, 1, 1, 1);
             UUID id = m.create(dir, 64L << 20, List.of("d"));
             m.take(id);
             m.destroy(id);
             CbtInfo before = m.cbtInfo("d");
-            CbtState saved = m.detach("d");
-            m.attach("d", file, saved);
+            m.detach("d");
+            assertTrue(Files.exists(states.resolve("d.cbt")), "saved at detach");
+            m.attach("d", file);
+            assertFalse(Files.exists(states.resolve("d.cbt")), "claimed at attach, so a crash leaves nothing");
             assertEquals(before, m.cbtInfo("d"));
             assertEquals(1, m.readCbtMap("d", 0, 1)[0]);
+
+            // A lost state file (as after a crash) starts a new generation.
             m.detach("d");
-            // A state that does not fit the device starts a new generation.
-            CbtState wrongSize = new CbtState(SIZE / 2, saved.blockShift(), saved.generation(), saved.active(),
-                    saved.previous(), new byte[8], new byte[8]);
-            m.attach("d", file, wrongSize);
+            Files.delete(states.resolve("d.cbt"));
+            m.attach("d", file);
             assertNotEquals(before.generationId(), m.cbtInfo("d").generationId());
             assertEquals(0, m.cbtInfo("d").changesNumber());
+
+            // So does a device whose size changed while it was not tracked.
+            CbtInfo second = m.cbtInfo("d");
+            m.detach("d");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                ch.truncate(SIZE / 2);
+            }
+            m.attach("d", file);
+            assertNotEquals(second.generationId(), m.cbtInfo("d").generationId());
+            assertEquals(SIZE / 2, m.cbtInfo("d").deviceCapacity());
         }
     }
 
