@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jblksnap.backup.nbd.NbdAddress;
@@ -73,17 +75,19 @@ public final class ServerProcess implements AutoCloseable {
         return address;
     }
 
+    /** SIGTERM, then up to 5 s for the server to exit (SIGKILL after that). */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         Optional<ProcessHandle> h = ProcessHandle.of(pid);
         if (h.isEmpty()) {
             return;
         }
         h.get().destroy();
-        for (int i = 0; i < 500 && h.get().isAlive(); i++) {
-            TimeUnit.MILLISECONDS.sleep(10);
-        }
-        if (h.get().isAlive()) {
+        try {
+            h.get().onExit().get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
             h.get().destroyForcibly();
         }
     }

@@ -1,18 +1,21 @@
 package org.jblksnap.backup.nbd;
 
 import java.util.Map;
+import java.util.Set;
 
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
  * What the handshake settled: the export's size and transmission flags, its block sizes,
- * whether structured replies are on, and the metadata contexts selected (name to id).
+ * whether structured replies are on, the metadata contexts selected (name to id), and those
+ * the server listed for the list queries of the connection.
  */
 public record ExportInfo(String name, long size, int transmissionFlags, BlockSizes blockSizes,
-        boolean structuredReplies, Map<String, Integer> contexts) {
+        boolean structuredReplies, Map<String, Integer> contexts, Set<String> listed) {
 
     public ExportInfo {
         contexts = Map.copyOf(contexts);
+        listed = Set.copyOf(listed);
     }
 
     public boolean readOnly() {

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.jblksnap.nbd.protocol.Nbd;
 
@@ -102,7 +103,8 @@ final class Handshake {
      * Enters transmission on an export, asking for its block sizes. Falls back to
      * OPT_EXPORT_NAME when the server does not know OPT_GO.
      */
-    ExportInfo go(String export, boolean structured, Map<String, Integer> contexts) throws IOException {
+    ExportInfo go(String export, boolean structured, Map<String, Integer> contexts, Set<String> listed)
+            throws IOException {
         byte[] name = export.getBytes(StandardCharsets.UTF_8);
         ByteBuffer data = ByteBuffer.allocate(4 + name.length + 2 + 2)
                 .putInt(name.length).put(name).putShort((short) 1).putShort((short) Nbd.INFO_BLOCK_SIZE);
@@ -116,7 +118,7 @@ final class Handshake {
                 break;
             }
             if (r.type == Nbd.REP_ERR_UNSUP) {
-                return exportName(name, export, structured, contexts);
+                return exportName(name, export, structured, contexts, listed);
             }
             if (isError(r.type)) {
                 throw refused(r, "opening export '" + export + "'");
@@ -142,18 +144,18 @@ final class Handshake {
         if (size < 0) {
             throw new NbdException("the server finished OPT_GO without NBD_INFO_EXPORT");
         }
-        return new ExportInfo(export, size, flags, sizes, structured, contexts);
+        return new ExportInfo(export, size, flags, sizes, structured, contexts, listed);
     }
 
-    private ExportInfo exportName(byte[] name, String export, boolean structured, Map<String, Integer> contexts)
-            throws IOException {
+    private ExportInfo exportName(byte[] name, String export, boolean structured, Map<String, Integer> contexts,
+            Set<String> listed) throws IOException {
         sendOption(Nbd.OPT_EXPORT_NAME, ByteBuffer.wrap(name));
         long size = in.readLong();
         int flags = in.readShort();
         if (!noZeroes) {
             in.skip(124);
         }
-        return new ExportInfo(export, size, flags, BlockSizes.DEFAULT, structured, contexts);
+        return new ExportInfo(export, size, flags, BlockSizes.DEFAULT, structured, contexts, listed);
     }
 
     /** Ends the negotiation politely (the server may or may not answer). */

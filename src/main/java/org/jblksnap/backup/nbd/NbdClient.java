@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +28,8 @@ import org.jblksnap.nbd.protocol.Nbd;
  */
 public final class NbdClient implements AutoCloseable {
     private static final long MAX_STATUS_LENGTH = 0xFFFF_FFFFL;
+    /** How long a server may take to answer the whole handshake. */
+    public static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
 
     private final SocketChannel channel;
     private final WireInput in;
@@ -53,19 +56,43 @@ public final class NbdClient implements AutoCloseable {
      */
     public static NbdClient connect(NbdAddress address, String exportName, List<String> contextQueries)
             throws IOException {
+        return connect(address, exportName, contextQueries, List.of());
+    }
+
+    /**
+     * Connects as {@link #connect(NbdAddress, String, List)} and, on the same connection
+     * first, lists the contexts matching listQueries ({@link ExportInfo#listed()}): a server
+     * that takes one client at a time needs no second connection for that.
+     */
+    public static NbdClient connect(NbdAddress address, String exportName, List<String> contextQueries,
+            List<String> listQueries) throws IOException {
+        return connect(address, exportName, contextQueries, listQueries, HANDSHAKE_TIMEOUT);
+    }
+
+    static NbdClient connect(NbdAddress address, String exportName, List<String> contextQueries,
+            List<String> listQueries, Duration timeout) throws IOException {
         SocketChannel ch = address.open();
+        Watchdog w = new Watchdog(ch, address, timeout);
         try {
             WireInput in = new WireInput(ch);
             Handshake hs = new Handshake(in, ch);
             hs.greet();
             boolean structured = hs.structuredReplies();
+            Set<String> listed = structured && !listQueries.isEmpty()
+                    ? hs.metaContexts(Nbd.OPT_LIST_META_CONTEXT, exportName, listQueries).keySet()
+                    : Set.of();
             Map<String, Integer> contexts = structured && !contextQueries.isEmpty()
                     ? hs.metaContexts(Nbd.OPT_SET_META_CONTEXT, exportName, contextQueries)
                     : Map.of();
-            return new NbdClient(ch, in, hs.go(exportName, structured, contexts));
-        } catch (IOException | RuntimeException e) {
+            return new NbdClient(ch, in, hs.go(exportName, structured, contexts, listed));
+        } catch (IOException e) {
+            ch.close();
+            throw w.explain(e);
+        } catch (RuntimeException e) {
             ch.close();
             throw e;
+        } finally {
+            w.done();
         }
     }
 
@@ -73,15 +100,22 @@ public final class NbdClient implements AutoCloseable {
     public static Set<String> listMetaContexts(NbdAddress address, String exportName, List<String> queries)
             throws IOException {
         try (SocketChannel ch = address.open()) {
-            WireInput in = new WireInput(ch);
-            Handshake hs = new Handshake(in, ch);
-            hs.greet();
-            if (!hs.structuredReplies()) {
-                return Set.of();
+            Watchdog w = new Watchdog(ch, address, HANDSHAKE_TIMEOUT);
+            try {
+                WireInput in = new WireInput(ch);
+                Handshake hs = new Handshake(in, ch);
+                hs.greet();
+                if (!hs.structuredReplies()) {
+                    return Set.of();
+                }
+                Set<String> names = hs.metaContexts(Nbd.OPT_LIST_META_CONTEXT, exportName, queries).keySet();
+                hs.abort();
+                return Set.copyOf(names);
+            } catch (IOException e) {
+                throw w.explain(e);
+            } finally {
+                w.done();
             }
-            Set<String> names = hs.metaContexts(Nbd.OPT_LIST_META_CONTEXT, exportName, queries).keySet();
-            hs.abort();
-            return Set.copyOf(names);
         }
     }
 

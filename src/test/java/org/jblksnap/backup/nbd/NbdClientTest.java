@@ -8,11 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,8 +29,10 @@ import org.jblksnap.backup.Cmd;
 import org.jblksnap.backup.ServerProcess;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+@Timeout(120)
 class NbdClientTest {
     private static final int MIB = 1 << 20;
     private static final String BITMAP = Nbd.CONTEXT_DIRTY_BITMAP_PREFIX + "b0";
@@ -186,7 +192,7 @@ class NbdClientTest {
             port = probe.getLocalPort();
         }
         try (ServerProcess s = ServerProcess.nbdkitTcp(dir, port, "--no-sr", "pattern", "8M");
-                NbdClient c = NbdClient.connect(NbdAddress.parse("127.0.0.1:" + port), "",
+                NbdClient c = NbdClient.connect(NbdAddress.parse(s.address().toString()), "",
                         List.of(Nbd.CONTEXT_BASE_ALLOCATION))) {
             assertFalse(c.export().structuredReplies());
             assertTrue(c.export().contexts().isEmpty());
@@ -202,6 +208,28 @@ class NbdClientTest {
             for (int i = 0; i < 3 * MIB; i += 8) {
                 assertEquals(5L * MIB + i, b.getLong(i));
             }
+        }
+    }
+
+    @Test
+    void aServerThatNeverAnswersTimesOutTheHandshake() throws Exception {
+        Path sock = dir.resolve("mute.sock");
+        try (ServerSocketChannel mute = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            mute.bind(UnixDomainSocketAddress.of(sock));
+            NbdException e = assertThrows(NbdException.class, () -> NbdClient.connect(new NbdAddress.Unix(sock), "",
+                    List.of(), List.of(), Duration.ofMillis(300)));
+            assertTrue(e.getMessage().contains("did not complete the handshake"), e.getMessage());
+        }
+    }
+
+    @Test
+    void listsOnTheSameConnectionForServersThatTakeOneClient() throws Exception {
+        Path img = qcow2WithBitmap(new byte[16 * MIB]);
+        try (ServerProcess s = ServerProcess.qemuNbd(dir, img, "qcow2", "-B", "b0", "-e", "1");
+                NbdClient c = NbdClient.connect(s.address(), "", List.of(Nbd.CONTEXT_BASE_ALLOCATION),
+                        List.of(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX))) {
+            assertEquals(Set.of(BITMAP), c.export().listed());
+            assertEquals(Set.of(Nbd.CONTEXT_BASE_ALLOCATION), c.export().contexts().keySet());
         }
     }
 

@@ -169,6 +169,7 @@ class RepositoryTest {
             assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), true));
         }
         try (Repository ex = Repository.open(repoDir(), true)) {
+            assertTrue(ex.exclusive());
             assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), false));
         }
     }
