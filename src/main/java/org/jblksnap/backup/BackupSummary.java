@@ -1,6 +1,5 @@
 package org.jblksnap.backup;
 
-import java.time.Duration;
 import java.util.Locale;
 
 import org.jblksnap.backup.repo.PointStats;
@@ -10,10 +9,6 @@ public record BackupSummary(long pointId, String device, long size, Long parent,
 
     public boolean incremental() {
         return parent != null;
-    }
-
-    public Duration elapsed() {
-        return Duration.ofNanos((long) (stats.seconds() * 1e9));
     }
 
     /** A few lines: the point, what was read, changed and stored, how long it took. */

@@ -178,6 +178,22 @@ class BackupCycleTest {
     }
 
     @Test
+    void identicalBlocksAreStoredOnceAndHolesNotAtAll() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        img.write(List.of(new QemuImage.Write(MIB, 4 * MIB, 0x11), new QemuImage.Write(9L * MIB, BS, 0x11),
+                new QemuImage.Write(20L * MIB, 512, 0x22)));
+        Path ref = img.snapshotRaw("ref.raw");
+        BackupSummary s = backup(img, request(new CbtRef(GEN, 1)));
+        assertEquals(4 * MIB + BS + BS, s.stats().bytesRead(), s.format());
+        assertEquals(18, s.stats().changedBlocks(), s.format());
+        assertEquals(2, s.stats().newBlocks(), s.format());
+        assertEquals(SIZE / BS - 18, s.stats().zeroBlocks(), s.format());
+        assertRestores(s.pointId(), ref);
+        long allocated = Long.parseLong(Cmd.run("stat", "-c", "%b", dir.resolve("restored-" + s.pointId() + ".raw").toString()).trim());
+        assertTrue(allocated * 512 <= 6L * MIB, "the restored file is sparse: " + allocated + " sectors");
+    }
+
+    @Test
     void verifyFindsDamagedAndMissingBlocksAndPruneKeepsWhatKeptPointsUse() throws Exception {
         QemuImage img = new QemuImage(dir, SIZE);
         Random rnd = new Random(11);

@@ -3,8 +3,6 @@ package org.jblksnap.backup.nbd;
 import java.util.Map;
 import java.util.Set;
 
-import org.jblksnap.nbd.protocol.Nbd;
-
 /**
  * What the handshake settled: the export's size and transmission flags, its block sizes,
  * whether structured replies are on, the metadata contexts selected (name to id), and those
@@ -16,10 +14,6 @@ public record ExportInfo(String name, long size, int transmissionFlags, BlockSiz
     public ExportInfo {
         contexts = Map.copyOf(contexts);
         listed = Set.copyOf(listed);
-    }
-
-    public boolean readOnly() {
-        return (transmissionFlags & Nbd.FLAG_READ_ONLY) != 0;
     }
 
     public boolean hasContext(String name) {

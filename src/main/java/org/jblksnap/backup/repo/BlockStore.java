@@ -26,6 +26,7 @@ public final class BlockStore {
     private final int maxBlockSize;
     private final int level;
     private final Set<Path> unsyncedDirs = ConcurrentHashMap.newKeySet();
+    private final Set<BlockHash> storing = ConcurrentHashMap.newKeySet();
     private final ThreadLocal<byte[]> compressBuffer;
 
     BlockStore(Path root, int maxBlockSize, int level) {
@@ -45,25 +46,35 @@ public final class BlockStore {
     }
 
     /**
-     * Stores data[0, length) under its hash unless a block of that hash is there already.
-     * Returns the compressed bytes written, 0 when the block existed.
+     * Stores data[0, length) under its hash unless a block of that hash is there already (or
+     * being stored by another thread). Returns the compressed bytes written, 0 if none.
      */
     public long put(BlockHash h, byte[] data, int length) throws IOException {
         Path target = path(h);
-        if (Files.exists(target)) {
+        Path dir = target.getParent();
+        if (Files.exists(target) || !storing.add(h)) {
+            // the name may come from a run that died before syncing it: sync it anyway
+            unsynced(dir);
             return 0;
         }
-        byte[] out = compressBuffer.get();
-        long n = Zstd.compressByteArray(out, 0, out.length, data, 0, length, level);
-        if (Zstd.isError(n)) {
-            throw new IOException("zstd compression failed: " + Zstd.getErrorName(n));
+        try {
+            byte[] out = compressBuffer.get();
+            long n = Zstd.compressByteArray(out, 0, out.length, data, 0, length, level);
+            if (Zstd.isError(n)) {
+                throw new IOException("zstd compression failed: " + Zstd.getErrorName(n));
+            }
+            Files.createDirectories(dir);
+            AtomicFiles.replace(target, ByteBuffer.wrap(out, 0, (int) n));
+            unsynced(dir);
+            return n;
+        } finally {
+            storing.remove(h);
         }
-        Path dir = target.getParent();
-        Files.createDirectories(dir);
-        AtomicFiles.replace(target, ByteBuffer.wrap(out, 0, (int) n));
+    }
+
+    private void unsynced(Path dir) {
         unsyncedDirs.add(dir);
         unsyncedDirs.add(root);
-        return n;
     }
 
     /** The block's content, checked against its hash. */
@@ -135,7 +146,7 @@ public final class BlockStore {
                 && !Character.isUpperCase(c));
     }
 
-    /** fsyncs every directory that got or lost a name since the last call. */
+    /** fsyncs every directory that got, lost or was asked for a name since the last call. */
     public void sync() throws IOException {
         Path[] dirs = unsyncedDirs.toArray(Path[]::new);
         Arrays.sort(dirs, (x, y) -> y.getNameCount() - x.getNameCount());

@@ -31,8 +31,4 @@ public record PointMeta(String device, long size, int blockSize, Instant created
     public int blockLength(int i) {
         return (int) Math.min(blockSize, size - (long) i * blockSize);
     }
-
-    public boolean incremental() {
-        return parent != null;
-    }
 }

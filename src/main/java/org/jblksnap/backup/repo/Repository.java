@@ -25,7 +25,6 @@ public final class Repository implements AutoCloseable {
     public static final int DEFAULT_BLOCK_SIZE = 4 << 20;
     private static final String CONFIG = "repository.json";
 
-    private final Path dir;
     private final RepositoryConfig config;
     private final RepoLock lock;
     private final BlockStore blocks;
@@ -34,7 +33,6 @@ public final class Repository implements AutoCloseable {
     private final boolean exclusive;
 
     private Repository(Path dir, RepositoryConfig config, RepoLock lock, int removedTemporaries, boolean exclusive) {
-        this.dir = dir;
         this.exclusive = exclusive;
         this.config = config;
         this.lock = lock;
@@ -89,10 +87,6 @@ public final class Repository implements AutoCloseable {
             create(dir, blockSize);
         }
         return open(dir, false);
-    }
-
-    public Path dir() {
-        return dir;
     }
 
     public int blockSize() {
