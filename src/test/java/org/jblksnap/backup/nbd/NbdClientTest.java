@@ -196,17 +196,22 @@ class NbdClientTest {
                         List.of(Nbd.CONTEXT_BASE_ALLOCATION))) {
             assertFalse(c.export().structuredReplies());
             assertTrue(c.export().contexts().isEmpty());
-            ByteBuffer b = ByteBuffer.allocate(3 * MIB);
+            List<ByteBuffer> bufs = new ArrayList<>();
             List<CompletableFuture<Void>> fs = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
-                fs.add(c.read((long) i * MIB, b.slice(0, MIB)));
+                bufs.add(ByteBuffer.allocate(MIB));
+                fs.add(c.read((long) i * MIB, bufs.get(i)));
             }
+            ByteBuffer b = ByteBuffer.allocate(3 * MIB);
             c.readFully(5 * MIB, b);
-            for (CompletableFuture<Void> f : fs) {
-                NbdClient.await(f);
-            }
             for (int i = 0; i < 3 * MIB; i += 8) {
                 assertEquals(5L * MIB + i, b.getLong(i));
+            }
+            for (int k = 0; k < 4; k++) {
+                NbdClient.await(fs.get(k));
+                for (int i = 0; i < MIB; i += 8) {
+                    assertEquals((long) k * MIB + i, bufs.get(k).getLong(i));
+                }
             }
         }
     }
