@@ -45,7 +45,10 @@ public final class NbdServer implements AutoCloseable {
     private final boolean readOnlyImages;
     private final ExportRegistry exports = new ExportRegistry();
     private final BufferPool pool = new BufferPool(MAX_PAYLOAD);
-    private final ExecutorService workers = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("nbd-request").factory());
+    private static final boolean PLATFORM = Boolean.getBoolean("jblksnap.nbd.platform");
+    private static final int SOCKBUF = Integer.getInteger("jblksnap.nbd.sockbuf", 0);
+    private final ExecutorService workers = PLATFORM ? Executors.newFixedThreadPool(Integer.getInteger("jblksnap.nbd.threads", 16))
+            : Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("nbd-request").factory());
     private final List<Listener> listeners = new ArrayList<>();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final SnapshotManager.Listener engineListener = new EngineListener();
@@ -242,7 +245,15 @@ public final class NbdServer implements AutoCloseable {
                     c.close();
                     return;
                 }
-                Thread.ofVirtual().name("nbd-conn " + peer).start(c::run);
+                try {
+                    if (SOCKBUF > 0) {
+                        ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKBUF);
+                        ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKBUF);
+                    }
+                } catch (IOException e) {
+                    LOG.info("sockbuf " + e);
+                }
+                (PLATFORM ? Thread.ofPlatform() : Thread.ofVirtual()).name("nbd-conn " + peer).start(c::run);
             }
         }
 
