@@ -163,6 +163,24 @@ final class NbdFixture implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks that the device holds only what the engine wrote to it itself: the base pattern
+     * of sequence 1 or the background writer's; never an image's writes.
+     */
+    void assertDeviceHasOnlyBaseAndLaterWrites() throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(1 << 20);
+        for (long off = 0; off < size(); off += b.capacity()) {
+            b.clear();
+            tracker.read(off, b);
+            for (int i = 0; i < b.capacity() / SectorPattern.SECTOR; i++) {
+                SectorPattern.Stamp s = SectorPattern.decode(b, i, off / SectorPattern.SECTOR + i);
+                if (!(s.writer() == BASE_WRITER && s.sequence() == 1) && s.writer() != LATER_WRITER) {
+                    throw new AssertionError("device sector " + s.sector() + " was written by " + s);
+                }
+            }
+        }
+    }
+
     /** Byte-for-byte equality of two files. */
     static void assertSameContent(Path a, Path b) throws IOException {
         assertEquals(Files.size(a), Files.size(b), "sizes of " + a + " and " + b);
