@@ -141,7 +141,8 @@ final class Commands {
         int p = 0;
         while (p < length) {
             int end = Math.min(length, p + HOLE_GRANULE - (int) ((offset + p) & (HOLE_GRANULE - 1)));
-            boolean zero = MemorySegment.mismatch(seg, p, end, ZERO_SEGMENT, 0, end - p) < 0;
+            // Most data granules start with a non-zero byte: checking 8 bytes settles those.
+            boolean zero = buf.getLong(p) == 0 && MemorySegment.mismatch(seg, p, end, ZERO_SEGMENT, 0, end - p) < 0;
             if (p == 0) {
                 runZero = zero;
             } else if (zero != runZero) {

@@ -6,9 +6,11 @@ import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
-import java.util.concurrent.Executor;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -17,10 +19,11 @@ import org.jblksnap.nbd.protocol.Nbd;
 /**
  * One client connection: the handshake, then the transmission phase.
  *
- * <p>A reader loop takes requests off the socket and hands each to the executor, so requests
- * run concurrently and their replies go out (through the {@link ReplyWriter}) in the order
- * they finish; a slow request holds up nobody. A budget of buffer memory bounds what one
- * connection has in flight: when it is spent the reader stops reading.
+ * <p>Workers take turns at the socket: one reads a request (and its payload), lets the next
+ * worker read, runs its request and sends the reply through the {@link ReplyWriter}. So
+ * requests run concurrently, replies go out in the order they finish, a slow request holds
+ * up only its own worker, and no request is handed from thread to thread. A budget of
+ * buffer memory bounds what one connection has in flight: when it is spent, reading waits.
  *
  * <p>Endings: DISC, and an export removed or the server closing, let the requests in flight
  * finish; after a removal new requests get ESHUTDOWN (which tells the client to disconnect)
@@ -41,17 +44,17 @@ final class Connection implements ExportRegistry.User {
     private final String peer;
     private final InputBuffer in;
     private final ReplyWriter out;
-    private final Executor executor;
+    private final ReentrantLock readLock = new ReentrantLock();
     private final Semaphore budget = new Semaphore(BUDGET_UNITS);
     private volatile Session session;
     private volatile boolean ending;
+    private volatile boolean stopReading;
     private volatile boolean closed;
 
-    Connection(NbdServer server, SocketChannel channel, String peer, Executor executor) {
+    Connection(NbdServer server, SocketChannel channel, String peer) {
         this.server = server;
         this.channel = channel;
         this.peer = peer;
-        this.executor = executor;
         this.in = new InputBuffer(channel);
         this.out = new ReplyWriter(channel, this::close);
     }
@@ -69,6 +72,8 @@ final class Connection implements ExportRegistry.User {
             }
             LOG.fine(() -> peer + ": transmission on " + s.export().name() + (s.structured() ? " (structured)" : ""));
             transmit(s, new Commands(s, server.pool(), server.maxPayload()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } catch (EOFException | AsynchronousCloseException e) {
             LOG.fine(() -> peer + ": " + e.getMessage());
         } catch (ClosedChannelException e) {
@@ -84,53 +89,110 @@ final class Connection implements ExportRegistry.User {
         }
     }
 
-    private void transmit(Session s, Commands commands) throws IOException {
-        while (true) {
-            in.need(Request.HEADER, "between requests");
-            int magic = in.getInt();
-            int flags = in.getShort();
-            int type = in.getShort();
-            long cookie = in.getLong();
-            long offset = in.getLong();
-            long length = in.getInt() & 0xffffffffL;
-            if (magic != Nbd.REQUEST_MAGIC) {
-                LOG.info(() -> peer + ": request with wrong magic 0x" + Integer.toHexString(magic) + "; closing");
-                return;
-            }
-            if (type == Nbd.CMD_DISC) {
-                awaitInFlight();
-                return;
-            }
-            if (type == Nbd.CMD_WRITE && length > server.maxPayload()) {
-                // Its payload cannot be skipped safely: the spec allows a hard disconnect.
-                LOG.info(() -> peer + ": WRITE of " + length + " bytes is above the maximum payload; closing");
-                return;
-            }
-            int cost = cost(type, length);
-            budget.acquireUninterruptibly(cost);
-            ByteBuffer payload = null;
-            if (type == Nbd.CMD_WRITE && length > 0) {
-                payload = server.pool().acquire((int) length);
-                try {
-                    in.readFully(payload, "in the middle of a WRITE payload");
-                } catch (IOException e) {
-                    server.pool().release(payload);
-                    budget.release(cost);
-                    throw e;
-                }
-                payload.flip();
-            }
-            Request r = new Request(flags, type, cookie, offset, length, payload);
-            if (ending) {
-                finish(r, commands.error(r, Nbd.ESHUTDOWN, "export " + s.export().name() + " is going away"), cost);
-            } else {
-                executor.execute(() -> finish(r, commands.execute(r), cost));
-            }
+    private void transmit(Session s, Commands commands) throws InterruptedException {
+        List<Thread> helpers = new ArrayList<>();
+        for (int i = 1; i < server.workersPerConnection(); i++) {
+            helpers.add(server.threads().name("nbd-worker " + peer).start(() -> work(s, commands)));
+        }
+        work(s, commands);
+        for (Thread t : helpers) {
+            t.join();
         }
     }
 
+    /**
+     * One worker: takes the next request off the socket (one reader at a time), runs it and
+     * sends its reply, over and over. With several workers per connection, requests run
+     * concurrently and reply in the order they finish, and nothing is handed between threads.
+     */
+    private void work(Session s, Commands commands) {
+        try {
+            while (true) {
+                Request r;
+                readLock.lock();
+                try {
+                    if (stopReading) {
+                        return;
+                    }
+                    r = next(s);
+                } finally {
+                    readLock.unlock();
+                }
+                if (r == null) {
+                    return;
+                }
+                if (ending) {
+                    finish(r, commands.error(r, Nbd.ESHUTDOWN, "export " + s.export().name() + " is going away"));
+                } else {
+                    finish(r, commands.execute(r));
+                }
+            }
+        } catch (EOFException | AsynchronousCloseException e) {
+            LOG.fine(() -> peer + ": " + e.getMessage());
+            close();
+        } catch (ClosedChannelException e) {
+            close();
+        } catch (IOException e) {
+            if (!closed) {
+                LOG.info(() -> peer + ": " + e.getMessage());
+            }
+            close();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, peer + ": connection failed", e);
+            close();
+        }
+    }
+
+    /**
+     * Reads the next request with its payload, holding its share of the budget; null when
+     * reading ends (DISC, once the requests in flight are answered, or a broken rule).
+     */
+    private Request next(Session s) throws IOException {
+        in.need(Request.HEADER, "between requests");
+        int magic = in.getInt();
+        int flags = in.getShort();
+        int type = in.getShort();
+        long cookie = in.getLong();
+        long offset = in.getLong();
+        long length = in.getInt() & 0xffffffffL;
+        if (magic != Nbd.REQUEST_MAGIC) {
+            LOG.info(() -> peer + ": request with wrong magic 0x" + Integer.toHexString(magic) + "; closing");
+            stopReading = true;
+            close();
+            return null;
+        }
+        if (type == Nbd.CMD_DISC) {
+            stopReading = true;
+            awaitInFlight();
+            close();
+            return null;
+        }
+        if (type == Nbd.CMD_WRITE && length > server.maxPayload()) {
+            // Its payload cannot be skipped safely: the spec allows a hard disconnect.
+            LOG.info(() -> peer + ": WRITE of " + length + " bytes is above the maximum payload; closing");
+            stopReading = true;
+            close();
+            return null;
+        }
+        int cost = cost(type, length);
+        budget.acquireUninterruptibly(cost);
+        ByteBuffer payload = null;
+        if (type == Nbd.CMD_WRITE && length > 0) {
+            payload = server.pool().acquire((int) length);
+            try {
+                in.readFully(payload, "in the middle of a WRITE payload");
+            } catch (IOException e) {
+                server.pool().release(payload);
+                budget.release(cost);
+                throw e;
+            }
+            payload.flip();
+        }
+        return new Request(flags, type, cookie, offset, length, payload, cost);
+    }
+
     /** Sends the reply; its buffers and budget come back once it is out. */
-    private void finish(Request r, Reply reply, int cost) {
+    private void finish(Request r, Reply reply) {
         if (r.payload() != null) {
             server.pool().release(r.payload());
         }
@@ -138,7 +200,7 @@ final class Connection implements ExportRegistry.User {
             if (reply.pooled() != null) {
                 server.pool().release(reply.pooled());
             }
-            budget.release(cost);
+            budget.release(r.cost());
         });
         out.send(reply);
     }
@@ -207,6 +269,7 @@ final class Connection implements ExportRegistry.User {
                 return;
             }
             closed = true;
+            stopReading = true;
         }
         try {
             channel.close();

@@ -13,7 +13,11 @@ final class InputBuffer {
     private static final int SIZE = 256 << 10;
 
     private final SocketChannel channel;
+    /** How much of what follows a payload is read along with it. */
+    private static final int READ_AHEAD = 8 << 10;
+
     private final ByteBuffer buf = ByteBuffer.allocateDirect(SIZE).flip();
+    private final ByteBuffer[] scatter = {null, buf};
 
     InputBuffer(SocketChannel channel) {
         this.channel = channel;
@@ -48,7 +52,11 @@ final class InputBuffer {
         return buf.getLong();
     }
 
-    /** Fills dst: first from what is buffered, then straight from the socket. */
+    /**
+     * Fills dst: first from what is buffered, then straight from the socket with a scattering
+     * read whose second buffer takes a little of what follows (the next request headers), so
+     * a big payload is never copied and small requests behind it still come in one call.
+     */
     void readFully(ByteBuffer dst, String during) throws IOException {
         int n = Math.min(buf.remaining(), dst.remaining());
         if (n > 0) {
@@ -57,16 +65,21 @@ final class InputBuffer {
             dst.put(buf);
             buf.limit(limit);
         }
-        while (dst.hasRemaining()) {
-            if (dst.remaining() < SIZE / 4) {
-                // A small rest: read ahead into the buffer, so the next requests come along.
-                need(1, during);
-                readFully(dst, during);
-                return;
+        if (!dst.hasRemaining()) {
+            return;
+        }
+        // dst wants more than was buffered, so the buffer is empty now.
+        buf.clear().limit(READ_AHEAD);
+        scatter[0] = dst;
+        try {
+            while (dst.hasRemaining()) {
+                if (channel.read(scatter) < 0) {
+                    throw Wire.eof(during);
+                }
             }
-            if (channel.read(dst) < 0) {
-                throw Wire.eof(during);
-            }
+        } finally {
+            scatter[0] = null;
+            buf.flip();
         }
     }
 

@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -32,8 +30,9 @@ import org.jblksnap.tracker.Tracker;
  * images come and go with the engine (it is a {@link SnapshotManager.Listener}); other
  * exports, such as a backup point, can be added through {@link #exports()}.
  *
- * <p>Threads: one virtual thread per listener and per connection reads; each request runs on
- * its own virtual thread, so replies complete out of order and a slow request blocks nobody.
+ * <p>Threads: a virtual thread per listener accepts; each connection has 16 virtual worker
+ * threads that take turns reading a request, then run it and send its reply, so replies
+ * complete out of order and a slow request holds up no other (see {@link Connection}).
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
@@ -45,10 +44,10 @@ public final class NbdServer implements AutoCloseable {
     private final boolean readOnlyImages;
     private final ExportRegistry exports = new ExportRegistry();
     private final BufferPool pool = new BufferPool(MAX_PAYLOAD);
-    private static final boolean PLATFORM = Boolean.getBoolean("jblksnap.nbd.platform");
-    private static final int SOCKBUF = Integer.getInteger("jblksnap.nbd.sockbuf", 0);
-    private final ExecutorService workers = PLATFORM ? Executors.newFixedThreadPool(Integer.getInteger("jblksnap.nbd.threads", 16))
-            : Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("nbd-request").factory());
+    /** Socket buffers (the kernel caps them at net.core.[rw]mem_max): a 1 MiB reply fits at once. */
+    private static final int SOCKET_BUFFER = 4 << 20;
+    /** Requests one connection runs at once (as nbdkit's default of 16 threads). */
+    private static final int WORKERS = 16;
     private final List<Listener> listeners = new ArrayList<>();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final SnapshotManager.Listener engineListener = new EngineListener();
@@ -178,11 +177,22 @@ public final class NbdServer implements AutoCloseable {
         for (Connection c : connections) {
             c.close();
         }
-        workers.shutdown();
     }
 
     BufferPool pool() {
         return pool;
+    }
+
+    /**
+     * Virtual threads: cheap enough for 16 workers per connection, and measured no slower
+     * than platform threads for this load (see BENCHMARKS.md).
+     */
+    Thread.Builder threads() {
+        return Thread.ofVirtual();
+    }
+
+    int workersPerConnection() {
+        return WORKERS;
     }
 
     int maxPayload() {
@@ -231,6 +241,8 @@ public final class NbdServer implements AutoCloseable {
                 }
                 String peer = describe() + "#" + (++n);
                 try {
+                    ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
+                    ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
                     if (socketFile == null) {
                         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
                         peer = String.valueOf(ch.getRemoteAddress());
@@ -239,21 +251,13 @@ public final class NbdServer implements AutoCloseable {
                     closeQuietly(ch);
                     continue;
                 }
-                Connection c = new Connection(NbdServer.this, ch, peer, workers);
+                Connection c = new Connection(NbdServer.this, ch, peer);
                 connections.add(c);
                 if (closed) {
                     c.close();
                     return;
                 }
-                try {
-                    if (SOCKBUF > 0) {
-                        ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKBUF);
-                        ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKBUF);
-                    }
-                } catch (IOException e) {
-                    LOG.info("sockbuf " + e);
-                }
-                (PLATFORM ? Thread.ofPlatform() : Thread.ofVirtual()).name("nbd-conn " + peer).start(c::run);
+                threads().name("nbd-conn " + peer).start(c::run);
             }
         }
 

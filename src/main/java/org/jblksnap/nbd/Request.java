@@ -4,8 +4,11 @@ import java.nio.ByteBuffer;
 
 import org.jblksnap.nbd.protocol.Nbd;
 
-/** One transmission request as read from the wire; payload is the data of a WRITE (pooled). */
-record Request(int flags, int type, long cookie, long offset, long length, ByteBuffer payload) {
+/**
+ * One transmission request as read from the wire; payload is the data of a WRITE (pooled),
+ * cost its share of the connection's buffer budget.
+ */
+record Request(int flags, int type, long cookie, long offset, long length, ByteBuffer payload, int cost) {
     static final int HEADER = 28;
 
     String describe() {

@@ -219,4 +219,68 @@ class TransmissionTest {
             assertArrayEquals(new byte[4096], b.simpleReply(4096).data());
         }
     }
+
+    @Test
+    void infoAndGoAgreeOnSizeAndFlags() throws Exception {
+        try (NbdFixture f = new NbdFixture(dir, SIZE); RawClient c = new RawClient(f.socket)) {
+            c.greet(Nbd.FLAG_C_FIXED_NEWSTYLE);
+            c.option(Nbd.OPT_STRUCTURED_REPLY, new byte[0]);
+            assertEquals(Nbd.REP_ACK, c.optionReply().type());
+            byte[] request = RawClient.infoData(NbdFixture.DEVICE, Nbd.INFO_NAME, Nbd.INFO_DESCRIPTION, Nbd.INFO_BLOCK_SIZE);
+            c.option(Nbd.OPT_INFO, request);
+            List<RawClient.OptionReply> info = c.optionReplies();
+            c.option(Nbd.OPT_GO, request);
+            List<RawClient.OptionReply> go = c.optionReplies();
+            assertEquals(Nbd.REP_ACK, go.getLast().type());
+            assertEquals(info.size(), go.size());
+            for (int i = 0; i < info.size(); i++) {
+                assertEquals(info.get(i).type(), go.get(i).type());
+                assertArrayEquals(info.get(i).data(), go.get(i).data());
+            }
+            ByteBuffer export = ByteBuffer.wrap(info.getFirst().data());
+            assertEquals(Nbd.INFO_EXPORT, export.getShort());
+            assertEquals(SIZE, export.getLong());
+            int flags = export.getShort() & 0xffff;
+            assertEquals(Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM
+                    | Nbd.FLAG_SEND_WRITE_ZEROES | Nbd.FLAG_SEND_DF | Nbd.FLAG_CAN_MULTI_CONN | Nbd.FLAG_SEND_CACHE
+                    | Nbd.FLAG_SEND_FAST_ZERO, flags);
+            List<String> texts = info.stream().filter(r -> r.type() == Nbd.REP_INFO)
+                    .map(r -> new String(r.data(), 2, r.data().length - 2, java.nio.charset.StandardCharsets.UTF_8)).toList();
+            assertTrue(texts.contains(NbdFixture.DEVICE), texts.toString());
+            assertTrue(texts.contains("tracked device " + f.deviceFile), texts.toString());
+            c.request(0, Nbd.CMD_READ, 1, 0, 512);
+            assertEquals(0, c.error());
+        }
+    }
+
+    @Test
+    void listMetaContextQueries() throws Exception {
+        try (NbdFixture f = new NbdFixture(dir, SIZE); RawClient c = new RawClient(f.socket)) {
+            f.takeSnapshot();
+            f.destroySnapshot();
+            String image = f.takeSnapshot();
+            String gen = f.tracker.cbt().generation().toString();
+            c.greet(Nbd.FLAG_C_FIXED_NEWSTYLE);
+            c.option(Nbd.OPT_STRUCTURED_REPLY, new byte[0]);
+            c.optionReply();
+            String since1 = "qemu:dirty-bitmap:cbt-" + gen + "-1";
+            assertEquals(List.of("base:allocation", since1), contexts(c, image));
+            assertEquals(List.of(since1), contexts(c, image, "qemu:dirty-bitmap:"));
+            assertEquals(List.of(since1), contexts(c, image, "qemu:"));
+            assertEquals(List.of("base:allocation"), contexts(c, image, "base:"));
+            assertEquals(List.of("qemu:dirty-bitmap:cbt-" + gen + "-0"), contexts(c, image, "qemu:dirty-bitmap:cbt-" + gen + "-0"));
+            assertEquals(List.of(), contexts(c, image, "qemu:dirty-bitmap:cbt-" + java.util.UUID.randomUUID() + "-0"));
+            assertEquals(List.of(), contexts(c, image, "qemu:dirty-bitmap:cbt-" + gen + "-3", "nothing", "x-y:z"));
+            assertEquals(List.of("base:allocation"), contexts(c, NbdFixture.DEVICE));
+            assertEquals(List.of(), contexts(c, NbdFixture.DEVICE, "qemu:dirty-bitmap:"));
+        }
+    }
+
+    private static List<String> contexts(RawClient c, String export, String... queries) throws Exception {
+        c.option(Nbd.OPT_LIST_META_CONTEXT, RawClient.contextData(export, queries));
+        List<RawClient.OptionReply> r = c.optionReplies();
+        assertEquals(Nbd.REP_ACK, r.getLast().type());
+        return r.subList(0, r.size() - 1).stream()
+                .map(x -> new String(x.data(), 4, x.data().length - 4, java.nio.charset.StandardCharsets.UTF_8)).toList();
+    }
 }
