@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 @Command(name = "jblksnap", mixinStandardHelpOptions = true, versionProvider = JblksnapCommand.VersionProvider.class,
         description = "Block-device snapshots for backup: change tracking, copy-on-write snapshots, images.",
         subcommands = {VersionCommand.class, DemoCommand.class, DaemonCommand.class, BackupCommand.class,
-                RestoreCommand.class, VerifyCommand.class, PruneCommand.class, PointsCommand.class})
+                RestoreCommand.class, VerifyCommand.class, PruneCommand.class, PointsCommand.class, ServeCommand.class})
 final class JblksnapCommand implements Runnable {
     private final PrintStream out = System.out;
 

@@ -1,6 +1,7 @@
 package org.jblksnap.daemon;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -19,6 +20,7 @@ import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlServer;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.StorageException;
+import org.jblksnap.nbd.NbdServer;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 
@@ -73,6 +75,12 @@ public final class Daemon implements AutoCloseable {
                     (config.stateDir != null ? config.stateDir : runDir).resolve("cbt")));
             for (Map.Entry<String, Path> d : config.devices.entrySet()) {
                 engine.attach(d.getKey(), d.getValue());
+            }
+            NbdServer nbd = new NbdServer(engine);
+            frontEnds.add(nbd);
+            nbd.listenUnix(runDir.resolve("nbd.sock"));
+            for (InetSocketAddress a : config.nbdTcp) {
+                nbd.listenTcp(a);
             }
             ControlHandler handler = new ControlHandler(engine);
             control = new ControlServer(handler, runDir.resolve("control.sock"));
