@@ -22,9 +22,10 @@ import org.jblksnap.backup.repo.Repository;
 /**
  * Backs up one NBD export (a snapshot image, however it was taken) into a repository as a
  * new point. The first point of a device reads everything but what base:allocation reports
- * as zeroes. A later one reads only the blocks the export's dirty bitmap reports as changed
- * since the device's last point: {@code qemu:dirty-bitmap:cbt-GENERATION-N} with N the last
- * point's changes number, when the generation is the same. When it is not, or the server
+ * as zeroes. A later one reads only the ranges the export's dirty bitmap reports as changed
+ * since the device's last point ({@code qemu:dirty-bitmap:cbt-GENERATION-N} with N the last
+ * point's changes number, when the generation is the same) and takes the rest of each block
+ * it touches from the last point. When it is not, or the server
  * does not offer that context, the run says why and reads everything; dedup still stores
  * only new content.
  */
@@ -89,7 +90,7 @@ public final class BackupRunner {
             BlockCopier copier = copy(client, geometry, index, previous, plan);
             PointStats stats = new PointStats(copier.bytesRead.get(), copier.changedBlocks.get(),
                     copier.newBlocks.get(), copier.storedBytes.get(), copier.zeroBlocks.get(),
-                    (System.nanoTime() - t0) / 1e9);
+                    (System.nanoTime() - t0) / 1e9, parent == null ? null : plan.reportedBytes());
             CbtRef cbt = req.cbt();
             PointMeta meta = new PointMeta(req.device(), client.size(), repo.blockSize(), started,
                     cbt == null ? null : cbt.generation(), cbt == null ? null : cbt.changesNumber(), parent,
@@ -110,8 +111,8 @@ public final class BackupRunner {
             for (int i = zero.nextSetBit(0); i >= 0; i = zero.nextSetBit(i + 1)) {
                 copier.zero(i);
             }
-            progress.start("backup " + geometry.device(), plan.bytesToRead(geometry.size()));
-            copier.copy(plan.toRead());
+            progress.start("backup " + geometry.device(), plan.bytesToRead());
+            copier.copy(plan);
             progress.finish();
             return copier;
         } finally {

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
@@ -19,7 +20,8 @@ import org.jblksnap.backup.repo.PointIndex;
 import org.jblksnap.backup.repo.PointMeta;
 
 /**
- * Reads blocks from an NBD export with several reads in flight, and on worker threads hashes
+ * Reads blocks (or their changed ranges) from an NBD export with several blocks in flight,
+ * and on worker threads completes the blocks read in part from the parent point, hashes
  * them, stores the new ones and fills the index. The first failure stops new reads; the
  * ones in flight finish before it is thrown.
  */
@@ -29,6 +31,7 @@ final class BlockCopier {
     private final PointMeta geometry;
     private final PointIndex index;
     private final PointIndex previous;
+    private final ParentFill parentFill;
     private final Progress progress;
     private final Executor workers;
     private final int inFlight;
@@ -43,7 +46,8 @@ final class BlockCopier {
 
     /**
      * @param geometry gives the size and block size (its other fields are not used)
-     * @param previous the device's previous point, to count changed blocks; null if none
+     * @param previous the device's previous point, to count changed blocks and to complete
+     *        blocks read in part; null if none
      */
     BlockCopier(NbdClient client, BlockStore store, PointMeta geometry, PointIndex index, PointIndex previous,
             Progress progress, Executor workers, int inFlight) {
@@ -52,6 +56,7 @@ final class BlockCopier {
         this.geometry = geometry;
         this.index = index;
         this.previous = previous;
+        this.parentFill = new ParentFill(store, previous);
         this.progress = progress;
         this.workers = workers;
         this.inFlight = inFlight;
@@ -63,7 +68,9 @@ final class BlockCopier {
         record(block, BlockHash.ZERO);
     }
 
-    void copy(BitSet blocks) throws IOException {
+    /** Reads, completes and stores the plan's blocks to read. */
+    void copy(BlockPlan plan) throws IOException {
+        BitSet blocks = plan.toRead();
         BlockingQueue<byte[]> buffers = new ArrayBlockingQueue<>(inFlight);
         Semaphore slots = new Semaphore(inFlight);
         try {
@@ -72,13 +79,17 @@ final class BlockCopier {
                 byte[] buf = buffers.poll();
                 byte[] b = buf != null ? buf : new byte[geometry.blockSize()];
                 int block = i;
-                int len = geometry.blockLength(i);
-                client.read((long) i * geometry.blockSize(), ByteBuffer.wrap(b, 0, len)).whenCompleteAsync((v, err) -> {
+                BlockRead r = plan.block(i);
+                Ranges spans = r.read().align(client.export().blockSizes().minimum(), r.length());
+                read(r.offset(), spans, b).whenCompleteAsync((v, err) -> {
                     try {
                         if (err != null) {
                             fail(err);
                         } else if (failure == null) {
-                            store(block, b, len);
+                            bytesRead.addAndGet(spans.bytes());
+                            parentFill.complete(block, r, b);
+                            store(block, b, r.length());
+                            progress.advance(r.read().bytes());
                         }
                     } catch (IOException | RuntimeException e) {
                         fail(e);
@@ -102,8 +113,17 @@ final class BlockCopier {
         }
     }
 
+    /** Reads the ranges (relative to offset) into the same places of buf. */
+    private CompletableFuture<Void> read(long offset, Ranges spans, byte[] buf) {
+        CompletableFuture<?>[] parts = new CompletableFuture<?>[spans.count()];
+        for (int k = 0; k < parts.length; k++) {
+            int from = (int) spans.start(k);
+            parts[k] = client.read(offset + from, ByteBuffer.wrap(buf, from, (int) spans.end(k) - from));
+        }
+        return CompletableFuture.allOf(parts);
+    }
+
     private void store(int block, byte[] data, int len) throws IOException {
-        bytesRead.addAndGet(len);
         if (Arrays.mismatch(data, 0, len, zeroes, 0, len) < 0) {
             record(block, BlockHash.ZERO);
         } else {
@@ -115,7 +135,6 @@ final class BlockCopier {
             }
             record(block, h);
         }
-        progress.advance(len);
     }
 
     private void record(int block, BlockHash h) {

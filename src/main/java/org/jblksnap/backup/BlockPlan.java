@@ -7,50 +7,66 @@ import org.jblksnap.backup.nbd.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
- * Which repository blocks a run must read: every block (full) or those a dirty bitmap
- * touches (incremental), less those that base:allocation says read as zeroes.
+ * What a run reads. A full run reads every block but those base:allocation says read as
+ * zeroes. An incremental run handles the blocks the dirty bitmap touches, and of each reads
+ * only the dirty ranges that are not known zeroes; the rest of such a block comes from the
+ * same block of the parent point ({@link BlockRead}).
  */
 final class BlockPlan {
+    private final long size;
     private final int blockSize;
     private final int count;
-    private final BitSet inScope;
-    private final BitSet zero;
+    private final BitSet toRead;
+    private final BitSet knownZero;
+    private final Ranges dirty;
+    private final Ranges zero;
+    private final long bytesToRead;
 
-    private BlockPlan(int blockSize, int count, BitSet inScope, BitSet zero) {
+    private BlockPlan(long size, int blockSize, BitSet inScope, BitSet zeroBlocks, Ranges dirty, Ranges zero) {
+        this.size = size;
         this.blockSize = blockSize;
-        this.count = count;
-        this.inScope = inScope;
+        this.count = blockCount(size, blockSize);
+        this.dirty = dirty;
         this.zero = zero;
+        this.toRead = (BitSet) inScope.clone();
+        toRead.andNot(zeroBlocks);
+        this.knownZero = (BitSet) inScope.clone();
+        knownZero.and(zeroBlocks);
+        long n = 0;
+        for (int i = toRead.nextSetBit(0); i >= 0; i = toRead.nextSetBit(i + 1)) {
+            n += block(i).read().bytes();
+        }
+        this.bytesToRead = n;
+    }
+
+    private static int blockCount(long size, int blockSize) {
+        return Math.toIntExact((size + blockSize - 1) / blockSize);
     }
 
     /**
      * @param allocation base:allocation extents over the device, or null when unknown
-     * @param dirty dirty bitmap extents over the device, or null for a full read
+     * @param dirtyExtents dirty bitmap extents over the device, or null for a full read
      */
-    static BlockPlan of(long size, int blockSize, List<Extent> allocation, List<Extent> dirty) {
-        int count = Math.toIntExact((size + blockSize - 1) / blockSize);
+    static BlockPlan of(long size, int blockSize, List<Extent> allocation, List<Extent> dirtyExtents) {
+        int count = blockCount(size, blockSize);
+        Ranges zero = allocation == null ? Ranges.EMPTY : Ranges.of(allocation, Nbd.STATE_ZERO, true);
+        Ranges dirty = dirtyExtents == null ? null : Ranges.of(dirtyExtents, Nbd.STATE_DIRTY, true).clip(0, size);
         BitSet scope = new BitSet(count);
         if (dirty == null) {
             scope.set(0, count);
         } else {
-            mark(scope, dirty, Nbd.STATE_DIRTY, true, blockSize);
+            mark(scope, dirty, blockSize);
         }
-        BitSet zero = new BitSet(count);
-        if (allocation != null) {
-            BitSet data = new BitSet(count);
-            mark(data, allocation, Nbd.STATE_ZERO, false, blockSize);
-            zero.set(0, count);
-            zero.andNot(data);
-        }
-        return new BlockPlan(blockSize, count, scope, zero);
+        BitSet zeroBlocks = new BitSet(count);
+        mark(zeroBlocks, Ranges.of(0, size).minus(zero), blockSize);
+        zeroBlocks.flip(0, count);
+        return new BlockPlan(size, blockSize, scope, zeroBlocks, dirty, zero);
     }
 
-    /** Sets the blocks touched by extents that have (or, with want false, lack) the flag. */
-    private static void mark(BitSet set, List<Extent> extents, int flag, boolean want, int blockSize) {
-        for (Extent e : extents) {
-            if (e.has(flag) == want && e.length() > 0) {
-                set.set(Math.toIntExact(e.offset() / blockSize), Math.toIntExact((e.end() - 1) / blockSize) + 1);
-            }
+    /** Sets the blocks the ranges touch. */
+    private static void mark(BitSet set, Ranges r, int blockSize) {
+        for (int i = 0; i < r.count(); i++) {
+            set.set(Math.toIntExact(r.start(i) / blockSize), Math.toIntExact((r.end(i) - 1) / blockSize) + 1);
         }
     }
 
@@ -58,23 +74,35 @@ final class BlockPlan {
         return count;
     }
 
-    /** Blocks to read from the source. */
+    /** Blocks to read from the source (wholly or in part). */
     BitSet toRead() {
-        BitSet r = (BitSet) inScope.clone();
-        r.andNot(zero);
-        return r;
+        return (BitSet) toRead.clone();
     }
 
     /** Blocks in scope known to be zero without reading. */
     BitSet knownZero() {
-        BitSet r = (BitSet) inScope.clone();
-        r.and(zero);
-        return r;
+        return (BitSet) knownZero.clone();
     }
 
-    long bytesToRead(long size) {
-        BitSet r = toRead();
-        long n = (long) r.cardinality() * blockSize;
-        return r.get(count - 1) ? n - ((long) count * blockSize - size) : n;
+    /** The bytes the run reads from the source. */
+    long bytesToRead() {
+        return bytesToRead;
+    }
+
+    /** The bytes the dirty bitmap reported changed; null for a full read. */
+    Long reportedBytes() {
+        return dirty == null ? null : dirty.bytes();
+    }
+
+    /** How block i is made up. */
+    BlockRead block(int i) {
+        long from = (long) i * blockSize;
+        long to = Math.min(from + blockSize, size);
+        if (dirty == null) {
+            return new BlockRead(from, (int) (to - from), Ranges.of(0, to - from), Ranges.EMPTY, Ranges.EMPTY);
+        }
+        Ranges changed = dirty.clip(from, to);
+        return new BlockRead(from, (int) (to - from), changed.minus(zero).shift(-from), changed.and(zero).shift(-from),
+                Ranges.of(from, to).minus(changed).shift(-from));
     }
 }

@@ -77,8 +77,11 @@ final class BackupCommand implements Callable<Integer> {
         for (BackupSummary s : done) {
             System.err.println(s.format());
             ObjectNode out = ControlClient.args().put("device", s.device()).put("point", s.pointId())
-                    .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead())
-                    .put("changed_blocks", s.stats().changedBlocks()).put("new_blocks", s.stats().newBlocks())
+                    .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead());
+            if (s.stats().dirtyBytes() != null) {
+                out.put("dirty_bytes", s.stats().dirtyBytes());
+            }
+            out.put("changed_blocks", s.stats().changedBlocks()).put("new_blocks", s.stats().newBlocks())
                     .put("stored_bytes", s.stats().storedBytes()).put("seconds", s.stats().seconds());
             ResultPrinter.print(System.out, out, client.json);
         }

@@ -1,6 +1,9 @@
 package org.jblksnap.backup;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.BitSet;
 import java.util.List;
@@ -34,7 +37,9 @@ class BlockPlanTest {
         assertEquals(5, p.count());
         assertEquals(bits(0, 2), p.toRead());
         assertEquals(bits(1, 3, 4), p.knownZero());
-        assertEquals(2L * BS, p.bytesToRead(size));
+        assertEquals(2L * BS, p.bytesToRead());
+        assertNull(p.reportedBytes());
+        assertTrue(p.block(2).whole(), "a full run reads a block with data whole");
     }
 
     @Test
@@ -48,7 +53,19 @@ class BlockPlanTest {
         BlockPlan p = BlockPlan.of(size, BS, List.of(new Extent(0, size, 0)), dirty);
         assertEquals(bits(2, 3, 7), p.toRead());
         assertEquals(new BitSet(), p.knownZero());
-        assertEquals(3L * BS - 512, p.bytesToRead(size));
+        assertEquals(2 + BS - 512, p.bytesToRead(), "only the dirty bytes are read");
+        assertEquals(2 + BS - 512, p.reportedBytes());
+        BlockRead b2 = p.block(2);
+        assertEquals(2L * BS, b2.offset());
+        assertEquals(Ranges.of(BS - 1, BS), b2.read());
+        assertEquals(Ranges.of(0, BS - 1), b2.parent());
+        assertTrue(b2.zero().isEmpty());
+        assertFalse(b2.whole());
+        assertEquals(Ranges.of(0, 1), p.block(3).read());
+        assertEquals(Ranges.of(1, BS), p.block(3).parent());
+        BlockRead last = p.block(7);
+        assertEquals(BS - 512, last.length());
+        assertTrue(last.whole(), "a block dirty from end to end is read whole: " + last);
 
         BlockPlan noAlloc = BlockPlan.of(size, BS, null,
                 List.of(new Extent(0, 5L * BS, 0), new Extent(5L * BS, 3L * BS - 512, Nbd.STATE_DIRTY)));
@@ -58,5 +75,22 @@ class BlockPlanTest {
                 dirty);
         assertEquals(bits(2, 3), dirtyZero.toRead());
         assertEquals(bits(7), dirtyZero.knownZero());
+    }
+
+    @Test
+    void dirtyRangesKnownToBeZeroAreNotReadAndTheRestComesFromTheParent() {
+        long size = 2L * BS;
+        List<Extent> alloc = List.of(new Extent(0, BS / 4, 0), new Extent(BS / 4, BS / 4, ZERO),
+                new Extent(BS / 2, 3L * BS / 2, 0));
+        List<Extent> dirty = List.of(new Extent(0, BS / 8, 0), new Extent(BS / 8, BS / 4, Nbd.STATE_DIRTY),
+                new Extent(3L * BS / 8, size - 3L * BS / 8, 0));
+        BlockPlan p = BlockPlan.of(size, BS, alloc, dirty);
+        assertEquals(bits(0), p.toRead());
+        BlockRead b = p.block(0);
+        assertEquals(Ranges.of(BS / 8, BS / 4), b.read());
+        assertEquals(Ranges.of(BS / 4, 3L * BS / 8), b.zero());
+        assertEquals(new Ranges.Builder().add(0, BS / 8).add(3L * BS / 8, BS).build(), b.parent());
+        assertEquals(BS / 8, p.bytesToRead());
+        assertEquals(BS / 4, p.reportedBytes());
     }
 }
