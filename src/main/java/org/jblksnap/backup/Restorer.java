@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -11,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.IoMessages;
 import org.jblksnap.backup.repo.Point;
 import org.jblksnap.backup.repo.PointIndex;
 import org.jblksnap.backup.repo.PointMeta;
@@ -47,7 +50,7 @@ public final class Restorer {
         };
         AtomicLong written = new AtomicLong();
         AtomicLong zeroes = new AtomicLong();
-        try (FileChannel ch = sparse ? emptyFile(target, meta.size()) : device(target, meta.size())) {
+        try (FileChannel ch = open(target, sparse, meta.size())) {
             byte[] zero = sparse ? null : new byte[meta.blockSize()];
             List<Integer> blocks = new ArrayList<>(index.count());
             for (int i = 0; i < index.count(); i++) {
@@ -78,13 +81,27 @@ public final class Restorer {
                 (System.nanoTime() - t0) / 1e9);
     }
 
+    private FileChannel open(Path target, boolean sparse, long size) throws IOException {
+        try {
+            return sparse ? emptyFile(target, size) : device(target, size);
+        } catch (FileSystemException e) {
+            throw new IOException("cannot restore to " + target + ": " + IoMessages.reason(e), e);
+        }
+    }
+
     /** A file of the point's size with no data: every block not written stays a hole. */
     private static FileChannel emptyFile(Path target, long size) throws IOException {
-        try (RandomAccessFile f = new RandomAccessFile(target.toFile(), "rw")) {
-            f.setLength(0);
+        // opened first the NIO way for its clear errors, then sized
+        Files.newByteChannel(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING).close();
+        RandomAccessFile f = new RandomAccessFile(target.toFile(), "rw");
+        try {
             f.setLength(size);
+        } catch (IOException e) {
+            f.close();
+            throw e;
         }
-        return FileChannel.open(target, StandardOpenOption.WRITE);
+        return f.getChannel();
     }
 
     private FileChannel device(Path target, long size) throws IOException {

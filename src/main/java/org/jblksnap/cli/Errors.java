@@ -1,6 +1,8 @@
 package org.jblksnap.cli;
 
-import java.nio.file.NoSuchFileException;
+import java.nio.file.FileSystemException;
+
+import org.jblksnap.backup.repo.IoMessages;
 
 import org.jblksnap.error.BlksnapException;
 
@@ -16,8 +18,8 @@ final class Errors {
         if (e instanceof BlksnapException b) {
             return b.getMessage() + " (" + b.errno() + ")";
         }
-        if (e instanceof NoSuchFileException n) {
-            return "no such file: " + n.getFile();
+        if (e instanceof FileSystemException f) {
+            return IoMessages.describe(f);
         }
         String m = e.getMessage();
         return m == null || m.isBlank() ? e.toString() : m;

@@ -68,7 +68,7 @@ public final class PointStore {
         try {
             return new Point(id, PointFile.readMeta(path(id)));
         } catch (NoSuchFileException e) {
-            throw new RepositoryException("no point " + id + " in the repository");
+            throw new RepositoryException("no point " + id + " in repository " + dir.getParent());
         }
     }
 

@@ -2,10 +2,13 @@ package org.jblksnap.backup.repo;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.stream.Stream;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
  * A backup repository on disk:
@@ -44,28 +47,43 @@ public final class Repository implements AutoCloseable {
     /** Makes a new repository in dir (absent or empty). */
     public static void create(Path dir, int blockSize) throws IOException {
         RepositoryConfig config = RepositoryConfig.of(blockSize);
-        Files.createDirectories(dir);
-        try (Stream<Path> s = Files.list(dir)) {
-            if (s.findAny().isPresent()) {
-                throw new RepositoryException("cannot create a repository in " + dir + ": it is not empty");
-            }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new RepositoryException("cannot create a repository in " + dir + ": it is not a directory");
         }
-        Files.createDirectory(dir.resolve("blocks"));
-        Files.createDirectory(dir.resolve("points"));
-        AtomicFiles.replace(dir.resolve(CONFIG), ByteBuffer.wrap(Json.MAPPER.writeValueAsBytes(config)));
-        AtomicFiles.syncDirectory(dir);
+        try {
+            Files.createDirectories(dir);
+            try (Stream<Path> s = Files.list(dir)) {
+                if (s.findAny().isPresent()) {
+                    throw new RepositoryException("cannot create a repository in " + dir + ": it is not empty");
+                }
+            }
+            Files.createDirectory(dir.resolve("blocks"));
+            Files.createDirectory(dir.resolve("points"));
+            AtomicFiles.replace(dir.resolve(CONFIG), ByteBuffer.wrap(Json.MAPPER.writeValueAsBytes(config)));
+            AtomicFiles.syncDirectory(dir);
+        } catch (FileSystemException e) {
+            throw new RepositoryException("cannot create a repository in " + dir + ": "
+                    + (dir.toString().equals(e.getFile()) ? "" : e.getFile() + ": ") + IoMessages.reason(e), e);
+        }
     }
 
     /** Opens a repository; shared access for backups, restores and checks, exclusive to prune. */
     public static Repository open(Path dir, boolean exclusive) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new RepositoryException(dir + " is not a backup repository ("
+                    + (Files.exists(dir) ? "not a directory" : "no such directory") + ")");
+        }
         RepositoryConfig config;
         try {
             config = Json.MAPPER.readValue(Files.readAllBytes(dir.resolve(CONFIG)), RepositoryConfig.class);
             config.check();
         } catch (NoSuchFileException e) {
             throw new RepositoryException(dir + " is not a backup repository (no " + CONFIG + ")");
+        } catch (JsonProcessingException e) {
+            throw new RepositoryException(dir.resolve(CONFIG) + " is not valid: " + e.getOriginalMessage(), e);
         } catch (IOException | IllegalArgumentException e) {
-            throw new RepositoryException(dir.resolve(CONFIG) + ": " + e.getMessage(), e);
+            throw new RepositoryException(dir.resolve(CONFIG) + ": "
+                    + (e instanceof IOException io ? IoMessages.reason(io) : e.getMessage()), e);
         }
         int[] removed = {0};
         RepoLock lock = RepoLock.acquire(dir.resolve("lock"), exclusive,
