@@ -8,13 +8,11 @@ import java.util.concurrent.Callable;
 import org.jblksnap.backup.BackupRequest;
 import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
-import org.jblksnap.backup.CbtRef;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.nbd.NbdAddress;
 import org.jblksnap.backup.repo.Repository;
 import org.jblksnap.control.ControlClient;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import picocli.CommandLine.Command;
@@ -52,26 +50,14 @@ final class BackupCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Path diff = storage != null ? storage : Path.of(System.getProperty("java.io.tmpdir"));
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
+        long limitBytes = Sizes.parse("limit", limit);
         List<BackupSummary> done = new ArrayList<>();
-        try (ControlClient c = ControlClient.connect(client.runDir());
-                Repository r = Repository.openOrCreate(repo, Repository.DEFAULT_BLOCK_SIZE)) {
-            ObjectNode create = ControlClient.args().put("storage", diff.toAbsolutePath().toString())
-                    .put("limit", Sizes.parse("limit", limit));
-            devices.forEach(create.putArray("devices")::add);
-            String id = c.call("snapshot_create", create).path("id").asText();
-            try {
-                c.call("snapshot_take", ControlClient.args().put("id", id));
-                Progress progress = Progress.forConsole(System.err);
-                BackupRunner runner = new BackupRunner(r, progress);
-                for (String device : devices) {
-                    String image = c.call("snapshot_info", ControlClient.args().put("device", device)).path("image").asText();
-                    JsonNode cbt = c.call("cbtinfo", ControlClient.args().put("device", device));
-                    CbtRef ref = new CbtRef(cbt.path("generation_id").asText(), cbt.path("changes_number").asInt());
-                    BackupRequest req = BackupRequest.of(device, nbd, image, ref);
-                    done.add(runner.run(full ? req.forcingFull() : req));
-                }
-            } finally {
-                c.call("snapshot_destroy", ControlClient.args().put("id", id));
+        try (Repository r = Repository.openOrCreate(repo, Repository.DEFAULT_BLOCK_SIZE);
+                BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
+            BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
+            for (String device : devices) {
+                BackupRequest req = BackupRequest.of(device, nbd, snapshot.image(device), snapshot.cbt(device));
+                done.add(runner.run(full ? req.forcingFull() : req));
             }
         }
         for (BackupSummary s : done) {
