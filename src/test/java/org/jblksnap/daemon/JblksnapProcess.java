@@ -1,6 +1,8 @@
 package org.jblksnap.daemon;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -108,25 +111,64 @@ public final class JblksnapProcess implements AutoCloseable {
 
     /** Runs a client verb against this daemon. */
     public Result run(String... args) throws IOException, InterruptedException {
+        return exec(withRunDir(args));
+    }
+
+    /** Runs a command that does not talk to the daemon (restore, verify, prune, points): no --run-dir. */
+    public Result runAlone(String... args) throws IOException, InterruptedException {
+        return exec(List.of(args));
+    }
+
+    /** Runs a command that must succeed, without --run-dir. */
+    public Result okAlone(String... args) throws IOException, InterruptedException {
+        return mustSucceed(args, runAlone(args));
+    }
+
+    /**
+     * Starts a long-running command (such as serve) without --run-dir, its output appended
+     * to the file; the caller stops it by its pid (Process.destroy).
+     */
+    public Process start(Path output, String... args) throws IOException {
+        return new ProcessBuilder(command(args)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile())).start();
+    }
+
+    private List<String> withRunDir(String... args) {
         List<String> full = new ArrayList<>(List.of(args));
         if (full.isEmpty() || !full.getFirst().equals("daemon")) {
             full.add("--run-dir");
             full.add(runDir.toString());
         }
+        return full;
+    }
+
+    private static Result exec(List<String> full) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command(full.toArray(String[]::new))).start();
         p.getOutputStream().close();
+        CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(p.getErrorStream()));
         byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("jblksnap " + full + " hung");
         }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
+                new String(err.join(), StandardCharsets.UTF_8));
+    }
+
+    private static byte[] readAll(InputStream in) {
+        try {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Runs a verb that must succeed. */
     public Result ok(String... args) throws IOException, InterruptedException {
-        Result r = run(args);
+        return mustSucceed(args, run(args));
+    }
+
+    private static Result mustSucceed(String[] args, Result r) {
         if (r.exit() != 0) {
             throw new AssertionError("jblksnap " + String.join(" ", args) + " failed with " + r.exit() + ": " + r.err());
         }

@@ -1,0 +1,265 @@
+package org.jblksnap.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.jblksnap.backup.Cmd;
+import org.jblksnap.daemon.JblksnapProcess;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The backup verbs through the real `jblksnap` command against a running daemon: writes go
+ * through the daemon's NBD export (qemu-io), the device's content is captured right after
+ * each backup while no writer runs, and every point must restore to exactly that.
+ */
+@Timeout(600)
+class BackupCliTest {
+    private static final int MIB = 1 << 20;
+    private static final long SIZE = 64L * MIB;
+    private static final int CBT_BLOCK = 64 << 10;
+
+    @TempDir
+    Path dir;
+    JblksnapProcess jb;
+    Path disk;
+    Path repo;
+    NbdWrites writes;
+
+    @BeforeEach
+    void start() throws Exception {
+        disk = DeviceFiles.mixed(dir.resolve("disk0.img"), SIZE, 1);
+        repo = dir.resolve("repo");
+        jb = new JblksnapProcess(dir.resolve("run"));
+        startDaemon();
+        writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), "disk0", SIZE, 7);
+    }
+
+    private void startDaemon() throws Exception {
+        jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16");
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        jb.close();
+    }
+
+    /** A backup that must succeed; afterwards the daemon has no snapshot left. */
+    private JblksnapProcess.Result backup() throws Exception {
+        JblksnapProcess.Result r = jb.ok("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+        assertNoSnapshot();
+        return r;
+    }
+
+    private void assertNoSnapshot() throws Exception {
+        assertEquals("", jb.ok("snapshot_collect").out(), "the backup's snapshot is destroyed");
+    }
+
+    /** The device's content now (call while no writer runs). */
+    private Path capture(String name) throws IOException {
+        return Files.copy(disk, dir.resolve(name));
+    }
+
+    private void assertRestores(String point, Path expected) throws Exception {
+        Path out = dir.resolve("restored-" + point + ".img");
+        jb.okAlone("restore", "--repo", repo.toString(), "--point", point, "-d", "disk0", "--to", out.toString());
+        assertEquals(-1, Files.mismatch(expected, out), "point " + point + " restores to the device at its take");
+        Files.delete(out);
+    }
+
+    private static long value(JblksnapProcess.Result r, String key) {
+        return Long.parseLong(r.get(key));
+    }
+
+    @Test
+    void incrementalsReadWhatTheCbtReportsAndEveryPointRestoresExactly() throws Exception {
+        JblksnapProcess.Result full = backup();
+        assertEquals("full", full.get("mode"));
+        assertEquals(SIZE, value(full, "read_bytes"));
+        assertTrue(full.err().contains("first backup of disk0: reading everything"), full.err());
+        List<Path> refs = new ArrayList<>(List.of(capture("ref-1.img")));
+
+        for (int k = 2; k <= 4; k++) {
+            BitSet touched = writes.randomWrites(0.01, CBT_BLOCK);
+            JblksnapProcess.Result inc = backup();
+            refs.add(capture("ref-" + k + ".img"));
+            assertEquals(String.valueOf(k), inc.get("point"));
+            assertTrue(inc.get("mode").startsWith("incremental to point " + (k - 1)), inc.out());
+            long reported = value(inc, "dirty_bytes");
+            long read = value(inc, "read_bytes");
+            assertEquals((long) touched.cardinality() * CBT_BLOCK, reported,
+                    "the CBT reports exactly the 64 KiB blocks written: " + inc.out());
+            assertTrue(read <= reported * 1.1, "read " + read + " for " + reported + " reported");
+            assertTrue(read < SIZE / 4, "an incremental reads far less than the device: " + inc.out());
+            assertEquals(SIZE / (4 * MIB), value(inc, "changed_blocks"), "1% of 4 KiB writes touch every 4 MiB block");
+        }
+        for (int k = 1; k <= refs.size(); k++) {
+            assertRestores(String.valueOf(k), refs.get(k - 1));
+        }
+        assertEquals(4, jb.okAlone("points", "--repo", repo.toString()).out().lines().count());
+        assertEquals("ok", jb.okAlone("verify", "--repo", repo.toString()).get("result"));
+    }
+
+    @Test
+    void afterADaemonCrashTheGenerationChangedAndTheBackupReadsEverything() throws Exception {
+        backup();
+        writes.randomWrites(0.01, CBT_BLOCK);
+        jb.killDaemon();
+        startDaemon();
+        JblksnapProcess.Result r = backup();
+        Path ref = capture("ref.img");
+        assertEquals("full", r.get("mode"));
+        assertTrue(r.err().contains("CBT generation changed") && r.err().contains("reading everything"), r.err());
+        assertEquals(SIZE, value(r, "read_bytes"));
+        assertFalse(r.values().containsKey("dirty_bytes"), r.out());
+        assertRestores("latest", ref);
+
+        writes.randomWrites(0.001, CBT_BLOCK);
+        JblksnapProcess.Result next = backup();
+        assertTrue(next.get("mode").startsWith("incremental to point 2"), next.out());
+        assertRestores("latest", capture("ref-next.img"));
+    }
+
+    @Test
+    void aServedPointReadsAsTheDeviceAtItsTake() throws Exception {
+        backup();
+        Path ref = capture("ref.img");
+        writes.randomWrites(0.01, CBT_BLOCK);
+        Path socket = dir.resolve("serve.sock");
+        Path log = dir.resolve("serve.log");
+        Process serve = jb.start(log, "serve", "--repo", repo.toString(), "--point", "1", "--socket", socket.toString());
+        try {
+            waitFor(log, "uri=");
+            Path out = dir.resolve("served.img");
+            Cmd.run("qemu-img", "convert", "-f", "raw", "-O", "raw", "nbd+unix:///disk0@point-1?socket=" + socket,
+                    out.toString());
+            assertEquals(-1, Files.mismatch(ref, out), "qemu-img reads the point as the device was");
+            assertNotEquals(-1, Files.mismatch(disk, out), "and not as it is now");
+        } finally {
+            serve.destroy();
+            assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "serve stops on SIGTERM");
+        }
+    }
+
+    private static void waitFor(Path log, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log).contains(text)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no '" + text + "' in " + (Files.exists(log) ? Files.readString(log) : "(no output)"));
+    }
+
+    @Test
+    void pruneKeepsTheLatestAndVerifyCatchesADamagedBlock() throws Exception {
+        backup();
+        writes.randomWrites(0.01, CBT_BLOCK);
+        backup();
+        writes.randomWrites(0.01, CBT_BLOCK);
+        backup();
+        Path ref = capture("ref.img");
+
+        JblksnapProcess.Result p = jb.okAlone("prune", "--repo", repo.toString(), "--keep", "1");
+        assertEquals(List.of("removed_point=1", "removed_point=2", "kept_point=3"),
+                p.out().lines().filter(l -> l.contains("_point=")).toList());
+        assertTrue(value(p, "removed_blocks") > 0, p.out());
+        assertEquals("point=3", jb.okAlone("points", "--repo", repo.toString()).out().split(" ")[0]);
+        assertEquals("ok", jb.okAlone("verify", "--repo", repo.toString()).get("result"));
+        assertRestores("3", ref);
+
+        Path block;
+        try (var files = Files.walk(repo.resolve("blocks"))) {
+            block = files.filter(Files::isRegularFile).sorted().findFirst().orElseThrow();
+        }
+        byte[] raw = Files.readAllBytes(block);
+        raw[raw.length / 2] ^= 0x40;
+        Files.write(block, raw);
+        JblksnapProcess.Result v = jb.runAlone("verify", "--repo", repo.toString());
+        assertEquals(1, v.exit(), v.err());
+        assertEquals("damaged", v.get("result"));
+        assertTrue(v.get("problem").contains(block.getFileName().toString()), v.out());
+        JblksnapProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", "3", "--to",
+                dir.resolve("bad.img").toString());
+        assertNotEquals(0, restore.exit());
+        assertOneLine(restore, block.getFileName().toString());
+    }
+
+    @Test
+    void theSnapshotIsDestroyedWhenTheBackupFails() throws Exception {
+        Path notADir = Files.writeString(dir.resolve("file"), "x");
+        JblksnapProcess.Result r = jb.run("backup", "-d", "disk0", "--repo", notADir.resolve("repo").toString(),
+                "--storage", dir.toString());
+        assertNotEquals(0, r.exit());
+        assertOneLine(r, "cannot create a repository in " + notADir.resolve("repo") + ": not a directory");
+        assertNoSnapshot();
+
+        backup();
+        writes.randomWrites(0.01, CBT_BLOCK);
+        Path blocks = repo.resolve("blocks");
+        Path aside = dir.resolve("blocks-aside");
+        Files.move(blocks, aside);
+        Files.writeString(blocks, "not a directory");
+        JblksnapProcess.Result failed = jb.run("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+        assertNotEquals(0, failed.exit(), failed.out());
+        assertTrue(failed.err().lines().anyMatch(l -> l.startsWith("jblksnap: ") && l.contains(blocks.toString())),
+                failed.err());
+        assertNoSnapshot();
+
+        Files.delete(blocks);
+        Files.move(aside, blocks);
+        JblksnapProcess.Result after = backup();
+        assertTrue(after.get("mode").startsWith("incremental to point 1"), "the failed run committed nothing: " + after.out());
+        assertRestores("latest", capture("ref.img"));
+    }
+
+    @Test
+    void backupVerbErrorsAreOneClearLine() throws Exception {
+        String missing = dir.resolve("missing").toString();
+        expectAlone("is not a backup repository (no such directory)", "restore", "--repo", missing, "--point", "1",
+                "--to", dir.resolve("x").toString());
+        expectAlone("is not a backup repository", "verify", "--repo", missing);
+        expectAlone("is not a backup repository", "prune", "--repo", missing, "--keep", "1");
+        expectAlone("is not a backup repository", "points", "--repo", missing);
+        backup();
+        String r = repo.toString();
+        expectAlone("no point 9 in repository " + r, "restore", "--repo", r, "--point", "9", "--to", dir.resolve("x").toString());
+        expectAlone("no point of device vdb in " + r, "restore", "--repo", r, "--point", "latest", "-d", "vdb", "--to",
+                dir.resolve("x").toString());
+        expectAlone("--point latest needs -d DEVICE", "verify", "--repo", r, "--point", "latest");
+        expectAlone("bad point 'first'", "serve", "--repo", r, "--point", "first", "--socket", dir.resolve("s").toString());
+        expectAlone("--keep must be at least 1", "prune", "--repo", r, "--keep", "0");
+        expectAlone("cannot restore to " + dir + ": it is a directory", "restore", "--repo", r, "--point", "1", "--to",
+                dir.toString());
+        JblksnapProcess.Result unknown = jb.run("backup", "-d", "nope", "--repo", r);
+        assertEquals(19, unknown.exit(), unknown.err());
+        assertOneLine(unknown, "no device named 'nope'");
+        assertNoSnapshot();
+    }
+
+    private void expectAlone(String text, String... args) throws Exception {
+        JblksnapProcess.Result res = jb.runAlone(args);
+        assertNotEquals(0, res.exit(), () -> String.join(" ", args) + " succeeded");
+        assertOneLine(res, text);
+    }
+
+    private static void assertOneLine(JblksnapProcess.Result r, String text) {
+        List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), () -> "one line on stderr, got: " + r.err());
+        assertTrue(lines.getFirst().startsWith("jblksnap: ") && lines.getFirst().contains(text), r.err());
+    }
+}
