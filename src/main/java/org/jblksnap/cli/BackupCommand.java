@@ -11,7 +11,9 @@ import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.nbd.NbdAddress;
 import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.backup.repo.RepositoryConfig;
 import org.jblksnap.control.ControlClient;
+import org.jblksnap.error.InvalidArgumentException;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -43,6 +45,10 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "4G", description = "Difference storage limit (default ${DEFAULT-VALUE}).")
     String limit;
 
+    @Option(names = "--block-size", description = "Block size of a new repository, a power of two from 64K to 64M "
+            + "(default 4M); an existing repository keeps its own.")
+    String blockSize;
+
     @Option(names = "--full", description = "Read everything even when the CBT knows what changed.")
     boolean full;
 
@@ -52,7 +58,7 @@ final class BackupCommand implements Callable<Integer> {
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
         long limitBytes = Sizes.parse("limit", limit);
         List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, Repository.DEFAULT_BLOCK_SIZE);
+        try (Repository r = Repository.openOrCreate(repo, newBlockSize());
                 BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
             BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
             for (String device : devices) {
@@ -72,5 +78,17 @@ final class BackupCommand implements Callable<Integer> {
             ResultPrinter.print(System.out, out, client.json);
         }
         return 0;
+    }
+
+    private int newBlockSize() {
+        if (blockSize == null) {
+            return Repository.DEFAULT_BLOCK_SIZE;
+        }
+        long n = Sizes.parse("block size", blockSize);
+        try {
+            return RepositoryConfig.of(Math.toIntExact(n)).blockSize();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new InvalidArgumentException("bad block size '" + blockSize + "': a power of two from 64K to 64M");
+        }
     }
 }

@@ -15,11 +15,14 @@ import java.util.concurrent.TimeUnit;
 
 import org.jblksnap.backup.Cmd;
 import org.jblksnap.daemon.JblksnapProcess;
+import org.jblksnap.testutil.MixedContent;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The backup verbs through the real `jblksnap` command against a running daemon: writes go
@@ -41,7 +44,7 @@ class BackupCliTest {
 
     @BeforeEach
     void start() throws Exception {
-        disk = DeviceFiles.mixed(dir.resolve("disk0.img"), SIZE, 1);
+        disk = MixedContent.mixed(dir.resolve("disk0.img"), SIZE, 1);
         repo = dir.resolve("repo");
         jb = new JblksnapProcess(dir.resolve("run"));
         startDaemon();
@@ -58,8 +61,11 @@ class BackupCliTest {
     }
 
     /** A backup that must succeed; afterwards the daemon has no snapshot left. */
-    private JblksnapProcess.Result backup() throws Exception {
-        JblksnapProcess.Result r = jb.ok("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+    private JblksnapProcess.Result backup(String... options) throws Exception {
+        List<String> args = new ArrayList<>(List.of("backup", "-d", "disk0", "--repo", repo.toString(), "--storage",
+                dir.toString()));
+        args.addAll(List.of(options));
+        JblksnapProcess.Result r = jb.ok(args.toArray(String[]::new));
         assertNoSnapshot();
         return r;
     }
@@ -115,7 +121,7 @@ class BackupCliTest {
 
     @Test
     void afterADaemonCrashTheGenerationChangedAndTheBackupReadsEverything() throws Exception {
-        backup();
+        backup("--block-size", "256K");
         writes.randomWrites(0.01, CBT_BLOCK);
         jb.killDaemon();
         startDaemon();
@@ -128,8 +134,11 @@ class BackupCliTest {
         assertRestores("latest", ref);
 
         writes.randomWrites(0.001, CBT_BLOCK);
-        JblksnapProcess.Result next = backup();
+        JblksnapProcess.Result next = backup("--block-size", "1M");
         assertTrue(next.get("mode").startsWith("incremental to point 2"), next.out());
+        assertTrue(value(next, "read_bytes") <= value(next, "dirty_bytes"), next.out());
+        assertEquals(256 << 10, new ObjectMapper().readTree(repo.resolve("repository.json").toFile()).path("blockSize")
+                .asInt(), "the repository keeps the block size it was made with");
         assertRestores("latest", capture("ref-next.img"));
     }
 
@@ -243,6 +252,10 @@ class BackupCliTest {
         expectAlone("--point latest needs -d DEVICE", "verify", "--repo", r, "--point", "latest");
         expectAlone("bad point 'first'", "serve", "--repo", r, "--point", "first", "--socket", dir.resolve("s").toString());
         expectAlone("--keep must be at least 1", "prune", "--repo", r, "--keep", "0");
+        JblksnapProcess.Result badSize = jb.run("backup", "-d", "disk0", "--repo", dir.resolve("r2").toString(),
+                "--block-size", "3K");
+        assertEquals(22, badSize.exit(), badSize.err());
+        assertOneLine(badSize, "bad block size '3K': a power of two from 64K to 64M");
         expectAlone("cannot restore to " + dir + ": it is a directory", "restore", "--repo", r, "--point", "1", "--to",
                 dir.toString());
         JblksnapProcess.Result unknown = jb.run("backup", "-d", "nope", "--repo", r);

@@ -1,4 +1,4 @@
-package org.jblksnap.cli;
+package org.jblksnap.testutil;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -7,26 +7,31 @@ import java.nio.file.Path;
 import java.util.Random;
 
 /** Device files with mixed content, as a backup meets it: random bytes, text, zeroes. */
-final class DeviceFiles {
+public final class MixedContent {
     private static final String[] WORDS = ("block device snapshot backup change tracking copy write image "
             + "the of and to in is that for it as with was on be by this are from or at").split(" ");
     private static final int MIB = 1 << 20;
 
-    private DeviceFiles() {
+    private MixedContent() {
+    }
+
+    /** {@code MixedContent FILE SIZE_MIB [SEED]}: makes the file (for the benchmarks). */
+    public static void main(String[] args) throws IOException {
+        mixed(Path.of(args[0]), Long.parseLong(args[1]) * MIB, args.length > 2 ? Long.parseLong(args[2]) : 1);
     }
 
     /**
-     * A file of size bytes made of 1 MiB pieces in turn: random bytes, text-like, zeroes (left
-     * as a hole); the same seed gives the same content.
+     * A file of size bytes made of 1 MiB pieces, each picked at random: random bytes, text-like,
+     * or zeroes (left as a hole); the same seed gives the same content.
      */
-    static Path mixed(Path file, long size, long seed) throws IOException {
+    public static Path mixed(Path file, long size, long seed) throws IOException {
         Random rnd = new Random(seed);
         byte[] piece = new byte[MIB];
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
             f.setLength(size);
             for (long at = 0; at < size; at += MIB) {
                 int n = (int) Math.min(MIB, size - at);
-                switch ((int) (at / MIB % 3)) {
+                switch (rnd.nextInt(3)) {
                     case 0 -> rnd.nextBytes(piece);
                     case 1 -> text(rnd, piece);
                     default -> {
