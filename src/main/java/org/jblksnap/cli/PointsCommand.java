@@ -32,7 +32,11 @@ final class PointsCommand implements Callable<Integer> {
             for (Point p : device == null ? r.points().list() : r.points().list(device)) {
                 ObjectNode o = all.addObject().put("point", p.id()).put("device", p.meta().device())
                         .put("size", p.meta().size()).put("created", p.meta().created().toString())
-                        .put("generation_id", p.meta().generation()).put("changes_number", p.meta().changesNumber());
+                        .put("generation_id", p.meta().generation()).put("changes_number", p.meta().changesNumber())
+                        .put("parent", p.meta().parent());
+                if (p.meta().stats() != null) {
+                    o.put("read_bytes", p.meta().stats().bytesRead()).put("dirty_bytes", p.meta().stats().dirtyBytes());
+                }
                 if (!json) {
                     System.out.println("point=" + p.id() + " device=" + o.get("device").asText() + " size=" + p.meta().size()
                             + " created=" + p.meta().created());

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
@@ -97,6 +98,7 @@ class BackupCliTest {
         assertEquals(SIZE, value(full, "read_bytes"));
         assertTrue(full.err().contains("first backup of disk0: reading everything"), full.err());
         List<Path> refs = new ArrayList<>(List.of(capture("ref-1.img")));
+        long lastReported = 0;
 
         for (int k = 2; k <= 4; k++) {
             BitSet touched = writes.randomWrites(0.01, CBT_BLOCK);
@@ -105,6 +107,7 @@ class BackupCliTest {
             assertEquals(String.valueOf(k), inc.get("point"));
             assertTrue(inc.get("mode").startsWith("incremental to point " + (k - 1)), inc.out());
             long reported = value(inc, "dirty_bytes");
+            lastReported = reported;
             long read = value(inc, "read_bytes");
             assertEquals((long) touched.cardinality() * CBT_BLOCK, reported,
                     "the CBT reports exactly the 64 KiB blocks written: " + inc.out());
@@ -116,6 +119,10 @@ class BackupCliTest {
             assertRestores(String.valueOf(k), refs.get(k - 1));
         }
         assertEquals(4, jb.okAlone("points", "--repo", repo.toString()).out().lines().count());
+        JsonNode points = new ObjectMapper().readTree(jb.okAlone("points", "--repo", repo.toString(), "-j").out());
+        assertTrue(points.get(0).path("parent").isNull() && points.get(0).path("dirty_bytes").isNull(), points.toString());
+        assertEquals(3, points.get(3).path("parent").asLong(), points.toString());
+        assertEquals(lastReported, points.get(3).path("dirty_bytes").asLong(), points.toString());
         assertEquals("ok", jb.okAlone("verify", "--repo", repo.toString()).get("result"));
     }
 
