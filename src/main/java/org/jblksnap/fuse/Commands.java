@@ -31,7 +31,7 @@ final class Commands {
 
     static Result run(String... command) throws IOException {
         List<String> cmd = List.of(command);
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         // Both pipes are drained at once so a chatty tool cannot block on a full one.
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()),
                 Thread::startVirtualThread);
