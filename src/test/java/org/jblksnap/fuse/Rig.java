@@ -143,6 +143,27 @@ final class Rig implements AutoCloseable {
         }
     }
 
+    /** Checks an unmounted file system without changing it (e2fsck -fn, xfs_repair -n). */
+    void fsck(String type, String device) throws IOException {
+        if (type.equals("xfs")) {
+            Commands.check("xfs_repair", "-n", device);
+        } else {
+            Commands.check("e2fsck", "-f", "-n", device);
+        }
+    }
+
+    /** Waits until a loop device is no longer set up (a detach deferred to its last close). */
+    static boolean loopGone(String device, long timeoutMs) throws IOException, InterruptedException {
+        long until = System.nanoTime() + timeoutMs * 1_000_000;
+        while (LoopSysfs.backingFile(device) != null) {
+            if (System.nanoTime() > until) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
+    }
+
     @Override
     public void close() throws Exception {
         teardown.close();
