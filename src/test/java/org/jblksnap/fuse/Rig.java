@@ -118,6 +118,12 @@ final class Rig implements AutoCloseable {
         mounted.remove(mp);
     }
 
+    /** umount --lazy --force: gone from the namespace now, released at its last close. */
+    void lazyUmount(Path mp) throws IOException {
+        Commands.check("umount", "--lazy", "--force", mp.toString());
+        mounted.remove(mp);
+    }
+
     /** Unmounts and mounts again: what is read afterwards comes from the device, not a cache. */
     void remount(String device, Path mp, String... options) throws IOException {
         umount(mp);
