@@ -140,6 +140,24 @@ class LoopDevicesTest {
         }
     }
 
+    /** A loop device still mounted at close: the FUSE connection is aborted instead of hanging. */
+    @Test
+    void closeWithAMountedLoopDeviceDoesNotHang() throws Exception {
+        try (Rig rig = new Rig(16384)) {
+            rig.attach("d1", 64);
+            String l1 = rig.loop("d1");
+            rig.mkfs("ext4", l1);
+            Path m1 = rig.mount(l1, "d1");
+            long start = System.nanoTime();
+            rig.exports.close();
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+            assertTrue(seconds < 9, "close took " + seconds + " s");
+            assertTrue(MountTable.typeAt(rig.exports.mountDir()).isEmpty(), "the FUSE mount is gone");
+            Commands.run("umount", m1.toString());
+            assertTrue(Rig.loopGone(l1, 20_000), "the loop device goes once its file system is unmounted");
+        }
+    }
+
     @Test
     void aLiveMountIsNotTakenOver() throws Exception {
         try (Rig rig = new Rig(16384)) {
