@@ -82,7 +82,6 @@ final class ExportFileSystem implements FuseOperations {
     public void init(FuseConnInfo conn, FuseConfig cfg) {
         try {
             conn.setMaxWrite(options.maxWrite());
-            conn.setMaxReadahead(Math.min(conn.maxReadahead(), options.maxWrite()));
             // Loop devices send asynchronous direct I/O: the kernel queues at most
             // max_background such requests to the daemon at once.
             conn.setMaxBackground(options.maxBackground());

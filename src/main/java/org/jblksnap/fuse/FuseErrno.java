@@ -18,7 +18,6 @@ import org.jblksnap.error.SnapshotCorruptedException;
 final class FuseErrno {
     private static final Logger LOG = Logger.getLogger(FuseErrno.class.getName());
 
-    static final int EPERM = -Errno.EPERM.code();
     static final int ENOENT = -Errno.ENOENT.code();
     static final int EIO = -Errno.EIO.code();
     static final int EBADF = -Errno.EBADF.code();

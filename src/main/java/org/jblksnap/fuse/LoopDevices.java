@@ -56,7 +56,7 @@ public final class LoopDevices {
         Commands.Result r = Commands.run("losetup", "--find", "--show", "--direct-io=on", file.toString());
         if (!r.ok()) {
             String why = r.describe();
-            LOG.warning(() -> "direct I/O refused for " + file + " (" + why + "); using buffered I/O");
+            LOG.warning(() -> "losetup with direct I/O failed for " + file + " (" + why + "); trying buffered I/O");
             r = Commands.check("losetup", "--find", "--show", "--direct-io=off", file.toString());
         }
         String device = r.out().strip();
