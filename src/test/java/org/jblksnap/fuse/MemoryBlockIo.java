@@ -9,11 +9,22 @@ import org.jblksnap.device.BlockIo;
 final class MemoryBlockIo implements BlockIo {
     final byte[] bytes;
     private final long readDelayNanos;
+    private final boolean readOnly;
     volatile int flushes;
 
     MemoryBlockIo(int size, long readDelayNanos) {
+        this(size, readDelayNanos, false);
+    }
+
+    MemoryBlockIo(int size, long readDelayNanos, boolean readOnly) {
         this.bytes = new byte[size];
         this.readDelayNanos = readDelayNanos;
+        this.readOnly = readOnly;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     @Override
