@@ -128,6 +128,10 @@ public final class LoopDevices {
      */
     public static Cleanup cleanupStale(Path mountDir) throws IOException {
         Path dir = mountDir.toAbsolutePath().normalize();
+        boolean mounted = StaleMounts.isFuseMount(dir);
+        if (mounted && StaleMounts.served(dir)) {
+            throw new IOException(dir + " is already a FUSE mount served by a running process");
+        }
         List<String> detached = new ArrayList<>();
         for (Map.Entry<String, String> e : LoopSysfs.backingFiles().entrySet()) {
             if (e.getValue().startsWith(dir + "/")) {
@@ -140,11 +144,11 @@ public final class LoopDevices {
                 }
             }
         }
-        boolean unmounted = StaleMounts.unmountIfDead(dir);
-        if (unmounted) {
+        if (mounted) {
+            StaleMounts.unmount(dir);
             LOG.info(() -> "unmounted the stale FUSE mount at " + dir);
         }
-        return new Cleanup(List.copyOf(detached), unmounted);
+        return new Cleanup(List.copyOf(detached), mounted);
     }
 
     /** losetup -d, unless the device no longer backs our file (cleared, maybe reused by someone else). */

@@ -15,23 +15,18 @@ final class StaleMounts {
     private StaleMounts() {
     }
 
-    /**
-     * Unmounts (lazily) a FUSE mount at dir whose server is dead; true when there was one.
-     * Refuses when a running process still serves a FUSE mount there.
-     */
-    static boolean unmountIfDead(Path dir) throws IOException {
+    /** True when a FUSE file system is mounted at exactly dir. */
+    static boolean isFuseMount(Path dir) throws IOException {
         Optional<String> type = MountTable.typeAt(dir);
-        if (type.isEmpty() || !type.get().startsWith("fuse")) {
-            return false;
-        }
-        if (served(dir)) {
-            throw new IOException(dir + " is already a FUSE mount (" + type.get() + ") served by a running process");
-        }
+        return type.isPresent() && type.get().startsWith("fuse");
+    }
+
+    /** Lazily unmounts the FUSE mount at dir (whose server is known to be dead). */
+    static void unmount(Path dir) throws IOException {
         Commands.Result r = Commands.run("fusermount3", "-u", "-z", dir.toString());
         if (!r.ok()) {
             Commands.check("umount", "-l", dir.toString());
         }
-        return true;
     }
 
     /** False only when the kernel says the mount's server is gone. */

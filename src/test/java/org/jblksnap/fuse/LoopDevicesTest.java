@@ -161,9 +161,12 @@ class LoopDevicesTest {
     @Test
     void aLiveMountIsNotTakenOver() throws Exception {
         try (Rig rig = new Rig(16384)) {
+            rig.attach("d1", 8);
+            String loop = rig.loop("d1");
             Exception e = assertThrows(Exception.class, () -> new FuseExports(rig.engine, rig.exports.mountDir()));
             assertTrue(e.getMessage().contains("running process"), e.getMessage());
             assertTrue(StaleMounts.served(rig.exports.mountDir()));
+            assertEquals(rig.exports.file("d1").toString(), LoopSysfs.backingFile(loop), "its loop devices are left alone");
         }
     }
 
