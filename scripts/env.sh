@@ -42,9 +42,10 @@ ensure_test_tools() {
 
 # Builds the jar's classes and the runtime class path when a source is newer than the build.
 ensure_built() {
-    local stamp="$JBLKSNAP_ROOT/target/runtime.classpath"
+    local stamp="$JBLKSNAP_ROOT/target/.built"
     if [ ! -f "$stamp" ] || [ -n "$(find "$JBLKSNAP_ROOT/src/main" "$JBLKSNAP_ROOT/pom.xml" -newer "$stamp" -print -quit)" ]; then
         ensure_build_tools
         (cd "$JBLKSNAP_ROOT" && mvn -q -B -DskipTests package >&2) || { echo "jblksnap: build failed" >&2; exit 1; }
+        touch "$stamp"
     fi
 }

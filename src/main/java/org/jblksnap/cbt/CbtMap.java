@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.UUID;
 
 import org.jblksnap.device.BlockDevice;
+import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Params;
 
 /**
@@ -134,10 +135,10 @@ public final class CbtMap {
         System.arraycopy(writable, 0, readable, 0, blockCount);
     }
 
-    /** count bytes of the readable map from block first (readcbtmap). */
+    /** count bytes of the readable map from block first (readcbtmap); a range outside is EINVAL. */
     public synchronized byte[] readReadable(int first, int count) {
         if (first < 0 || count < 0 || first > blockCount || count > blockCount - first) {
-            throw new IllegalArgumentException("CBT blocks " + first + "+" + count + " outside 0.." + blockCount);
+            throw new InvalidArgumentException("CBT blocks " + first + "+" + count + " outside 0.." + blockCount);
         }
         return Arrays.copyOfRange(readable, first, first + count);
     }

@@ -6,6 +6,9 @@ import org.jblksnap.error.BlksnapException;
 
 /** One clear line and an exit code for an error of any command. */
 final class Errors {
+    /** Exit code of a command line that could not be parsed: EINVAL, like a bad argument. */
+    static final int USAGE = 22;
+
     private Errors() {
     }
 

@@ -36,7 +36,9 @@ public final class Native {
     }
 
     /** errno values this class tells apart. */
+    public static final int EFBIG = 27;
     public static final int ENOSPC = 28;
+    public static final int EDQUOT = 122;
     public static final int EOPNOTSUPP = 95;
 
     /** fallocate(fd, 0, offset, length): 0 on success, else the errno. */

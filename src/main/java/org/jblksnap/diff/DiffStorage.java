@@ -100,8 +100,9 @@ public final class DiffStorage implements AutoCloseable {
     /**
      * Opens the storage.
      *
-     * @param noSpace called (outside any lock of this class) with the sectors wanted when the
-     *                storage reached its limit and runs low
+     * @param noSpace called with the sectors wanted when the storage reached its limit and runs
+     *                low; it runs under the allocation lock (so it is reported before any later
+     *                overflow), so it must be quick and must not call back into this storage
      */
     public static DiffStorage open(Path path, long limit, Params params, LongConsumer noSpace) throws IOException {
         Kind kind = check(path, limit);
@@ -136,9 +137,11 @@ public final class DiffStorage implements AutoCloseable {
      * when the storage cannot hold them, and from then on for every call (overflow).
      */
     public long allocate(long bytes) throws IOException {
-        long offset;
-        boolean lowAtLimit;
         synchronized (this) {
+            if (!channel.isOpen()) {
+                // Never fallocate through a descriptor number that may belong to another file now.
+                throw new IOException("difference storage " + path + " is closed");
+            }
             if (overflow) {
                 throw new DiffStorageOverflowException("difference storage " + path + " has overflowed");
             }
@@ -150,25 +153,24 @@ public final class DiffStorage implements AutoCloseable {
                 throw new DiffStorageOverflowException("difference storage " + path + " is full: " + filled + " of "
                         + size + " bytes used (limit " + limit + "), " + bytes + " more needed");
             }
-            offset = filled;
+            long offset = filled;
             filled += bytes;
             if (size - filled <= growthStep / 2 && size < limit) {
                 grow(0);
             }
-            lowAtLimit = size - filled <= growthStep / 2 && (size >= limit || growthFailed) && !noSpaceReported;
-            if (lowAtLimit) {
+            if (size - filled <= growthStep / 2 && (size >= limit || growthFailed) && !noSpaceReported) {
                 noSpaceReported = true;
+                // Under the lock: an overflow in another thread must not be reported first.
+                noSpace.accept(growthStep >> Params.SECTOR_SHIFT);
             }
+            return offset;
         }
-        if (lowAtLimit) {
-            noSpace.accept(growthStep >> Params.SECTOR_SHIFT);
-        }
-        return offset;
     }
 
     /**
-     * Grows by min(max(step, atLeast), limit − size). When the file system cannot reserve the
-     * space (a full disk) the size stays and the storage counts as stuck, like at its limit.
+     * Grows by min(max(step, atLeast), limit − size). When the file system has no space for it
+     * (a full disk, a quota, a file size limit) the size stays and the storage counts as stuck,
+     * like at its limit; any other failure is an I/O error of the storage.
      */
     private void grow(long atLeast) throws IOException {
         if (kind == Kind.BLOCK_DEVICE || size >= limit) {
@@ -179,9 +181,12 @@ public final class DiffStorage implements AutoCloseable {
         if (err == Native.EOPNOTSUPP) {
             // The file system cannot reserve space: extend the file sparsely instead.
             FileIo.writeFully(channel, size + by - 1, ByteBuffer.allocate(1));
-        } else if (err != 0) {
+        } else if (err == Native.ENOSPC || err == Native.EDQUOT || err == Native.EFBIG) {
             growthFailed = true;
             return;
+        } else if (err != 0) {
+            throw new IOException("difference storage " + path + ": fallocate of " + by + " bytes at " + size
+                    + " failed with errno " + err);
         }
         size += by;
     }
@@ -218,8 +223,9 @@ public final class DiffStorage implements AutoCloseable {
         return overflow;
     }
 
+    /** Under the allocation lock, so no growth is halfway through a closing descriptor. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         channel.close();
     }
 }

@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 import org.jblksnap.cbt.CbtInfo;
 import org.jblksnap.cbt.CbtMap;
 import org.jblksnap.cbt.CbtState;
+import org.jblksnap.cbt.CbtStore;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.diff.DiffStorage;
 import org.jblksnap.error.DeviceAlreadyAttachedException;
@@ -63,12 +64,20 @@ public final class SnapshotManager implements AutoCloseable {
     }
 
     private final Params params;
+    private final CbtStore cbtStore;
     private final Map<String, Tracker> trackers = new LinkedHashMap<>();
     private final Map<UUID, Snapshot> snapshots = new LinkedHashMap<>();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
 
+    /** An engine whose CBT maps die with it, like blksnap's. */
     public SnapshotManager(Params params) {
+        this(params, CbtStore.NONE);
+    }
+
+    /** An engine that saves CBT maps at detach and takes them back at attach. */
+    public SnapshotManager(Params params, CbtStore cbtStore) {
         this.params = params;
+        this.cbtStore = cbtStore;
     }
 
     public Params params() {
@@ -85,16 +94,11 @@ public final class SnapshotManager implements AutoCloseable {
 
     // ---- devices ----
 
-    /** Starts tracking a device with a new CBT generation. */
-    public Tracker attach(String name, Path path) throws IOException {
-        return attach(name, path, null);
-    }
-
     /**
-     * Starts tracking a device. A saved CBT state is taken over when it fits the device's
-     * size; otherwise a new generation starts.
+     * Starts tracking a device. The CBT store's saved map is taken over when it can be trusted;
+     * otherwise a new generation starts.
      */
-    public synchronized Tracker attach(String name, Path path, CbtState saved) throws IOException {
+    public synchronized Tracker attach(String name, Path path) throws IOException {
         checkName(name);
         if (trackers.containsKey(name)) {
             throw new DeviceAlreadyAttachedException("device " + name + " is already attached (" + trackers.get(name).device().path() + ")");
@@ -112,22 +116,29 @@ public final class SnapshotManager implements AutoCloseable {
         BlockDevice device = BlockDevice.open(path);
         CbtMap cbt;
         try {
-            cbt = saved != null && saved.capacity() == device.capacity()
-                    && saved.blockShift() == params.trackingBlockShift(device.capacity())
-                    ? CbtMap.restore(saved) : new CbtMap(device.capacity(), params);
+            CbtState saved = cbtStore.claim(name, path, device.capacity(), params.trackingBlockShift(device.capacity()));
+            cbt = saved != null ? CbtMap.restore(saved) : new CbtMap(device.capacity(), params);
+        } catch (IOException e) {
+            device.close();
+            throw e;
         } catch (RuntimeException e) {
             device.close();
             throw new InvalidArgumentException("device " + name + ": " + e.getMessage());
         }
         Tracker tracker = new Tracker(name, device, cbt);
         trackers.put(name, tracker);
+        LOG.info(() -> "attached " + name + " = " + path + " (" + device.capacity() + " bytes, CBT generation "
+                + cbt.generation() + ", changes number " + cbt.previous() + ")");
         for (Listener l : listeners) {
             l.deviceAttached(tracker);
         }
         return tracker;
     }
 
-    /** Stops tracking; refused while the device is in a snapshot. Returns the final CBT state. */
+    /**
+     * Stops tracking: writes in flight drain and are flushed, then the CBT map is saved.
+     * Refused while the device is in a snapshot. Returns the final CBT state.
+     */
     public synchronized CbtState detach(String name) throws IOException {
         Tracker t = tracker(name);
         Snapshot s = snapshotOf(name);
@@ -139,7 +150,10 @@ public final class SnapshotManager implements AutoCloseable {
         }
         trackers.remove(name);
         t.close();
-        return t.cbt().state();
+        CbtState state = t.cbt().state();
+        cbtStore.save(name, t.device().path(), state);
+        LOG.info(() -> "detached " + name);
+        return state;
     }
 
     public synchronized Tracker tracker(String name) {

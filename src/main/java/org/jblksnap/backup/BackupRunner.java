@@ -1,0 +1,171 @@
+package org.jblksnap.backup;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+import org.jblksnap.backup.nbd.Extent;
+import org.jblksnap.backup.nbd.NbdClient;
+import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.backup.repo.Point;
+import org.jblksnap.backup.repo.PointIndex;
+import org.jblksnap.backup.repo.PointMeta;
+import org.jblksnap.backup.repo.PointStats;
+import org.jblksnap.backup.repo.Repository;
+
+/**
+ * Backs up one NBD export (a snapshot image, however it was taken) into a repository as a
+ * new point. The first point of a device reads everything but what base:allocation reports
+ * as zeroes. A later one reads only the blocks the export's dirty bitmap reports as changed
+ * since the device's last point: {@code qemu:dirty-bitmap:cbt-GENERATION-N} with N the last
+ * point's changes number, when the generation is the same. When it is not, or the server
+ * does not offer that context, the run says why and reads everything; dedup still stores
+ * only new content.
+ */
+public final class BackupRunner {
+    public static final int DEFAULT_IN_FLIGHT = 8;
+
+    private final Repository repo;
+    private final Progress progress;
+    private final int inFlight;
+    private final int threads;
+
+    public BackupRunner(Repository repo, Progress progress) {
+        this(repo, progress, DEFAULT_IN_FLIGHT, Runtime.getRuntime().availableProcessors());
+    }
+
+    /**
+     * @param inFlight blocks read ahead (each needs a block-size buffer)
+     * @param threads workers that hash, compress and store
+     */
+    public BackupRunner(Repository repo, Progress progress, int inFlight, int threads) {
+        if (inFlight < 1 || threads < 1) {
+            throw new IllegalArgumentException("in-flight reads and threads must be at least 1");
+        }
+        this.repo = repo;
+        this.progress = progress;
+        this.inFlight = inFlight;
+        this.threads = threads;
+    }
+
+    public BackupSummary run(BackupRequest req) throws IOException {
+        long t0 = System.nanoTime();
+        Instant started = Instant.now();
+        Optional<Point> last = repo.points().latest(req.device());
+        String context = wantedContext(req, last);
+        List<String> queries = context == null ? List.of(Nbd.CONTEXT_BASE_ALLOCATION)
+                : List.of(Nbd.CONTEXT_BASE_ALLOCATION, context);
+        try (NbdClient client = NbdClient.connect(req.address(), req.exportName(), queries,
+                List.of(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX))) {
+            PointMeta geometry = new PointMeta(req.device(), client.size(), repo.blockSize(), started, null, null,
+                    null, null, null);
+            PointIndex previous = null;
+            if (last.isPresent() && last.get().meta().size() != client.size()) {
+                context = full("device size changed from " + last.get().meta().size() + " to " + client.size());
+            } else if (last.isPresent()) {
+                previous = previousIndex(last.get());
+                if (previous == null) {
+                    context = null;
+                }
+            }
+            if (context != null && !client.export().hasContext(context)) {
+                context = full("the server does not offer " + context + offered(client.export().listed()));
+            }
+            Map<String, List<Extent>> extents = client.export().contexts().isEmpty() ? Map.of()
+                    : client.extents(0, client.size());
+            BlockPlan plan = BlockPlan.of(client.size(), repo.blockSize(), extents.get(Nbd.CONTEXT_BASE_ALLOCATION),
+                    context == null ? null : extents.get(context));
+            Long parent = context == null ? null : last.get().id();
+            PointIndex index = parent != null ? previous.copy() : new PointIndex(plan.count());
+            String mode = parent != null ? "incremental to point " + parent + " by " + context : "full";
+            progress.note("backup of " + req.device() + " from " + req.source() + ": " + mode);
+
+            BlockCopier copier = copy(client, geometry, index, previous, plan);
+            PointStats stats = new PointStats(copier.bytesRead.get(), copier.changedBlocks.get(),
+                    copier.newBlocks.get(), copier.storedBytes.get(), copier.zeroBlocks.get(),
+                    (System.nanoTime() - t0) / 1e9);
+            CbtRef cbt = req.cbt();
+            PointMeta meta = new PointMeta(req.device(), client.size(), repo.blockSize(), started,
+                    cbt == null ? null : cbt.generation(), cbt == null ? null : cbt.changesNumber(), parent,
+                    req.source(), stats);
+            long id = repo.commit(meta, index);
+            return new BackupSummary(id, req.device(), client.size(), parent, mode, stats);
+        }
+    }
+
+    private BlockCopier copy(NbdClient client, PointMeta geometry, PointIndex index, PointIndex previous,
+            BlockPlan plan) throws IOException {
+        ExecutorService workers = Executors.newFixedThreadPool(threads,
+                Thread.ofPlatform().daemon().name("backup-worker-", 0).factory());
+        try {
+            BlockCopier copier = new BlockCopier(client, repo.blocks(), geometry, index, previous, progress, workers,
+                    inFlight);
+            BitSet zero = plan.knownZero();
+            for (int i = zero.nextSetBit(0); i >= 0; i = zero.nextSetBit(i + 1)) {
+                copier.zero(i);
+            }
+            progress.start("backup " + geometry.device(), plan.bytesToRead(geometry.size()));
+            copier.copy(plan.toRead());
+            progress.finish();
+            return copier;
+        } finally {
+            workers.shutdownNow();
+        }
+    }
+
+    /** The index of the device's last point, or null (said why) when it cannot be read. */
+    private PointIndex previousIndex(Point last) {
+        try {
+            return repo.points().index(last);
+        } catch (IOException e) {
+            full("the last point cannot be read (" + e.getMessage() + ")");
+            return null;
+        }
+    }
+
+    /** The dirty bitmap context for an incremental run, or null (said why) for a full one. */
+    private String wantedContext(BackupRequest req, Optional<Point> last) {
+        if (last.isEmpty()) {
+            return full("first backup of " + req.device());
+        }
+        if (req.full()) {
+            return full("a full backup was asked for");
+        }
+        if (req.dirtyBitmap() != null) {
+            return req.dirtyBitmap();
+        }
+        PointMeta prev = last.get().meta();
+        CbtRef now = req.cbt();
+        if (now == null) {
+            return full("the source gives no CBT generation");
+        }
+        if (prev.generation() == null || prev.changesNumber() == null) {
+            return full("point " + last.get().id() + " has no CBT state");
+        }
+        if (!prev.generation().equals(now.generation())) {
+            return full("CBT generation changed (point " + last.get().id() + " has " + prev.generation()
+                    + ", the snapshot " + now.generation() + ")");
+        }
+        if (prev.changesNumber() > now.changesNumber()) {
+            return full("the changes number went back from " + prev.changesNumber() + " to " + now.changesNumber());
+        }
+        return now.dirtyBitmapSince(prev.changesNumber());
+    }
+
+    private String full(String reason) {
+        progress.note(reason + ": reading everything");
+        return null;
+    }
+
+    /** " (it offers …)": the server's dirty bitmaps, for the message. */
+    private static String offered(Set<String> listed) {
+        return listed.isEmpty() ? " (it offers no dirty bitmap)"
+                : " (it offers " + String.join(", ", listed.stream().sorted().toList()) + ")";
+    }
+}

@@ -1,0 +1,27 @@
+package org.jblksnap.backup;
+
+import java.util.Locale;
+
+import org.jblksnap.backup.repo.PointStats;
+
+/** What a backup run did, for the user. */
+public record BackupSummary(long pointId, String device, long size, Long parent, String mode, PointStats stats) {
+
+    public boolean incremental() {
+        return parent != null;
+    }
+
+    /** A few lines: the point, what was read, changed and stored, how long it took. */
+    public String format() {
+        double secs = Math.max(stats.seconds(), 1e-6);
+        return String.format(Locale.ROOT, """
+                backup of %s: point %d (%s)
+                  read     %s of %s
+                  changed  %d blocks since the previous point; %d zero blocks
+                  stored   %d new blocks, %s after dedup and compression
+                  time     %.1f s (%s/s)""",
+                device, pointId, mode, Sizes.bytes(stats.bytesRead()), Sizes.bytes(size), stats.changedBlocks(),
+                stats.zeroBlocks(), stats.newBlocks(), Sizes.bytes(stats.storedBytes()), stats.seconds(),
+                Sizes.bytes((long) (stats.bytesRead() / secs)));
+    }
+}

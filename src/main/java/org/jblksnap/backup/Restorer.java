@@ -1,0 +1,103 @@
+package org.jblksnap.backup;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.Point;
+import org.jblksnap.backup.repo.PointIndex;
+import org.jblksnap.backup.repo.PointMeta;
+import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.device.BlockDevice;
+import org.jblksnap.device.FileIo;
+
+/**
+ * Writes a point as a raw image: to a file (created or truncated; zero blocks stay holes)
+ * or to a block device at least as large (zero blocks are written). Every block is checked
+ * against its hash before it is written.
+ */
+public final class Restorer {
+    private final Repository repo;
+    private final Progress progress;
+    private final int threads;
+
+    public Restorer(Repository repo, Progress progress, int threads) {
+        this.repo = repo;
+        this.progress = progress;
+        this.threads = threads;
+    }
+
+    public RestoreSummary restore(long pointId, Path target) throws IOException {
+        long t0 = System.nanoTime();
+        Point point = repo.points().get(pointId);
+        PointMeta meta = point.meta();
+        PointIndex index = repo.points().index(point);
+        BlockDevice.Kind kind = BlockDevice.kindOf(target);
+        boolean sparse = switch (kind) {
+            case MISSING, FILE -> true;
+            case BLOCK_DEVICE -> false;
+            default -> throw new IOException("cannot restore to " + target + ": it is a " + kind.label);
+        };
+        AtomicLong written = new AtomicLong();
+        AtomicLong zeroes = new AtomicLong();
+        try (FileChannel ch = sparse ? emptyFile(target, meta.size()) : device(target, meta.size())) {
+            byte[] zero = sparse ? null : new byte[meta.blockSize()];
+            List<Integer> blocks = new ArrayList<>(index.count());
+            for (int i = 0; i < index.count(); i++) {
+                blocks.add(i);
+            }
+            progress.start("restore point " + pointId, meta.size());
+            Parallel.forEach(threads, blocks, i -> {
+                BlockHash h = index.get(i);
+                int len = meta.blockLength(i);
+                long off = (long) i * meta.blockSize();
+                if (h.isZero()) {
+                    zeroes.incrementAndGet();
+                    if (!sparse) {
+                        FileIo.writeFully(ch, off, ByteBuffer.wrap(zero, 0, len));
+                        written.addAndGet(len);
+                    }
+                } else {
+                    byte[] data = repo.blocks().get(h, len);
+                    FileIo.writeFully(ch, off, ByteBuffer.wrap(data));
+                    written.addAndGet(len);
+                }
+                progress.advance(len);
+            });
+            ch.force(true);
+            progress.finish();
+        }
+        return new RestoreSummary(pointId, target, meta.size(), written.get(), zeroes.get(), sparse,
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** A file of the point's size with no data: every block not written stays a hole. */
+    private static FileChannel emptyFile(Path target, long size) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(target.toFile(), "rw")) {
+            f.setLength(0);
+            f.setLength(size);
+        }
+        return FileChannel.open(target, StandardOpenOption.WRITE);
+    }
+
+    private FileChannel device(Path target, long size) throws IOException {
+        FileChannel ch = FileChannel.open(target, StandardOpenOption.WRITE);
+        long capacity = ch.size();
+        if (capacity < size) {
+            ch.close();
+            throw new IOException("device " + target + " has " + capacity + " bytes, less than the point's " + size);
+        }
+        if (capacity > size) {
+            progress.note("device " + target + " is larger than the point; its last " + (capacity - size)
+                    + " bytes are left as they are");
+        }
+        return ch;
+    }
+}

@@ -1,0 +1,86 @@
+package org.jblksnap.backup.nbd;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+
+/** Where an NBD server listens: a Unix socket or a TCP host and port. */
+public sealed interface NbdAddress {
+
+    /** Opens a blocking connection to the server. */
+    SocketChannel open() throws IOException;
+
+    record Unix(Path socket) implements NbdAddress {
+        @Override
+        public SocketChannel open() throws IOException {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            return connect(ch, UnixDomainSocketAddress.of(socket), this);
+        }
+
+        @Override
+        public String toString() {
+            return "unix:" + socket;
+        }
+    }
+
+    record Tcp(String host, int port) implements NbdAddress {
+        @Override
+        public SocketChannel open() throws IOException {
+            SocketChannel ch = SocketChannel.open();
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            return connect(ch, new InetSocketAddress(host, port), this);
+        }
+
+        @Override
+        public String toString() {
+            return host + ":" + port;
+        }
+    }
+
+    /**
+     * Reads {@code unix:PATH}, an absolute socket path, or {@code HOST:PORT} (an IPv6 host in
+     * brackets).
+     */
+    static NbdAddress parse(String text) {
+        if (text.startsWith("unix:")) {
+            return new Unix(Path.of(text.substring("unix:".length())));
+        }
+        if (text.startsWith("/")) {
+            return new Unix(Path.of(text));
+        }
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0 || colon == text.length() - 1) {
+            throw new IllegalArgumentException("NBD address '" + text
+                    + "' is neither unix:PATH, an absolute socket path nor HOST:PORT");
+        }
+        String host = text.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("NBD address '" + text + "' has a bad port");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("NBD address '" + text + "' has a port outside 1..65535");
+        }
+        return new Tcp(host, port);
+    }
+
+    private static SocketChannel connect(SocketChannel ch, SocketAddress to, NbdAddress what) throws IOException {
+        try {
+            ch.connect(to);
+            return ch;
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("cannot connect to NBD server at " + what + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package org.jblksnap.backup.repo;
+
+import java.io.IOException;
+
+/** A stored block is missing, cannot be decompressed, or does not hash to its name. */
+public final class BadBlockException extends IOException {
+    private final BlockHash hash;
+    private final boolean missing;
+
+    public BadBlockException(BlockHash hash, boolean missing, String problem) {
+        super("block " + hash.hex() + ": " + problem);
+        this.hash = hash;
+        this.missing = missing;
+    }
+
+    public BlockHash hash() {
+        return hash;
+    }
+
+    public boolean missing() {
+        return missing;
+    }
+}

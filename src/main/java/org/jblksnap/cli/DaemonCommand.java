@@ -1,0 +1,96 @@
+package org.jblksnap.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.jblksnap.daemon.Daemon;
+import org.jblksnap.daemon.DaemonConfig;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `jblksnap daemon`: serves until SIGTERM or SIGINT, then stops cleanly. */
+@Command(name = "daemon", mixinStandardHelpOptions = true,
+        description = "Run the jblksnap service: tracked devices, snapshots, NBD and control sockets.")
+final class DaemonCommand implements Callable<Integer> {
+    @Option(names = "--run-dir", description = "Directory for control.sock, nbd.sock and state "
+            + "(default: $JBLKSNAP_RUN_DIR or /run/jblksnap).")
+    Path runDir;
+
+    @Option(names = "--state-dir", description = "Directory for saved CBT maps (default: the run directory).")
+    Path stateDir;
+
+    @Option(names = "--device", paramLabel = "NAME=PATH", description = "Attach a device at start (repeatable).")
+    List<String> devices = List.of();
+
+    @Option(names = "--nbd-tcp", paramLabel = "HOST:PORT", description = "Also serve NBD on TCP (repeatable).")
+    List<String> nbdTcp = List.of();
+
+    @Option(names = "--fuse-dir", paramLabel = "DIR", description = "Serve devices and images as files here.")
+    Path fuseDir;
+
+    @Option(names = "--param", paramLabel = "NAME=VALUE", description = "A blksnap module parameter (repeatable).")
+    List<String> params = List.of();
+
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON config file; options given here win.")
+    Path configFile;
+
+    @Option(names = "--log-level", description = "SEVERE, WARNING, INFO, FINE (default: INFO or the config's).")
+    String logLevel;
+
+    @Override
+    public Integer call() throws Exception {
+        DaemonConfig c = configFile != null ? DaemonConfig.load(configFile) : new DaemonConfig();
+        if (runDir != null) {
+            c.runDir = runDir;
+        } else if (c.runDir == null) {
+            c.runDir = ClientOptions.defaultRunDir();
+        }
+        if (stateDir != null) {
+            c.stateDir = stateDir;
+        }
+        for (String d : devices) {
+            Map.Entry<String, String> e = DaemonConfig.parseAssignment("--device", d);
+            c.devices.put(e.getKey(), Path.of(e.getValue()));
+        }
+        nbdTcp.forEach(a -> c.nbdTcp.add(DaemonConfig.parseAddress(a)));
+        if (fuseDir != null) {
+            c.fuseDir = fuseDir;
+        }
+        for (String p : params) {
+            Map.Entry<String, String> e = DaemonConfig.parseAssignment("--param", p);
+            c.params.put(e.getKey(), e.getValue());
+        }
+        if (logLevel != null) {
+            c.logLevel = logLevel;
+        }
+        configureLogging(c.logLevel);
+        Daemon daemon = new Daemon(c);
+        daemon.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::close, "shutdown"));
+        daemon.awaitStop();
+        return 0;
+    }
+
+    private static void configureLogging(String level) {
+        Level l;
+        try {
+            l = Level.parse(level.toUpperCase());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("bad log level '" + level + "': use SEVERE, WARNING, INFO or FINE");
+        }
+        Logger root = Logger.getLogger("");
+        root.setLevel(l);
+        for (Handler h : root.getHandlers()) {
+            if (h instanceof ConsoleHandler) {
+                h.setLevel(l);
+            }
+        }
+    }
+}

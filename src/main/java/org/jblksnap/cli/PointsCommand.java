@@ -1,0 +1,47 @@
+package org.jblksnap.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.jblksnap.backup.repo.Point;
+import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.control.ControlProtocol;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `jblksnap points`: the points of a repository, one line each. */
+@Command(name = "points", mixinStandardHelpOptions = true, description = "List a repository's points.")
+final class PointsCommand implements Callable<Integer> {
+    @Option(names = "--repo", required = true, description = "Repository directory.")
+    Path repo;
+
+    @Option(names = {"-d", "--device"}, description = "Only this device's points.")
+    String device;
+
+    @Option(names = {"-j", "--json"}, description = "Print JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Repository r = Repository.open(repo, false)) {
+            ArrayNode all = ControlProtocol.JSON.createArrayNode();
+            for (Point p : device == null ? r.points().list() : r.points().list(device)) {
+                ObjectNode o = all.addObject().put("point", p.id()).put("device", p.meta().device())
+                        .put("size", p.meta().size()).put("created", p.meta().created().toString())
+                        .put("generation_id", p.meta().generation()).put("changes_number", p.meta().changesNumber());
+                if (!json) {
+                    System.out.println("point=" + p.id() + " device=" + o.get("device").asText() + " size=" + p.meta().size()
+                            + " created=" + p.meta().created());
+                }
+            }
+            if (json) {
+                System.out.println(ControlProtocol.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,42 @@
+package org.jblksnap.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import org.jblksnap.backup.repo.PruneReport;
+import org.jblksnap.backup.repo.Pruner;
+import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.control.ControlClient;
+import org.jblksnap.error.InvalidArgumentException;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** `jblksnap prune`: keeps the newest N points of each device and the blocks they use. */
+@Command(name = "prune", mixinStandardHelpOptions = true, description = "Remove old points and the blocks no kept point uses.")
+final class PruneCommand implements Callable<Integer> {
+    @Option(names = "--repo", required = true, description = "Repository directory.")
+    Path repo;
+
+    @Option(names = "--keep", required = true, description = "Points to keep per device (at least 1).")
+    int keep;
+
+    @Option(names = {"-j", "--json"}, description = "Print JSON instead of key=value lines.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (keep < 1) {
+            throw new InvalidArgumentException("--keep must be at least 1, got " + keep);
+        }
+        try (Repository r = Repository.open(repo, true)) {
+            PruneReport p = Pruner.prune(r, keep);
+            System.err.println(p.format());
+            var out = ControlClient.args().put("removed_blocks", p.removedBlocks()).put("freed_bytes", p.freedBytes());
+            p.removedPoints().forEach(out.putArray("removed_point")::add);
+            p.keptPoints().forEach(out.putArray("kept_point")::add);
+            ResultPrinter.print(System.out, out, json);
+        }
+        return 0;
+    }
+}

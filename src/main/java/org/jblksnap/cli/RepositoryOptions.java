@@ -1,0 +1,41 @@
+package org.jblksnap.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import org.jblksnap.backup.repo.Point;
+import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.error.InvalidArgumentException;
+
+import picocli.CommandLine.Option;
+
+/** --repo, and a point named by number or as "latest" of a device. */
+final class RepositoryOptions {
+    @Option(names = "--repo", required = true, description = "Repository directory.")
+    Path repo;
+
+    @Option(names = {"-d", "--device"}, description = "Device name (needed with --point latest).")
+    String device;
+
+    /** The point: a number, or "latest" for the newest point of --device. */
+    long point(Repository r, String spec) throws IOException {
+        if (spec.equals("latest")) {
+            if (device == null) {
+                throw new InvalidArgumentException("--point latest needs -d DEVICE");
+            }
+            return r.points().latest(device)
+                    .orElseThrow(() -> new InvalidArgumentException("no point of device " + device + " in " + repo)).id();
+        }
+        long id;
+        try {
+            id = Long.parseLong(spec);
+        } catch (NumberFormatException e) {
+            throw new InvalidArgumentException("bad point '" + spec + "': a point number or latest");
+        }
+        Point p = r.points().get(id);
+        if (device != null && !p.meta().device().equals(device)) {
+            throw new InvalidArgumentException("point " + id + " is of device " + p.meta().device() + ", not " + device);
+        }
+        return id;
+    }
+}

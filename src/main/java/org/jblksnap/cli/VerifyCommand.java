@@ -1,0 +1,40 @@
+package org.jblksnap.cli;
+
+import java.util.concurrent.Callable;
+
+import org.jblksnap.backup.Progress;
+import org.jblksnap.backup.Verifier;
+import org.jblksnap.backup.VerifyReport;
+import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.control.ControlClient;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** `jblksnap verify`: re-reads and re-hashes every block of every point (or of one). */
+@Command(name = "verify", mixinStandardHelpOptions = true, description = "Check every block of a repository's points.")
+final class VerifyCommand implements Callable<Integer> {
+    @Mixin
+    RepositoryOptions repo;
+
+    @Option(names = "--point", description = "Only this point (number, or latest with -d).")
+    String point;
+
+    @Option(names = {"-j", "--json"}, description = "Print JSON instead of key=value lines.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Repository r = Repository.open(repo.repo, false)) {
+            Long id = point == null ? null : repo.point(r, point);
+            VerifyReport report = new Verifier(r, Progress.forConsole(System.err), 2).verify(id);
+            System.err.println(report.format());
+            var out = ControlClient.args().put("result", report.ok() ? "ok" : "damaged").put("points", report.points())
+                    .put("blocks", report.blocks()).put("bytes", report.bytes()).put("unused_blocks", report.unusedBlocks());
+            report.problems().forEach(out.putArray("problem")::add);
+            ResultPrinter.print(System.out, out, json);
+            return report.ok() ? 0 : 1;
+        }
+    }
+}

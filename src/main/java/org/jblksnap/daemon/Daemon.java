@@ -1,0 +1,135 @@
+package org.jblksnap.daemon;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.jblksnap.cbt.CbtFileStore;
+import org.jblksnap.control.ControlHandler;
+import org.jblksnap.control.ControlServer;
+import org.jblksnap.error.Errno;
+import org.jblksnap.error.StorageException;
+import org.jblksnap.nbd.NbdServer;
+import org.jblksnap.params.Params;
+import org.jblksnap.snapshot.SnapshotManager;
+
+/**
+ * The long-running service: owns the engine and every front end, and the run directory.
+ *
+ * <p>Run directory: {@code daemon.lock} (held while running, so two daemons never share a
+ * directory), {@code control.sock}, {@code nbd.sock}, {@code cbt/} (saved CBT maps).
+ * Start order: lock → engine → devices → front ends → control socket (last, so a client
+ * that can connect finds everything ready). Stop runs it backwards: no new requests, then
+ * snapshots destroyed and devices detached (writes drained and flushed, CBT saved).
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
+
+    private final DaemonConfig config;
+    private final Path runDir;
+    private final List<AutoCloseable> frontEnds = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private FileChannel lockFile;
+    private FileLock lock;
+    private SnapshotManager engine;
+    private ControlServer control;
+    private boolean closed;
+
+    public Daemon(DaemonConfig config) {
+        this.config = config;
+        this.runDir = config.runDir.toAbsolutePath();
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    public SnapshotManager engine() {
+        return engine;
+    }
+
+    public synchronized void start() throws IOException {
+        Params.Corrected params = Params.defaults().with(config.params).corrected();
+        params.warnings().forEach(w -> LOG.warning(w));
+        Files.createDirectories(runDir);
+        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
+        lockFile = FileChannel.open(runDir.resolve("daemon.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        lock = lockFile.tryLock();
+        if (lock == null) {
+            lockFile.close();
+            throw new StorageException(Errno.EBUSY, "another jblksnap daemon is running in " + runDir);
+        }
+        try {
+            engine = new SnapshotManager(params.params(), new CbtFileStore(
+                    (config.stateDir != null ? config.stateDir : runDir).resolve("cbt")));
+            for (Map.Entry<String, Path> d : config.devices.entrySet()) {
+                engine.attach(d.getKey(), d.getValue());
+            }
+            NbdServer nbd = new NbdServer(engine);
+            frontEnds.add(nbd);
+            nbd.listenUnix(runDir.resolve("nbd.sock"));
+            for (InetSocketAddress a : config.nbdTcp) {
+                nbd.listenTcp(a);
+            }
+            ControlHandler handler = new ControlHandler(engine);
+            control = new ControlServer(handler, runDir.resolve("control.sock"));
+            LOG.info("jblksnap daemon serving in " + runDir);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Blocks until {@link #close()} has run. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LOG.info("stopping");
+        closeQuietly(control, "control socket");
+        for (int i = frontEnds.size() - 1; i >= 0; i--) {
+            closeQuietly(frontEnds.get(i), "front end");
+        }
+        closeQuietly(engine, "engine");
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+            if (lockFile != null) {
+                lockFile.close();
+            }
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "releasing the run directory lock failed", e);
+        }
+        LOG.info("stopped");
+        stopped.countDown();
+    }
+
+    private static void closeQuietly(AutoCloseable c, String what) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.log(Level.WARNING, "closing the " + what + " failed", e);
+        }
+    }
+}

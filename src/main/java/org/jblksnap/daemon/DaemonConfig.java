@@ -1,0 +1,105 @@
+package org.jblksnap.daemon;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.error.InvalidArgumentException;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * What a daemon serves and how: from a JSON config file, then command-line options on top.
+ *
+ * <pre>
+ * {
+ *   "run_dir":  "/run/jblksnap",
+ *   "state_dir": "/var/lib/jblksnap",
+ *   "devices":  {"disk0": "/var/lib/images/disk0.img"},
+ *   "nbd_tcp":  ["127.0.0.1:10809"],
+ *   "fuse_dir": "/mnt/jblksnap",
+ *   "params":   {"chunk_minimum_shift": 16},
+ *   "log_level": "INFO"
+ * }
+ * </pre>
+ */
+public final class DaemonConfig {
+    public Path runDir;
+    /** Where CBT maps are saved; the run directory when not set. Keep it off tmpfs to survive reboots. */
+    public Path stateDir;
+    public final Map<String, Path> devices = new LinkedHashMap<>();
+    public final List<InetSocketAddress> nbdTcp = new ArrayList<>();
+    public Path fuseDir;
+    public final Map<String, String> params = new LinkedHashMap<>();
+    public String logLevel = "INFO";
+
+    /** Reads a config file; every field is optional. */
+    public static DaemonConfig load(Path file) throws IOException {
+        DaemonConfig c = new DaemonConfig();
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidArgumentException("config file " + file + " does not exist");
+        }
+        JsonNode root;
+        try {
+            root = ControlProtocol.JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new InvalidArgumentException("config file " + file + " is not valid JSON: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidArgumentException("config file " + file + " must hold a JSON object");
+        }
+        for (Iterator<String> it = root.fieldNames(); it.hasNext();) {
+            String f = it.next();
+            JsonNode v = root.get(f);
+            switch (f) {
+                case "run_dir" -> c.runDir = Path.of(v.asText());
+                case "state_dir" -> c.stateDir = Path.of(v.asText());
+                case "devices" -> v.properties().forEach(e -> c.devices.put(e.getKey(), Path.of(e.getValue().asText())));
+                case "nbd_tcp" -> v.forEach(a -> c.nbdTcp.add(parseAddress(a.asText())));
+                case "fuse_dir" -> c.fuseDir = Path.of(v.asText());
+                case "params" -> v.properties().forEach(e -> c.params.put(e.getKey(), e.getValue().asText()));
+                case "log_level" -> c.logLevel = v.asText();
+                default -> throw new InvalidArgumentException("config file " + file + ": unknown field '" + f + "'");
+            }
+        }
+        return c;
+    }
+
+    /** HOST:PORT, with an IPv6 host in brackets. */
+    public static InetSocketAddress parseAddress(String s) {
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0 || colon == s.length() - 1) {
+            throw new InvalidArgumentException("bad address '" + s + "': use HOST:PORT, e.g. 127.0.0.1:10809");
+        }
+        String host = s.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(s.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new InvalidArgumentException("bad port in '" + s + "'");
+        }
+        if (port < 0 || port > 65535) {
+            throw new InvalidArgumentException("port " + port + " out of range in '" + s + "'");
+        }
+        return new InetSocketAddress(host, port);
+    }
+
+    /** NAME=VALUE, as --device and --param take it. */
+    public static Map.Entry<String, String> parseAssignment(String what, String s) {
+        int eq = s.indexOf('=');
+        if (eq <= 0 || eq == s.length() - 1) {
+            throw new InvalidArgumentException("bad " + what + " '" + s + "': use NAME=VALUE");
+        }
+        return Map.entry(s.substring(0, eq), s.substring(eq + 1));
+    }
+}

@@ -1,0 +1,242 @@
+package org.jblksnap.backup;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Random;
+
+import org.jblksnap.backup.repo.BadBlockException;
+import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.Point;
+import org.jblksnap.backup.repo.PointImage;
+import org.jblksnap.backup.repo.PruneReport;
+import org.jblksnap.backup.repo.Pruner;
+import org.jblksnap.backup.repo.Repository;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Backups of a qcow2 served by qemu-nbd with dirty bitmaps named as our server names them. */
+@Timeout(300)
+class BackupCycleTest {
+    private static final int MIB = 1 << 20;
+    private static final int SIZE = 32 * MIB;
+    private static final int BS = 256 << 10;
+    private static final String GEN = "6f1c2a";
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream notes = new ByteArrayOutputStream();
+    private final Progress progress = Progress.quiet(new PrintStream(notes, true, StandardCharsets.UTF_8));
+
+    private Path repoDir() {
+        return dir.resolve("repo");
+    }
+
+    private static String bitmap(int n) {
+        return "cbt-" + GEN + "-" + n;
+    }
+
+    private BackupSummary backup(QemuImage img, BackupRequest req, String... bitmaps) throws Exception {
+        try (ServerProcess s = img.serve(bitmaps); Repository repo = Repository.openOrCreate(repoDir(), BS)) {
+            BackupRequest r = new BackupRequest(req.device(), s.address(), "", req.cbt(), req.dirtyBitmap(), req.full());
+            return new BackupRunner(repo, progress, 4, 2).run(r);
+        }
+    }
+
+    private static BackupRequest request(CbtRef cbt) {
+        return BackupRequest.of("vda", null, "", cbt);
+    }
+
+    /** Restores the point to a file and checks it byte for byte, and reads it as a device too. */
+    private void assertRestores(long point, Path expected) throws IOException {
+        Path out = dir.resolve("restored-" + point + ".raw");
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            RestoreSummary s = new Restorer(repo, progress, 2).restore(point, out);
+            assertTrue(s.sparse());
+            assertEquals(-1, Files.mismatch(expected, out), "point " + point + " restores to the image at its time");
+            byte[] want = Files.readAllBytes(expected);
+            PointImage img = PointImage.open(repo, point);
+            ByteBuffer b = ByteBuffer.allocate(3 * MIB + 4096);
+            img.read(5L * MIB - 4096, b);
+            assertArrayEquals(java.util.Arrays.copyOfRange(want, 5 * MIB - 4096, 8 * MIB), b.array());
+        }
+    }
+
+    /** The bytes of the repository blocks that the writes touched. */
+    private static long touchedBytes(List<QemuImage.Write> writes) {
+        BitSet blocks = new BitSet();
+        for (QemuImage.Write w : writes) {
+            blocks.set((int) (w.offset() / BS), (int) ((w.offset() + w.length() - 1) / BS) + 1);
+        }
+        return (long) blocks.cardinality() * BS;
+    }
+
+    @Test
+    void cyclesOfRandomWritesAreBackedUpIncrementallyAndEveryPointRestoresExactly() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        Random rnd = new Random(42);
+        img.write(img.randomWrites(rnd, 20, 2 * MIB));
+        img.addBitmap(bitmap(1));
+        List<Path> refs = new ArrayList<>();
+        List<Long> points = new ArrayList<>();
+        refs.add(img.snapshotRaw("ref-1.raw"));
+        BackupSummary first = backup(img, request(new CbtRef(GEN, 1)));
+        assertFalse(first.incremental());
+        assertTrue(first.stats().bytesRead() < SIZE, "holes are not read: " + first.stats().bytesRead());
+        points.add(first.pointId());
+
+        for (int k = 2; k <= 6; k++) {
+            List<QemuImage.Write> writes = img.randomWrites(rnd, 1 + rnd.nextInt(12), 300 << 10);
+            img.write(writes);
+            refs.add(img.snapshotRaw("ref-" + k + ".raw"));
+            BackupSummary s = backup(img, request(new CbtRef(GEN, k)), bitmap(k - 1));
+            assertEquals(points.getLast(), s.parent(), s.format());
+            assertTrue(s.stats().bytesRead() <= touchedBytes(writes), "read only changed blocks: " + s.format());
+            assertTrue(s.stats().changedBlocks() <= touchedBytes(writes) / BS, s.format());
+            points.add(s.pointId());
+            img.removeBitmap(bitmap(k - 1));
+            img.addBitmap(bitmap(k));
+        }
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            VerifyReport v = new Verifier(repo, progress, 2).verify(null);
+            assertTrue(v.ok(), v.format());
+            assertEquals(0, v.unusedBlocks());
+            assertEquals(6, v.points());
+            Point last = repo.points().latest("vda").orElseThrow();
+            assertEquals(GEN, last.meta().generation());
+            assertEquals(6, last.meta().changesNumber());
+        }
+        for (int i = 0; i < points.size(); i++) {
+            assertRestores(points.get(i), refs.get(i));
+        }
+    }
+
+    @Test
+    void aMissingContextOrANewGenerationMeansAFullReadThatStoresNothingNew() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        Random rnd = new Random(5);
+        img.write(img.randomWrites(rnd, 10, MIB));
+        img.addBitmap(bitmap(1));
+        BackupSummary first = backup(img, request(new CbtRef(GEN, 1)));
+
+        img.write(img.randomWrites(rnd, 5, 100 << 10));
+        Path ref = img.snapshotRaw("ref.raw");
+        BackupSummary noContext = backup(img, request(new CbtRef(GEN, 2)));
+        assertNull(noContext.parent());
+        String said = notes.toString(StandardCharsets.UTF_8);
+        assertTrue(said.contains("does not offer qemu:dirty-bitmap:" + bitmap(1)) && said.contains("reading everything"), said);
+        assertTrue(noContext.stats().bytesRead() > first.stats().bytesRead() / 2, noContext.format());
+        assertRestores(noContext.pointId(), ref);
+
+        notes.reset();
+        BackupSummary newGeneration = backup(img, request(new CbtRef("other", 1)), bitmap(1));
+        said = notes.toString(StandardCharsets.UTF_8);
+        assertTrue(said.contains("CBT generation changed"), said);
+        assertNull(newGeneration.parent());
+        assertEquals(0, newGeneration.stats().newBlocks(), "the same content is not stored twice");
+        assertEquals(0, newGeneration.stats().changedBlocks());
+        assertEquals(noContext.stats().bytesRead(), newGeneration.stats().bytesRead());
+        assertRestores(newGeneration.pointId(), ref);
+    }
+
+    @Test
+    void aBitmapNamedByTheCallerDrivesAnIncrementalRunWithoutCbt() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        Random rnd = new Random(9);
+        img.write(img.randomWrites(rnd, 10, MIB));
+        BackupSummary first = backup(img, request(null));
+        img.addBitmap("b0");
+        List<QemuImage.Write> writes = List.of(new QemuImage.Write(3L * MIB + 512, 1024, 0x5a),
+                new QemuImage.Write(20L * MIB, 600 << 10, 0x77));
+        img.write(writes);
+        Path ref = img.snapshotRaw("ref.raw");
+        BackupSummary second = backup(img, request(null).withDirtyBitmap("qemu:dirty-bitmap:b0"), "b0");
+        assertEquals(first.pointId(), second.parent());
+        assertEquals(touchedBytes(writes), second.stats().bytesRead(), second.format());
+        assertRestores(second.pointId(), ref);
+
+        notes.reset();
+        BackupSummary third = backup(img, request(null));
+        assertNull(third.parent());
+        assertTrue(notes.toString(StandardCharsets.UTF_8).contains("no CBT generation"));
+    }
+
+    @Test
+    void identicalBlocksAreStoredOnceAndHolesNotAtAll() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        img.write(List.of(new QemuImage.Write(MIB, 4 * MIB, 0x11), new QemuImage.Write(9L * MIB, BS, 0x11),
+                new QemuImage.Write(20L * MIB, 512, 0x22)));
+        Path ref = img.snapshotRaw("ref.raw");
+        BackupSummary s = backup(img, request(new CbtRef(GEN, 1)));
+        assertEquals(4 * MIB + BS + BS, s.stats().bytesRead(), s.format());
+        assertEquals(18, s.stats().changedBlocks(), s.format());
+        assertEquals(2, s.stats().newBlocks(), s.format());
+        assertEquals(SIZE / BS - 18, s.stats().zeroBlocks(), s.format());
+        assertRestores(s.pointId(), ref);
+        long allocated = Long.parseLong(Cmd.run("stat", "-c", "%b", dir.resolve("restored-" + s.pointId() + ".raw").toString()).trim());
+        assertTrue(allocated * 512 <= 6L * MIB, "the restored file is sparse: " + allocated + " sectors");
+    }
+
+    @Test
+    void verifyFindsDamagedAndMissingBlocksAndPruneKeepsWhatKeptPointsUse() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        Random rnd = new Random(11);
+        img.write(img.randomWrites(rnd, 10, MIB));
+        img.addBitmap(bitmap(1));
+        backup(img, request(new CbtRef(GEN, 1)));
+        List<Path> refs = new ArrayList<>();
+        for (int k = 2; k <= 4; k++) {
+            img.write(img.randomWrites(rnd, 4, 400 << 10));
+            refs.add(img.snapshotRaw("ref-" + k + ".raw"));
+            backup(img, request(new CbtRef(GEN, k)), bitmap(k - 1));
+            img.removeBitmap(bitmap(k - 1));
+            img.addBitmap(bitmap(k));
+        }
+        try (Repository repo = Repository.open(repoDir(), true)) {
+            PruneReport pr = Pruner.prune(repo, 2);
+            assertEquals(List.of(1L, 2L), pr.removedPoints());
+            assertEquals(List.of(3L, 4L), pr.keptPoints());
+            assertTrue(pr.removedBlocks() > 0, pr.format());
+            VerifyReport v = new Verifier(repo, progress, 2).verify(null);
+            assertTrue(v.ok(), v.format());
+            assertEquals(0, v.unusedBlocks());
+        }
+        assertRestores(3, refs.get(1));
+        assertRestores(4, refs.get(2));
+
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            List<BlockHash> used = new ArrayList<>(repo.points().index(repo.points().get(4)).storedBlocks());
+            used.sort(java.util.Comparator.comparing(BlockHash::hex));
+            Path damaged = repo.blocks().path(used.get(0));
+            byte[] raw = Files.readAllBytes(damaged);
+            raw[raw.length / 2] ^= 0x10;
+            Files.write(damaged, raw);
+            Files.delete(repo.blocks().path(used.get(1)));
+
+            VerifyReport v = new Verifier(repo, progress, 2).verify(null);
+            assertFalse(v.ok());
+            assertEquals(2, v.problems().size(), v.format());
+            assertTrue(v.problems().stream().anyMatch(p -> p.contains(used.get(0).hex()) && !p.contains("missing")), v.format());
+            assertTrue(v.problems().stream().anyMatch(p -> p.contains(used.get(1).hex()) && p.contains("missing")), v.format());
+            assertTrue(v.problems().stream().allMatch(p -> p.contains("point")), v.format());
+            assertFalse(new Verifier(repo, progress, 2).verify(4L).ok());
+            assertThrows(BadBlockException.class, () -> new Restorer(repo, progress, 2).restore(4, dir.resolve("bad.raw")));
+        }
+    }
+}
