@@ -164,6 +164,26 @@ final class JblksnapCommand implements Runnable {
         return 0;
     }
 
+    @Command(name = "loop", mixinStandardHelpOptions = true,
+            description = "Attach a device's FUSE file (or its snapshot image's) to a loop device; prints /dev/loopN.")
+    int loop(@Mixin ClientOptions o, @Option(names = {"-d", "--device"}, required = true) String device,
+            @Option(names = "--image", description = "The device's snapshot image instead of the device.") boolean image)
+            throws IOException {
+        JsonNode r = request(o, "loop", ControlClient.args().put("device", device).put("image", image));
+        if (o.json) {
+            ResultPrinter.print(out, r, true);
+        } else {
+            out.println(r.path("loop").asText()); // like losetup --show
+        }
+        return 0;
+    }
+
+    @Command(name = "unloop", mixinStandardHelpOptions = true, description = "Detach the loop device set up by loop.")
+    int unloop(@Mixin ClientOptions o, @Option(names = {"-d", "--device"}, required = true) String device,
+            @Option(names = "--image", description = "The snapshot image's loop device.") boolean image) throws IOException {
+        return call(o, "unloop", ControlClient.args().put("device", device).put("image", image));
+    }
+
     @Command(name = "snapshot_waitevent", mixinStandardHelpOptions = true,
             description = "Wait for the oldest event of a snapshot.")
     int waitevent(@Mixin ClientOptions o, @Option(names = {"-i", "--id"}, required = true) String id,

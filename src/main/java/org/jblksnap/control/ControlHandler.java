@@ -212,7 +212,7 @@ public final class ControlHandler {
         return ControlProtocol.JSON.createObjectNode();
     }
 
-    static String text(JsonNode a, String field) {
+    public static String text(JsonNode a, String field) {
         JsonNode v = a.get(field);
         if (v == null || !v.isTextual() || v.asText().isEmpty()) {
             throw new InvalidArgumentException("missing argument '" + field + "'");

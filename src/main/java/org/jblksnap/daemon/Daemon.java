@@ -20,6 +20,7 @@ import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlServer;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.StorageException;
+import org.jblksnap.fuse.FuseExports;
 import org.jblksnap.nbd.NbdServer;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
@@ -83,6 +84,12 @@ public final class Daemon implements AutoCloseable {
                 nbd.listenTcp(a);
             }
             ControlHandler handler = new ControlHandler(engine);
+            FuseExports fuse = null;
+            if (config.fuseDir != null) {
+                fuse = new FuseExports(engine, Files.createDirectories(config.fuseDir));
+                frontEnds.add(fuse);
+            }
+            new LoopVerbs(engine, fuse).register(handler);
             control = new ControlServer(handler, runDir.resolve("control.sock"));
             LOG.info("jblksnap daemon serving in " + runDir);
         } catch (IOException | RuntimeException e) {

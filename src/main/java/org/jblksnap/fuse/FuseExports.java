@@ -1,0 +1,231 @@
+package org.jblksnap.fuse;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.cryptomator.jfuse.api.Fuse;
+import org.cryptomator.jfuse.api.FuseBuilder;
+import org.cryptomator.jfuse.api.FuseMountFailedException;
+import org.jblksnap.device.BlockIo;
+import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.snapshot.Snapshot;
+import org.jblksnap.snapshot.SnapshotManager;
+import org.jblksnap.tracker.Tracker;
+
+/**
+ * The tracked devices and snapshot images of an engine as files of a FUSE mount: a device is
+ * {@code DIR/<name>}, an image {@code DIR/<device>@<snapshot-id>}, each of its device's size
+ * and read-write through the tracker or the image. Files come and go with attach/take and
+ * detach/destroy; {@link #loops()} turns them into loop devices, which go with them.
+ *
+ * <p>At construction a mount and loop devices left under the directory by a crashed process
+ * are cleaned up first ({@link LoopDevices#cleanupStale}).
+ */
+public final class FuseExports implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(FuseExports.class.getName());
+    private static final long RELEASE_WAIT_NANOS = 2_000_000_000L;
+
+    /**
+     * Tuning of the mount.
+     *
+     * @param maxThreads    FUSE worker threads at most (libfuse max_threads)
+     * @param maxWrite      largest request in bytes the kernel sends (max_write)
+     * @param maxBackground asynchronous requests (loop direct I/O) the kernel queues at once
+     */
+    public record Options(int maxThreads, int maxWrite, int maxBackground) {
+        /**
+         * Few threads: buffered writes to one backing file serialise on its inode lock in the
+         * kernel, and more threads than cores only spin on it (bench-fuse: 1 MiB writes at
+         * 4 threads ran twice as fast as at 16 on 2 cores; reads lost nothing).
+         */
+        public static Options defaults() {
+            return new Options(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), 1 << 20, 64);
+        }
+    }
+
+    private final SnapshotManager manager;
+    private final Path mountDir;
+    private final ExportFileSystem fs;
+    private final LoopDevices loops;
+    private final Listener listener = new Listener();
+    private final Fuse fuse;
+    private boolean closed;
+
+    public FuseExports(SnapshotManager manager, Path mountDir) throws IOException {
+        this(manager, mountDir, Options.defaults());
+    }
+
+    public FuseExports(SnapshotManager manager, Path mountDir, Options options) throws IOException {
+        this.manager = manager;
+        this.mountDir = mountDir.toAbsolutePath().normalize();
+        LoopDevices.cleanupStale(this.mountDir);
+        Files.createDirectories(this.mountDir);
+        FuseBuilder builder = Fuse.builder();
+        builder.setLibraryPath(LibFuse.path());
+        this.fs = new ExportFileSystem(builder.errno(), options);
+        this.loops = new LoopDevices(this.mountDir, fs::contains);
+        // The manager's monitor keeps attach/detach/take/destroy out while the present
+        // exports are listed, so none is missed or left behind.
+        synchronized (manager) {
+            manager.addListener(listener);
+            for (Tracker t : manager.trackers()) {
+                add(t.name(), t);
+            }
+            for (Snapshot s : manager.snapshots()) {
+                for (SnapshotImage i : s.images().values()) {
+                    add(i.name(), i);
+                }
+            }
+        }
+        try {
+            fuse = builder.build(fs);
+        } catch (UnsatisfiedLinkError e) {
+            manager.removeListener(listener);
+            throw new IOException("libfuse3 could not be loaded (" + e.getMessage() + "); install fuse3/libfuse3"
+                    + " or name the library in " + LibFuse.ENV, e);
+        }
+        try {
+            fuse.mount("jblksnap", this.mountDir, "-o", mountOptions(options));
+        } catch (FuseMountFailedException | RuntimeException e) {
+            manager.removeListener(listener);
+            closeFuse();
+            throw new IOException("mounting FUSE at " + this.mountDir + " failed: " + e.getMessage(), e);
+        }
+        LOG.info(() -> "FUSE exports mounted at " + this.mountDir);
+    }
+
+    private static String mountOptions(Options o) {
+        // Zero timeouts: a file shows up or goes the moment its export does.
+        return String.join(",", "fsname=jblksnap", "subtype=jblksnap", "entry_timeout=0", "negative_timeout=0",
+                "attr_timeout=0", "max_threads=" + o.maxThreads());
+    }
+
+    public Path mountDir() {
+        return mountDir;
+    }
+
+    /** The file of an export (present or not). */
+    public Path file(String exportName) {
+        return mountDir.resolve(exportName);
+    }
+
+    /** The names of the files now in the mount. */
+    public List<String> exportNames() {
+        return fs.names();
+    }
+
+    /** Whether reads and writes of the files bypass the kernel's page cache (FUSE direct_io). */
+    public boolean directIo() {
+        return fs.directIo();
+    }
+
+    /** Loop devices over this mount's files. */
+    public LoopDevices loops() {
+        return loops;
+    }
+
+    /** Detaches the loop devices set up here, then unmounts. */
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        manager.removeListener(listener);
+        IOException failure = null;
+        try {
+            loops.detachAll();
+        } catch (IOException e) {
+            failure = e;
+        }
+        try {
+            abortIfStillOpen();
+            closeFuse();
+        } catch (IOException e) {
+            if (failure == null) {
+                failure = e;
+            } else {
+                failure.addSuppressed(e);
+            }
+        }
+        LOG.info(() -> "FUSE exports at " + mountDir + " unmounted");
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * A file still open on the mount (a loop device that is mounted, a process reading a file)
+     * would keep the kernel's FUSE connection alive after the unmount, and the FUSE loop would
+     * never stop. A forced unmount aborts the connection: the open files get errors from now on.
+     */
+    private void abortIfStillOpen() throws IOException {
+        long until = System.nanoTime() + RELEASE_WAIT_NANOS;
+        // The kernel sends the release of a closed file asynchronously.
+        while (fs.openHandles() > 0 && System.nanoTime() < until) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int open = fs.openHandles();
+        if (open > 0) {
+            LOG.warning(() -> open + " file(s) of " + mountDir + " still open (a mounted loop device?);"
+                    + " aborting the FUSE connection, they get I/O errors from now on");
+            Commands.check("umount", "--force", "--lazy", mountDir.toString());
+        }
+    }
+
+    private void closeFuse() throws IOException {
+        try {
+            fuse.close();
+        } catch (TimeoutException e) {
+            throw new IOException("the FUSE loop at " + mountDir + " did not stop", e);
+        }
+    }
+
+    private void add(String name, BlockIo io) {
+        fs.add(new Export(name, io));
+        LOG.fine(() -> "export " + name + " appears under " + mountDir);
+    }
+
+    private void remove(String name) {
+        loops.exportGone(name);
+        fs.remove(name);
+        LOG.fine(() -> "export " + name + " gone from " + mountDir);
+    }
+
+    private final class Listener implements SnapshotManager.Listener {
+        @Override
+        public void deviceAttached(Tracker tracker) {
+            add(tracker.name(), tracker);
+        }
+
+        @Override
+        public void deviceDetaching(Tracker tracker) {
+            remove(tracker.name());
+        }
+
+        @Override
+        public void imageCreated(SnapshotImage image) {
+            add(image.name(), image);
+        }
+
+        @Override
+        public void imageDestroying(SnapshotImage image) {
+            remove(image.name());
+        }
+    }
+
+    static {
+        // jfuse logs through System.Logger; keep it quiet unless asked.
+        Logger.getLogger("org.cryptomator.jfuse").setLevel(Level.WARNING);
+    }
+}

@@ -1,0 +1,166 @@
+package org.jblksnap.fuse;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.jblksnap.error.NoSuchDeviceException;
+
+/**
+ * Loop devices over the files of a {@link FuseExports} mount, so that a host without an NBD
+ * driver gets real block devices. Each is set up with direct I/O (no second page cache over
+ * the FUSE file), or buffered when the kernel refuses direct I/O on it. What is set up here is
+ * recorded: an export's loop device goes when the export goes (detach, destroy) and all of
+ * them at close.
+ */
+public final class LoopDevices {
+    private static final Logger LOG = Logger.getLogger(LoopDevices.class.getName());
+
+    /** A loop device set up here. */
+    public record Loop(String device, String exportName, Path file, boolean directIo) {
+    }
+
+    /** What {@link #cleanupStale} took down. */
+    public record Cleanup(List<String> detachedLoops, boolean unmounted) {
+    }
+
+    private final Path mountDir;
+    private final Predicate<String> exported;
+    private final Map<String, Loop> loops = new LinkedHashMap<>();
+
+    LoopDevices(Path mountDir, Predicate<String> exported) {
+        this.mountDir = mountDir.toAbsolutePath().normalize();
+        this.exported = exported;
+    }
+
+    /**
+     * Attaches the export's file to a free loop device and returns its path (/dev/loopN).
+     * An export that already has one gets the same device again.
+     */
+    public synchronized String attach(String exportName) throws IOException {
+        Loop known = loops.get(exportName);
+        if (known != null && LoopSysfs.backs(known.device(), known.file())) {
+            return known.device();
+        }
+        loops.remove(exportName);
+        if (!exported.test(exportName)) {
+            throw new NoSuchDeviceException("no export named '" + exportName + "' under " + mountDir);
+        }
+        Path file = mountDir.resolve(exportName);
+        Commands.Result r = Commands.run("losetup", "--find", "--show", "--direct-io=on", file.toString());
+        if (!r.ok()) {
+            String why = r.describe();
+            LOG.warning(() -> "losetup with direct I/O failed for " + file + " (" + why + "); trying buffered I/O");
+            r = Commands.check("losetup", "--find", "--show", "--direct-io=off", file.toString());
+        }
+        String device = r.out().strip();
+        boolean directIo = LoopSysfs.directIo(device);
+        if (!directIo) {
+            LOG.warning(() -> "loop device " + device + " over " + file + " runs without direct I/O (the kernel refused it)");
+        }
+        Loop loop = new Loop(device, exportName, file, directIo);
+        loops.put(exportName, loop);
+        LOG.info(() -> "export " + exportName + " attached to " + device + (directIo ? " (direct I/O)" : " (buffered)"));
+        return device;
+    }
+
+    /** Detaches the export's loop device; a device still in use goes at its last close. */
+    public synchronized void detach(String exportName) throws IOException {
+        Loop loop = loops.remove(exportName);
+        if (loop == null) {
+            throw new NoSuchDeviceException("export '" + exportName + "' has no loop device");
+        }
+        release(loop);
+    }
+
+    /** Detaches every loop device set up here; tries them all and reports the first failure. */
+    public synchronized void detachAll() throws IOException {
+        IOException first = null;
+        for (Loop loop : List.copyOf(loops.values())) {
+            loops.remove(loop.exportName());
+            try {
+                release(loop);
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** The loop devices set up here and still recorded. */
+    public synchronized List<Loop> list() {
+        return List.copyOf(loops.values());
+    }
+
+    /** The export's loop device, or null. */
+    public synchronized Loop of(String exportName) {
+        return loops.get(exportName);
+    }
+
+    /** The export is going: its loop device too, without failing the caller. */
+    synchronized void exportGone(String exportName) {
+        Loop loop = loops.remove(exportName);
+        if (loop == null) {
+            return;
+        }
+        try {
+            release(loop);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "detaching " + loop.device() + " of export " + exportName + " failed", e);
+        }
+    }
+
+    /**
+     * After a crash: detaches the loop devices backed by files under mountDir and lazily
+     * unmounts a FUSE mount there whose server is dead. Refuses when a live process serves it.
+     */
+    public static Cleanup cleanupStale(Path mountDir) throws IOException {
+        Path dir = mountDir.toAbsolutePath().normalize();
+        boolean mounted = StaleMounts.isFuseMount(dir);
+        if (mounted && StaleMounts.served(dir)) {
+            throw new IOException(dir + " is already a FUSE mount served by a running process");
+        }
+        List<String> detached = new ArrayList<>();
+        for (Map.Entry<String, String> e : LoopSysfs.backingFiles().entrySet()) {
+            if (e.getValue().startsWith(dir + "/")) {
+                Commands.Result r = Commands.run("losetup", "-d", e.getKey());
+                if (r.ok()) {
+                    detached.add(e.getKey());
+                    LOG.info(() -> "detached stale loop device " + e.getKey() + " over " + e.getValue());
+                } else {
+                    LOG.warning(() -> "could not detach stale loop device " + e.getKey() + ": " + r.describe());
+                }
+            }
+        }
+        if (mounted) {
+            StaleMounts.unmount(dir);
+            LOG.info(() -> "unmounted the stale FUSE mount at " + dir);
+        }
+        return new Cleanup(List.copyOf(detached), mounted);
+    }
+
+    /** losetup -d, unless the device no longer backs our file (cleared, maybe reused by someone else). */
+    private static void release(Loop loop) throws IOException {
+        if (!LoopSysfs.backs(loop.device(), loop.file())) {
+            LOG.fine(() -> loop.device() + " no longer backs " + loop.file() + "; nothing to detach");
+            return;
+        }
+        Commands.Result r = Commands.run("losetup", "-d", loop.device());
+        if (!r.ok() && LoopSysfs.backs(loop.device(), loop.file())) {
+            throw new IOException("detaching " + loop.device() + " of export " + loop.exportName() + ": " + r.describe());
+        }
+        LOG.info(() -> "export " + loop.exportName() + " detached from " + loop.device());
+    }
+}

@@ -1,0 +1,32 @@
+package org.jblksnap.fuse;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Skips a test when the kernel or the machine lacks what it needs. */
+final class Kernel {
+    private Kernel() {
+    }
+
+    static boolean root() {
+        try {
+            return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    static void assumeFuse() {
+        assumeTrue(Files.exists(Path.of("/dev/fuse")), "no /dev/fuse: this kernel has no FUSE");
+        assumeTrue(root(), "not root: mounting FUSE with loop devices needs root");
+        assumeTrue(LibFuse.path() != null, "libfuse3 is not installed (package fuse3)");
+    }
+
+    static void assumeLoop() {
+        assumeFuse();
+        assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: this kernel has no loop driver");
+    }
+}

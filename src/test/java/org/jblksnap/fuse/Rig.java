@@ -1,0 +1,188 @@
+package org.jblksnap.fuse;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import org.jblksnap.params.Params;
+import org.jblksnap.snapshot.SnapshotManager;
+import org.jblksnap.tracker.Tracker;
+
+/**
+ * An engine with its FUSE exports in a temporary directory, plus the kernel pieces a test sets
+ * up (loop devices, mounts). Everything is taken down at close, in reverse order, even after a
+ * failure.
+ */
+final class Rig implements AutoCloseable {
+    final Path dir;
+    final SnapshotManager engine;
+    final FuseExports exports;
+    private final Teardown teardown = new Teardown();
+    private final List<Path> mounted = new ArrayList<>();
+
+    Rig(long diffStorageMinimumSectors) throws IOException {
+        this(Params.defaults().with(Map.of("chunk_minimum_shift", "16",
+                "diff_storage_minimum", Long.toString(diffStorageMinimumSectors))).corrected().params());
+    }
+
+    Rig(Params params) throws IOException {
+        dir = Files.createTempDirectory("jblksnap-fuse-test-");
+        teardown.add(() -> deleteTree(dir));
+        engine = new SnapshotManager(params);
+        teardown.add(engine::close);
+        FuseExports fe;
+        try {
+            fe = new FuseExports(engine, dir.resolve("exports"));
+        } catch (IOException | RuntimeException e) {
+            try {
+                teardown.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        exports = fe;
+        teardown.add(exports::close);
+    }
+
+    /** A sparse file of the given size under the test directory. */
+    Path file(String name, long mib) throws IOException {
+        Path f = dir.resolve(name);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(mib << 20);
+        }
+        return f;
+    }
+
+    /** A new device file, attached to the engine. */
+    Tracker attach(String name, long mib) throws IOException {
+        return engine.attach(name, file(name + ".img", mib));
+    }
+
+    /** The export's loop device. FuseExports detaches it at destroy/detach/close. */
+    String loop(String export) throws IOException {
+        return exports.loops().attach(export);
+    }
+
+    /** A plain loop device over a file (not an export), detached at close. */
+    String plainLoop(Path file) throws IOException {
+        String dev = Commands.check("losetup", "--find", "--show", file.toString()).out().strip();
+        teardown.add(() -> Commands.run("losetup", "-d", dev));
+        return dev;
+    }
+
+    void mkfs(String type, String device) throws IOException {
+        if (type.equals("xfs")) {
+            Commands.check("mkfs.xfs", "-q", "-f", device);
+        } else {
+            Commands.check("mkfs." + type, "-q", "-F", device);
+        }
+    }
+
+    /** Mounts device at a new directory; unmounted at close if the test did not. */
+    Path mount(String device, String name, String... options) throws IOException {
+        Path mp = dir.resolve("mnt").resolve(name);
+        Files.createDirectories(mp);
+        mountAt(device, mp, options);
+        teardown.add(() -> {
+            if (mounted.contains(mp)) {
+                Commands.Result r = Commands.run("umount", mp.toString());
+                if (!r.ok()) {
+                    Commands.run("umount", "-l", mp.toString());
+                }
+                mounted.remove(mp);
+            }
+        });
+        return mp;
+    }
+
+    void mountAt(String device, Path mp, String... options) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("mount"));
+        if (options.length > 0) {
+            cmd.add("-o");
+            cmd.add(String.join(",", options));
+        }
+        cmd.add(device);
+        cmd.add(mp.toString());
+        Commands.check(cmd.toArray(String[]::new));
+        mounted.add(mp);
+    }
+
+    void umount(Path mp) throws IOException {
+        Commands.check("umount", mp.toString());
+        mounted.remove(mp);
+    }
+
+    /** umount --lazy --force: gone from the namespace now, released at its last close. */
+    void lazyUmount(Path mp) throws IOException {
+        Commands.check("umount", "--lazy", "--force", mp.toString());
+        mounted.remove(mp);
+    }
+
+    /** Unmounts and mounts again: what is read afterwards comes from the device, not a cache. */
+    void remount(String device, Path mp, String... options) throws IOException {
+        umount(mp);
+        mountAt(device, mp, options);
+    }
+
+    /**
+     * Takes the snapshot with the file systems frozen, as blksnap freezes them: the image
+     * then holds a consistent file system.
+     */
+    void take(UUID id, Path... mountPoints) throws IOException {
+        List<Path> frozen = new ArrayList<>();
+        try {
+            for (Path mp : mountPoints) {
+                Commands.check("fsfreeze", "--freeze", mp.toString());
+                frozen.add(mp);
+            }
+            engine.take(id);
+        } finally {
+            for (Path mp : frozen) {
+                Commands.check("fsfreeze", "--unfreeze", mp.toString());
+            }
+        }
+    }
+
+    /** Checks an unmounted file system without changing it (e2fsck -fn, xfs_repair -n). */
+    void fsck(String type, String device) throws IOException {
+        if (type.equals("xfs")) {
+            Commands.check("xfs_repair", "-n", device);
+        } else {
+            Commands.check("e2fsck", "-f", "-n", device);
+        }
+    }
+
+    /** Waits until a loop device is no longer set up (a detach deferred to its last close). */
+    static boolean loopGone(String device, long timeoutMs) throws IOException, InterruptedException {
+        long until = System.nanoTime() + timeoutMs * 1_000_000;
+        while (LoopSysfs.backingFile(device) != null) {
+            if (System.nanoTime() > until) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return true;
+    }
+
+    @Override
+    public void close() throws Exception {
+        teardown.close();
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
