@@ -30,9 +30,9 @@ import org.jblksnap.tracker.Tracker;
  * images come and go with the engine (it is a {@link SnapshotManager.Listener}); other
  * exports, such as a backup point, can be added through {@link #exports()}.
  *
- * <p>Threads: a virtual thread per listener accepts; each connection has 16 virtual worker
- * threads that take turns reading a request, then run it and send its reply, so replies
- * complete out of order and a slow request holds up no other (see {@link Connection}).
+ * <p>Threads: a virtual thread per listener accepts; each connection has 16 worker threads
+ * that take turns reading a request, then run it and send its reply, so replies complete
+ * out of order and a slow request holds up no other (see {@link Connection}).
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
@@ -184,11 +184,13 @@ public final class NbdServer implements AutoCloseable {
     }
 
     /**
-     * Virtual threads: cheap enough for 16 workers per connection, and measured no slower
-     * than platform threads for this load (see BENCHMARKS.md).
+     * Connections run on platform threads: the engine's file I/O blocks, and a virtual thread
+     * blocked in a (non-O_DIRECT) FileChannel read holds its carrier, so reads that miss the
+     * page cache would be limited to one per CPU. Platform threads also keep the socket in
+     * plain blocking mode. Measured: as fast or faster than virtual threads (BENCHMARKS.md).
      */
     Thread.Builder threads() {
-        return Thread.ofVirtual();
+        return Thread.ofPlatform().daemon();
     }
 
     int workersPerConnection() {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -140,6 +142,17 @@ class NbdInfoTest {
                 }
                 assertTrue(w.writes() > 0);
             }
+        }
+    }
+
+    @Test
+    void tcpListenerOnLoopbackWithAFreePort() throws Exception {
+        try (NbdFixture f = new NbdFixture(dir, SIZE)) {
+            InetSocketAddress a = f.server.listenTcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            assertTrue(a.getPort() > 0);
+            String out = Tools.ok(dir, 60, "nbdinfo", "nbd://127.0.0.1:" + a.getPort() + "/" + NbdFixture.DEVICE);
+            assertTrue(out.contains("export-size: " + SIZE), out);
+            assertTrue(f.server.addresses().contains(a), f.server.addresses().toString());
         }
     }
 }
