@@ -12,6 +12,7 @@ import java.util.Map;
 
 import org.jblksnap.control.ControlProtocol;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.nbd.protocol.HostPort;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -72,26 +73,14 @@ public final class DaemonConfig {
         return c;
     }
 
-    /** HOST:PORT, with an IPv6 host in brackets. */
+    /** HOST:PORT, with an IPv6 host in brackets; resolved here, so a bad host fails at start. */
     public static InetSocketAddress parseAddress(String s) {
-        int colon = s.lastIndexOf(':');
-        if (colon <= 0 || colon == s.length() - 1) {
-            throw new InvalidArgumentException("bad address '" + s + "': use HOST:PORT, e.g. 127.0.0.1:10809");
-        }
-        String host = s.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
         try {
-            port = Integer.parseInt(s.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new InvalidArgumentException("bad port in '" + s + "'");
+            InetSocketAddress a = HostPort.parse(s);
+            return new InetSocketAddress(a.getHostString(), a.getPort());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
         }
-        if (port < 0 || port > 65535) {
-            throw new InvalidArgumentException("port " + port + " out of range in '" + s + "'");
-        }
-        return new InetSocketAddress(host, port);
     }
 
     /** NAME=VALUE, as --device and --param take it. */

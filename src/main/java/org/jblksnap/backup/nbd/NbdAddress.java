@@ -9,6 +9,8 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 
+import org.jblksnap.nbd.protocol.HostPort;
+
 /** Where an NBD server listens: a Unix socket or a TCP host and port. */
 public sealed interface NbdAddress {
 
@@ -53,25 +55,17 @@ public sealed interface NbdAddress {
         if (text.startsWith("/")) {
             return new Unix(Path.of(text));
         }
-        int colon = text.lastIndexOf(':');
-        if (colon <= 0 || colon == text.length() - 1) {
-            throw new IllegalArgumentException("NBD address '" + text
-                    + "' is neither unix:PATH, an absolute socket path nor HOST:PORT");
-        }
-        String host = text.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
+        InetSocketAddress a;
         try {
-            port = Integer.parseInt(text.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("NBD address '" + text + "' has a bad port");
+            a = HostPort.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("NBD address '" + text
+                    + "' is neither unix:PATH, an absolute socket path nor HOST:PORT (" + e.getMessage() + ")");
         }
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException("NBD address '" + text + "' has a port outside 1..65535");
+        if (a.getPort() == 0) {
+            throw new IllegalArgumentException("NBD address '" + text + "' has port 0");
         }
-        return new Tcp(host, port);
+        return new Tcp(a.getHostString(), a.getPort());
     }
 
     private static SocketChannel connect(SocketChannel ch, SocketAddress to, NbdAddress what) throws IOException {
