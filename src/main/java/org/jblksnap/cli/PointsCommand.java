@@ -43,7 +43,7 @@ final class PointsCommand implements Callable<Integer> {
                 }
             }
             if (json) {
-                System.out.println(ControlProtocol.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
+                ResultPrinter.print(System.out, all, true);
             }
         }
         return 0;

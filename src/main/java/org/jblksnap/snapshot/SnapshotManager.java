@@ -330,22 +330,13 @@ public final class SnapshotManager implements AutoCloseable {
 
     /** snapshot_info of a device: its snapshot's error code and its image name. */
     public synchronized SnapshotInfo info(String deviceName) {
-        tracker(deviceName);
-        Snapshot s = snapshotOf(deviceName);
-        if (s == null || s.state() != Snapshot.State.TAKEN) {
-            throw new SnapshotNotTakenException("device " + deviceName + " is not in a taken snapshot");
-        }
+        Snapshot s = takenSnapshotOf(deviceName);
         return new SnapshotInfo(s.errorCode(), SnapshotImage.name(deviceName, s.id()));
     }
 
     /** The image of a device in a taken snapshot. */
     public synchronized SnapshotImage image(String deviceName) {
-        tracker(deviceName);
-        Snapshot s = snapshotOf(deviceName);
-        if (s == null || s.state() != Snapshot.State.TAKEN) {
-            throw new SnapshotNotTakenException("device " + deviceName + " is not in a taken snapshot");
-        }
-        return s.images().get(deviceName);
+        return takenSnapshotOf(deviceName).images().get(deviceName);
     }
 
     /** The image by its name, {@code <device>@<snapshot-id>}; empty when there is none. */
@@ -392,6 +383,16 @@ public final class SnapshotManager implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** The taken snapshot holding an attached device; refused when there is none. */
+    private Snapshot takenSnapshotOf(String deviceName) {
+        tracker(deviceName);
+        Snapshot s = snapshotOf(deviceName);
+        if (s == null || s.state() != Snapshot.State.TAKEN) {
+            throw new SnapshotNotTakenException("device " + deviceName + " is not in a taken snapshot");
+        }
+        return s;
     }
 
     private void checkFree(Tracker t) {
