@@ -10,6 +10,7 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.util.Objects;
+import java.util.Set;
 
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
@@ -55,10 +56,12 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
             throw new StorageException(Errno.EINVAL, "device path " + path + " is a " + kind.label
                     + ", not a regular file or a block device");
         }
+        Set<Integer> before = CacheHints.before(path);
         FileChannel ch = readOnly
                 ? FileChannel.open(path, StandardOpenOption.READ)
                 : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
+            CacheHints.apply(path, before, !readOnly);
             // For a block device the JDK asks the kernel (BLKGETSIZE64) for the size.
             long capacity = ch.size();
             if (capacity <= 0) {

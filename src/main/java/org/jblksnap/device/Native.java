@@ -13,16 +13,19 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * The few Linux calls the JDK does not offer, through the FFM API: fallocate(2), so that a
  * difference storage owns its space when it grows (a full disk shows as a failed growth, not
- * as a failed chunk write later).
+ * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints.
  */
 public final class Native {
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle FALLOCATE;
+    private static final MethodHandle FADVISE;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -30,6 +33,9 @@ public final class Native {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
                 Linker.Option.captureCallState("errno"));
+        FADVISE = linker.downcallHandle(linker.defaultLookup().find("posix_fadvise").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
     }
 
     private Native() {
@@ -52,24 +58,44 @@ public final class Native {
         }
     }
 
+    /** posix_fadvise advice values (Linux). */
+    public static final int FADV_RANDOM = 1;
+    public static final int FADV_DONTNEED = 4;
+
+    /** posix_fadvise(fd, offset, length, advice): 0 on success, else the errno (it returns it). */
+    public static int fadvise(int fd, long offset, long length, int advice) {
+        try {
+            return (int) FADVISE.invokeExact(fd, offset, length, advice);
+        } catch (Throwable t) {
+            throw new IllegalStateException("posix_fadvise call failed", t);
+        }
+    }
+
     /**
      * The descriptor number this process holds open on a file, found in /proc/self/fd. Used
      * right after opening a file whose name is unique to this process (a fresh temporary
      * file), so exactly one descriptor matches; -1 when none does.
      */
     public static int descriptorOf(Path file) throws IOException {
+        Set<Integer> fds = descriptorsOf(file);
+        return fds.isEmpty() ? -1 : fds.iterator().next();
+    }
+
+    /** Every descriptor number this process holds open on a file, from /proc/self/fd. */
+    public static Set<Integer> descriptorsOf(Path file) throws IOException {
         Path target = file.toRealPath();
+        Set<Integer> found = new HashSet<>();
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
             for (Path fd : fds) {
                 try {
                     if (Files.readSymbolicLink(fd).equals(target)) {
-                        return Integer.parseInt(fd.getFileName().toString());
+                        found.add(Integer.parseInt(fd.getFileName().toString()));
                     }
                 } catch (IOException | NumberFormatException e) {
                     // a descriptor closed while listing, or not a file: not ours
                 }
             }
         }
-        return -1;
+        return found;
     }
 }
