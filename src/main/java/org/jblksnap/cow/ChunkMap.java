@@ -105,6 +105,25 @@ public final class ChunkMap {
         }
     }
 
+    /**
+     * True while the device still holds the image's bytes of offset's chunk: the chunk was
+     * never copied, so no device write to it has begun (a copy comes before any), and the
+     * snapshot is healthy (a failed one lets device writes through uncopied). Asked after
+     * looking at the device, it proves that what was seen there is the image's.
+     */
+    public boolean deviceHoldsImage(long offset) {
+        return health.ok() && slot(offset >>> chunkShift) == 0;
+    }
+
+    /** The end of offset's chunk (the device's end for the last one). */
+    public long chunkEnd(long offset) {
+        return Math.min(device.capacity(), ((offset >>> chunkShift) + 1) << chunkShift);
+    }
+
+    public BlockDevice device() {
+        return device;
+    }
+
     /** Reads the image of the device at take. dst.remaining() bytes at offset. */
     public void readImage(long offset, ByteBuffer dst) throws IOException {
         checkHealthy();

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.util.UUID;
 
 import org.jblksnap.cbt.CbtMap;
+import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.cow.ChunkMap;
 import org.jblksnap.error.ImageClosedException;
@@ -55,6 +56,21 @@ public final class SnapshotImage implements BlockIo {
     /** The device's change map, as switched at take (for dirty-bitmap queries). */
     public CbtMap cbt() {
         return cbt;
+    }
+
+    /** The device this is an image of. */
+    public BlockDevice device() {
+        return chunks.device();
+    }
+
+    /** See {@link ChunkMap#deviceHoldsImage(long)}. */
+    public boolean deviceHoldsImage(long offset) {
+        return chunks.deviceHoldsImage(offset);
+    }
+
+    /** The end of offset's copy-on-write chunk. */
+    public long chunkEnd(long offset) {
+        return chunks.chunkEnd(offset);
     }
 
     @Override
