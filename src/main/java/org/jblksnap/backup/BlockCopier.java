@@ -14,8 +14,8 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jblksnap.backup.nbd.NbdClient;
-import org.jblksnap.backup.repo.BlockHash;
 import org.jblksnap.backup.repo.BlockStore;
+import org.jblksnap.backup.repo.Hash;
 import org.jblksnap.backup.repo.PointIndex;
 import org.jblksnap.backup.repo.PointMeta;
 
@@ -65,7 +65,7 @@ final class BlockCopier {
 
     /** Records a block known to be zero without reading it. */
     void zero(int block) {
-        record(block, BlockHash.ZERO);
+        record(block, Hash.ZERO);
     }
 
     /** Reads, completes and stores the plan's blocks to read. */
@@ -125,9 +125,9 @@ final class BlockCopier {
 
     private void store(int block, byte[] data, int len) throws IOException {
         if (Arrays.mismatch(data, 0, len, zeroes, 0, len) < 0) {
-            record(block, BlockHash.ZERO);
+            record(block, Hash.ZERO);
         } else {
-            BlockHash h = BlockHash.of(data, 0, len);
+            Hash h = Hash.of(data, 0, len);
             long stored = store.put(h, data, len);
             if (stored > 0) {
                 newBlocks.incrementAndGet();
@@ -137,7 +137,7 @@ final class BlockCopier {
         }
     }
 
-    private void record(int block, BlockHash h) {
+    private void record(int block, Hash h) {
         index.set(block, h);
         if (h.isZero()) {
             zeroBlocks.incrementAndGet();

@@ -3,8 +3,8 @@ package org.jblksnap.backup;
 import java.io.IOException;
 import java.util.Arrays;
 
-import org.jblksnap.backup.repo.BlockHash;
 import org.jblksnap.backup.repo.BlockStore;
+import org.jblksnap.backup.repo.Hash;
 import org.jblksnap.backup.repo.PointIndex;
 
 /**
@@ -30,7 +30,7 @@ final class ParentFill {
         if (parent == null) {
             throw new IllegalStateException("block " + block + " needs a parent point and the run has none");
         }
-        BlockHash h = parent.get(block);
+        Hash h = parent.get(block);
         fill(r.parent(), buf, h.isZero() ? null : store.get(h, r.length()));
     }
 

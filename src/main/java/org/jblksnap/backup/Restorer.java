@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.Hash;
 import org.jblksnap.backup.repo.IoMessages;
 import org.jblksnap.backup.repo.Point;
 import org.jblksnap.backup.repo.PointIndex;
@@ -58,7 +58,7 @@ public final class Restorer {
             }
             progress.start("restore point " + pointId, meta.size());
             Parallel.forEach(threads, blocks, i -> {
-                BlockHash h = index.get(i);
+                Hash h = index.get(i);
                 int len = meta.blockLength(i);
                 long off = (long) i * meta.blockSize();
                 if (h.isZero()) {

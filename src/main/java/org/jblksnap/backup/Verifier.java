@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.TreeSet;
 
 import org.jblksnap.backup.repo.BadBlockException;
-import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.Hash;
 import org.jblksnap.backup.repo.Point;
 import org.jblksnap.backup.repo.PointIndex;
 import org.jblksnap.backup.repo.Repository;
@@ -36,13 +36,13 @@ public final class Verifier {
     public VerifyReport verify(Long pointId) throws IOException {
         List<Long> ids = pointId == null ? repo.points().ids() : List.of(repo.points().get(pointId).id());
         List<String> problems = Collections.synchronizedList(new ArrayList<>());
-        Map<BlockHash, Use> uses = new HashMap<>();
+        Map<Hash, Use> uses = new HashMap<>();
         for (long id : ids) {
             try {
                 Point p = repo.points().get(id);
                 PointIndex index = repo.points().index(p);
                 for (int i = 0; i < index.count(); i++) {
-                    BlockHash h = index.get(i);
+                    Hash h = index.get(i);
                     if (!h.isZero()) {
                         int length = p.meta().blockLength(i);
                         uses.computeIfAbsent(h, k -> new Use(length, new TreeSet<>())).points().add(id);

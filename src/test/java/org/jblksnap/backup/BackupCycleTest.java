@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Random;
 
 import org.jblksnap.backup.repo.BadBlockException;
-import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.Hash;
 import org.jblksnap.backup.repo.Point;
 import org.jblksnap.backup.repo.PointImage;
 import org.jblksnap.backup.repo.PruneReport;
@@ -224,8 +224,8 @@ class BackupCycleTest {
         assertRestores(4, refs.get(2));
 
         try (Repository repo = Repository.open(repoDir(), false)) {
-            List<BlockHash> used = new ArrayList<>(repo.points().index(repo.points().get(4)).storedBlocks());
-            used.sort(java.util.Comparator.comparing(BlockHash::hex));
+            List<Hash> used = new ArrayList<>(repo.points().index(repo.points().get(4)).storedBlocks());
+            used.sort(java.util.Comparator.comparing(Hash::hex));
             Path damaged = repo.blocks().path(used.get(0));
             byte[] raw = Files.readAllBytes(damaged);
             raw[raw.length / 2] ^= 0x10;

@@ -4,16 +4,16 @@ import java.io.IOException;
 
 /** A stored block is missing, cannot be decompressed, or does not hash to its name. */
 public final class BadBlockException extends IOException {
-    private final BlockHash hash;
+    private final Hash hash;
     private final boolean missing;
 
-    public BadBlockException(BlockHash hash, boolean missing, String problem) {
+    public BadBlockException(Hash hash, boolean missing, String problem) {
         super("block " + hash.hex() + ": " + problem);
         this.hash = hash;
         this.missing = missing;
     }
 
-    public BlockHash hash() {
+    public Hash hash() {
         return hash;
     }
 

@@ -26,7 +26,7 @@ public final class BlockStore {
     private final int maxBlockSize;
     private final int level;
     private final Set<Path> unsyncedDirs = ConcurrentHashMap.newKeySet();
-    private final Set<BlockHash> storing = ConcurrentHashMap.newKeySet();
+    private final Set<Hash> storing = ConcurrentHashMap.newKeySet();
     private final ThreadLocal<byte[]> compressBuffer;
 
     BlockStore(Path root, int maxBlockSize, int level) {
@@ -36,12 +36,12 @@ public final class BlockStore {
         this.compressBuffer = ThreadLocal.withInitial(() -> new byte[(int) Zstd.compressBound(maxBlockSize)]);
     }
 
-    public Path path(BlockHash h) {
+    public Path path(Hash h) {
         String hex = h.hex();
         return root.resolve(hex.substring(0, 2)).resolve(hex);
     }
 
-    public boolean contains(BlockHash h) {
+    public boolean contains(Hash h) {
         return Files.exists(path(h));
     }
 
@@ -49,7 +49,7 @@ public final class BlockStore {
      * Stores data[0, length) under its hash unless a block of that hash is there already (or
      * being stored by another thread). Returns the compressed bytes written, 0 if none.
      */
-    public long put(BlockHash h, byte[] data, int length) throws IOException {
+    public long put(Hash h, byte[] data, int length) throws IOException {
         Path target = path(h);
         Path dir = target.getParent();
         if (Files.exists(target) || !storing.add(h)) {
@@ -78,7 +78,7 @@ public final class BlockStore {
     }
 
     /** The block's content, checked against its hash. */
-    public byte[] get(BlockHash h) throws IOException {
+    public byte[] get(Hash h) throws IOException {
         byte[] packed;
         try {
             packed = Files.readAllBytes(path(h));
@@ -99,14 +99,14 @@ public final class BlockStore {
         } catch (ZstdException e) {
             throw new BadBlockException(h, false, "cannot be decompressed (" + e.getMessage() + ")");
         }
-        if (!BlockHash.of(data, 0, data.length).equals(h)) {
+        if (!Hash.of(data, 0, data.length).equals(h)) {
             throw new BadBlockException(h, false, "content does not match its hash");
         }
         return data;
     }
 
     /** The block's content, checked against its hash and the length its place needs. */
-    public byte[] get(BlockHash h, int expectedLength) throws IOException {
+    public byte[] get(Hash h, int expectedLength) throws IOException {
         byte[] data = get(h);
         if (data.length != expectedLength) {
             throw new BadBlockException(h, false, "is " + data.length + " bytes where " + expectedLength + " are needed");
@@ -115,11 +115,11 @@ public final class BlockStore {
     }
 
     /** The compressed size on disk. */
-    public long storedSize(BlockHash h) throws IOException {
+    public long storedSize(Hash h) throws IOException {
         return Files.size(path(h));
     }
 
-    public void delete(BlockHash h) throws IOException {
+    public void delete(Hash h) throws IOException {
         Path p = path(h);
         if (Files.deleteIfExists(p)) {
             unsyncedDirs.add(p.getParent());
@@ -127,7 +127,7 @@ public final class BlockStore {
     }
 
     /** Every stored block (temporary files and foreign names are skipped). */
-    public void forEach(Consumer<BlockHash> action) throws IOException {
+    public void forEach(Consumer<Hash> action) throws IOException {
         if (!Files.isDirectory(root)) {
             return;
         }
@@ -135,14 +135,14 @@ public final class BlockStore {
             for (Path d : (Iterable<Path>) dirs.filter(Files::isDirectory).sorted()::iterator) {
                 try (Stream<Path> files = Files.list(d)) {
                     files.map(p -> p.getFileName().toString()).filter(BlockStore::isHashName).sorted()
-                            .forEach(name -> action.accept(BlockHash.parse(name)));
+                            .forEach(name -> action.accept(Hash.parse(name)));
                 }
             }
         }
     }
 
     private static boolean isHashName(String name) {
-        return name.length() == 2 * BlockHash.BYTES && name.chars().allMatch(c -> Character.digit(c, 16) >= 0
+        return name.length() == 2 * Hash.BYTES && name.chars().allMatch(c -> Character.digit(c, 16) >= 0
                 && !Character.isUpperCase(c));
     }
 

@@ -42,7 +42,7 @@ final class PointFile {
         byte[] packed = Zstd.compress(index.toBytes(), 3);
         ByteBuffer b = ByteBuffer.allocate(8 + 4 + 4 + json.length + 8 + 4 + packed.length + 32);
         b.put(MAGIC).putInt(VERSION).putInt(json.length).put(json).putLong(index.count()).putInt(packed.length).put(packed);
-        MessageDigest md = BlockHash.sha256();
+        MessageDigest md = Hash.sha256();
         md.update(b.array(), 0, b.position());
         b.put(md.digest());
         return b.flip();
@@ -67,7 +67,7 @@ final class PointFile {
         if (all.length < 16 + 12 + 32) {
             throw bad(file, "truncated");
         }
-        MessageDigest md = BlockHash.sha256();
+        MessageDigest md = Hash.sha256();
         md.update(all, 0, all.length - 32);
         if (!Arrays.equals(md.digest(), Arrays.copyOfRange(all, all.length - 32, all.length))) {
             throw bad(file, "checksum mismatch");
@@ -82,9 +82,9 @@ final class PointFile {
                 throw bad(file, "index of " + count + " blocks does not fit the metadata");
             }
             byte[] raw = Zstd.decompress(Arrays.copyOfRange(all, b.position(), b.limit()),
-                    Math.multiplyExact((int) count, BlockHash.BYTES));
-            if (raw.length != count * BlockHash.BYTES) {
-                throw bad(file, "index is " + raw.length + " bytes, expected " + count * BlockHash.BYTES);
+                    Math.multiplyExact((int) count, Hash.BYTES));
+            if (raw.length != count * Hash.BYTES) {
+                throw bad(file, "index is " + raw.length + " bytes, expected " + count * Hash.BYTES);
             }
             return PointIndex.fromBytes(raw);
         } catch (BufferUnderflowException | ArithmeticException | com.github.luben.zstd.ZstdException e) {

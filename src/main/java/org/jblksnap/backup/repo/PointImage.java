@@ -57,7 +57,7 @@ public final class PointImage implements BlockIo {
             int block = (int) (pos / bs);
             int in = (int) (pos % bs);
             int n = Math.min(dst.remaining(), point.meta().blockLength(block) - in);
-            BlockHash h = index.get(block);
+            Hash h = index.get(block);
             if (h.isZero()) {
                 for (int left = n; left > 0; left -= Math.min(left, ZEROES.length)) {
                     dst.put(ZEROES, 0, Math.min(left, ZEROES.length));
@@ -69,7 +69,7 @@ public final class PointImage implements BlockIo {
         }
     }
 
-    private byte[] block(int block, BlockHash h) throws IOException {
+    private byte[] block(int block, Hash h) throws IOException {
         synchronized (cache) {
             byte[] b = cache.get(block);
             if (b != null) {

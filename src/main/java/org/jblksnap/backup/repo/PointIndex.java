@@ -6,7 +6,7 @@ import java.util.Set;
 
 /**
  * A point's map from block number (device offset / block size) to the hash of the block's
- * content, {@link BlockHash#ZERO} for a block of zeroes. Thread-safe for writers of
+ * content, {@link Hash#ZERO} for a block of zeroes. Thread-safe for writers of
  * distinct blocks once handed to them.
  */
 public final class PointIndex {
@@ -14,7 +14,7 @@ public final class PointIndex {
     private final int count;
 
     public PointIndex(int count) {
-        this(count, new byte[Math.multiplyExact(count, BlockHash.BYTES)]);
+        this(count, new byte[Math.multiplyExact(count, Hash.BYTES)]);
     }
 
     private PointIndex(int count, byte[] hashes) {
@@ -24,10 +24,10 @@ public final class PointIndex {
 
     /** Wraps the serialized form (count × 32 bytes). */
     static PointIndex fromBytes(byte[] raw) {
-        if (raw.length % BlockHash.BYTES != 0) {
+        if (raw.length % Hash.BYTES != 0) {
             throw new IllegalArgumentException("index of " + raw.length + " bytes is not whole hashes");
         }
-        return new PointIndex(raw.length / BlockHash.BYTES, raw);
+        return new PointIndex(raw.length / Hash.BYTES, raw);
     }
 
     byte[] toBytes() {
@@ -38,12 +38,12 @@ public final class PointIndex {
         return count;
     }
 
-    public BlockHash get(int block) {
-        return BlockHash.read(ByteBuffer.wrap(hashes, Math.multiplyExact(block, BlockHash.BYTES), BlockHash.BYTES));
+    public Hash get(int block) {
+        return Hash.read(ByteBuffer.wrap(hashes, Math.multiplyExact(block, Hash.BYTES), Hash.BYTES));
     }
 
-    public void set(int block, BlockHash h) {
-        h.write(ByteBuffer.wrap(hashes, Math.multiplyExact(block, BlockHash.BYTES), BlockHash.BYTES));
+    public void set(int block, Hash h) {
+        h.write(ByteBuffer.wrap(hashes, Math.multiplyExact(block, Hash.BYTES), Hash.BYTES));
     }
 
     public PointIndex copy() {
@@ -51,10 +51,10 @@ public final class PointIndex {
     }
 
     /** The stored blocks this index uses, without zero blocks. */
-    public Set<BlockHash> storedBlocks() {
-        Set<BlockHash> s = new HashSet<>();
+    public Set<Hash> storedBlocks() {
+        Set<Hash> s = new HashSet<>();
         for (int i = 0; i < count; i++) {
-            BlockHash h = get(i);
+            Hash h = get(i);
             if (!h.isZero()) {
                 s.add(h);
             }

@@ -31,7 +31,7 @@ public final class Pruner {
         }
         List<Long> removed = new ArrayList<>();
         List<Long> kept = new ArrayList<>();
-        Set<BlockHash> used = new HashSet<>();
+        Set<Hash> used = new HashSet<>();
         for (List<Point> points : byDevice.values()) {
             int firstKept = Math.max(0, points.size() - keep);
             for (int i = 0; i < points.size(); i++) {
@@ -48,14 +48,14 @@ public final class Pruner {
             repo.points().delete(id);
         }
         repo.points().syncDirectory();
-        List<BlockHash> unused = new ArrayList<>();
+        List<Hash> unused = new ArrayList<>();
         repo.blocks().forEach(h -> {
             if (!used.contains(h)) {
                 unused.add(h);
             }
         });
         long freedBytes = 0;
-        for (BlockHash h : unused) {
+        for (Hash h : unused) {
             freedBytes += repo.blocks().storedSize(h);
             repo.blocks().delete(h);
         }

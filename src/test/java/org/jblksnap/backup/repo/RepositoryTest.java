@@ -42,10 +42,10 @@ class RepositoryTest {
         PointIndex index = new PointIndex(seeds.length);
         for (int i = 0; i < seeds.length; i++) {
             if (seeds[i] < 0) {
-                index.set(i, BlockHash.ZERO);
+                index.set(i, Hash.ZERO);
             } else {
                 byte[] b = random(BS, seeds[i]);
-                BlockHash h = BlockHash.of(b, 0, BS);
+                Hash h = Hash.of(b, 0, BS);
                 repo.blocks().put(h, b, BS);
                 index.set(i, h);
             }
@@ -73,7 +73,7 @@ class RepositoryTest {
     void blocksAreStoredOnceCompressedAndChecked() throws IOException {
         try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
             byte[] text = "a block of text that compresses well ".repeat(1000).getBytes();
-            BlockHash h = BlockHash.of(text, 0, text.length);
+            Hash h = Hash.of(text, 0, text.length);
             long stored = r.blocks().put(h, text, text.length);
             assertTrue(stored > 0 && stored < text.length / 10, "compressed to " + stored);
             assertEquals(0, r.blocks().put(h, text, text.length), "the second copy is not stored");
@@ -94,8 +94,8 @@ class RepositoryTest {
         try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
             byte[] a = random(BS, 1);
             byte[] b = random(BS, 2);
-            BlockHash ha = BlockHash.of(a, 0, BS);
-            BlockHash hb = BlockHash.of(b, 0, BS);
+            Hash ha = Hash.of(a, 0, BS);
+            Hash hb = Hash.of(b, 0, BS);
             r.blocks().put(ha, a, BS);
             r.blocks().put(hb, b, BS);
             Files.copy(r.blocks().path(hb), r.blocks().path(ha), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -115,8 +115,8 @@ class RepositoryTest {
             assertEquals(3, p.id());
             assertEquals(meta("vda", 3L * BS, null), p.meta());
             PointIndex idx = r.points().index(p);
-            assertEquals(BlockHash.of(random(BS, 1), 0, BS), idx.get(0));
-            assertEquals(BlockHash.of(random(BS, 4), 0, BS), idx.get(1));
+            assertEquals(Hash.of(random(BS, 1), 0, BS), idx.get(0));
+            assertEquals(Hash.of(random(BS, 4), 0, BS), idx.get(1));
             assertTrue(idx.get(2).isZero());
             assertEquals(2, idx.storedBlocks().size());
             assertEquals(List.of(2L), r.points().list("vdb").stream().map(Point::id).toList());
@@ -192,9 +192,9 @@ class RepositoryTest {
             assertTrue(rep.freedBytes() > 0);
             for (long seed : new long[] {1, 2, 4, 5}) {
                 byte[] b = random(BS, seed);
-                assertArrayEquals(b, r.blocks().get(BlockHash.of(b, 0, BS)));
+                assertArrayEquals(b, r.blocks().get(Hash.of(b, 0, BS)));
             }
-            assertFalse(r.blocks().contains(BlockHash.of(random(BS, 3), 0, BS)));
+            assertFalse(r.blocks().contains(Hash.of(random(BS, 3), 0, BS)));
             assertEquals(List.of(3L, 4L, 5L), r.points().ids());
             assertEquals(List.of(), Pruner.prune(r, 2).removedPoints());
         }
