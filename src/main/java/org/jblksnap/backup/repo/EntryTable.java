@@ -55,18 +55,6 @@ final class EntryTable {
         return new Location(packs[page][i] >>> 1, Integer.toUnsignedLong(offsets[page][i]), lengths[page][i]);
     }
 
-    synchronized EntryType type(int entry) {
-        checkEntry(entry);
-        return (packs[entry >>> PAGE_SHIFT][entry & (PAGE - 1)] & 1) == 0 ? EntryType.CHUNK : EntryType.MANIFEST;
-    }
-
-    synchronized Hash hash(int entry) {
-        checkEntry(entry);
-        long[] p = hashes[entry >>> PAGE_SHIFT];
-        int i = 4 * (entry & (PAGE - 1));
-        return new Hash(p[i], p[i + 1], p[i + 2], p[i + 3]);
-    }
-
     /**
      * Records an entry unless one of that type and hash is there already; returns whether it
      * was recorded.

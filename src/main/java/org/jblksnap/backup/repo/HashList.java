@@ -1,8 +1,6 @@
 package org.jblksnap.backup.repo;
 
 import java.nio.ByteBuffer;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * A fixed number of hashes, stored as count × 32 bytes: a point's index (for each block of
@@ -65,17 +63,5 @@ public final class HashList {
     /** The SHA-256 of the serialized form: a manifest's name. */
     public Hash hash() {
         return Hash.of(hashes, 0, hashes.length);
-    }
-
-    /** The distinct hashes but {@link Hash#ZERO}. */
-    public Set<Hash> nonZero() {
-        Set<Hash> s = new HashSet<>();
-        for (int i = 0; i < count; i++) {
-            Hash h = get(i);
-            if (!h.isZero()) {
-                s.add(h);
-            }
-        }
-        return s;
     }
 }

@@ -201,11 +201,6 @@ public final class PackStore implements AutoCloseable {
         return h.isZero() ? new HashList(chunks) : manifest(h, chunks);
     }
 
-    /** Whether the repository holds an entry of that type and hash (as far as this handle knows). */
-    public boolean contains(EntryType type, Hash h) throws IOException {
-        return table().find(type, h) >= 0;
-    }
-
     /** An entry's content, checked against its hash and the expected length. */
     byte[] get(EntryType type, Hash h, int length) throws IOException {
         for (int attempt = 0;; attempt++) {

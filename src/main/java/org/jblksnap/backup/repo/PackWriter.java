@@ -57,11 +57,6 @@ final class PackWriter {
         return w;
     }
 
-    /** The name the pack gets when finished. */
-    Path target() {
-        return target;
-    }
-
     /** The name it has while written. */
     Path temporary() {
         return tmp;
@@ -75,10 +70,6 @@ final class PackWriter {
     /** Bytes written so far. */
     long size() {
         return end;
-    }
-
-    int entries() {
-        return entries.size();
     }
 
     /** Appends a frame; returns its offset. */

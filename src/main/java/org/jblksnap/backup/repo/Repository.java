@@ -111,10 +111,6 @@ public final class Repository implements AutoCloseable {
         return open(dir, false);
     }
 
-    public RepositoryConfig config() {
-        return config;
-    }
-
     public int blockSize() {
         return config.blockSize();
     }

@@ -72,7 +72,12 @@ public final class Points {
         HashList index = repo.points().index(p);
         Set<Hash> all = new HashSet<>();
         for (int b = 0; b < index.count(); b++) {
-            all.addAll(repo.packs().manifest(p.meta(), index, b).nonZero());
+            HashList manifest = repo.packs().manifest(p.meta(), index, b);
+            for (int c = 0; c < manifest.count(); c++) {
+                if (!manifest.get(c).isZero()) {
+                    all.add(manifest.get(c));
+                }
+            }
         }
         return all.stream().sorted(Comparator.comparing(Hash::hex)).toList();
     }
