@@ -22,7 +22,8 @@ public record VerifyReport(int points, int packs, long chunks, long bytes, long 
         sb.append(", ").append(chunks).append(" distinct chunks (").append(Sizes.bytes(bytes)).append("): ")
                 .append(ok() ? "all good" : problems.size() + " problems");
         if (unusedEntries > 0) {
-            sb.append("; ").append(unusedEntries).append(" pack entries are used by no point (prune frees the packs where they are many)");
+            sb.append("; ").append(unusedEntries)
+                    .append(" pack entries are used by no point (prune frees the packs where they are many)");
         }
         for (String p : problems) {
             sb.append("\n  ").append(p);

@@ -75,8 +75,8 @@ public final class EntryCheck {
             for (PackFile.Entry e : entries) {
                 String why = null;
                 try {
-                    store.decode(e.type(), e.hash(), PackFile.readFrame(ch, e.offset(), e.length(), file), e.rawLength(),
-                            file);
+                    byte[] frame = PackFile.readFrame(ch, e.offset(), e.length(), file);
+                    store.decode(e.type(), e.hash(), frame, e.rawLength(), file);
                 } catch (BadEntryException x) {
                     why = x.getMessage();
                 }

@@ -114,13 +114,19 @@ public final class PackStore implements AutoCloseable {
         return n;
     }
 
-    /** Stores a manifest under its hash ({@link HashList#hash()}) unless it is there; returns the compressed bytes written. */
+    /**
+     * Stores a manifest under its hash ({@link HashList#hash()}) unless it is there; returns
+     * the compressed bytes written.
+     */
     public long putManifest(Hash h, HashList manifest) throws IOException {
         byte[] raw = manifest.bytes();
         return put(EntryType.MANIFEST, h, raw, 0, raw.length);
     }
 
-    /** Closes the open pack and waits for those being closed; then fsyncs the directories that got names. */
+    /**
+     * Closes the open pack and waits for those being closed; then fsyncs the directories that
+     * got names.
+     */
     public synchronized void flush() throws IOException {
         checkWritable();
         if (open != null) {
@@ -243,31 +249,34 @@ public final class PackStore implements AutoCloseable {
      */
     byte[] decode(EntryType type, Hash h, byte[] frame, int length, Path file) throws BadEntryException {
         int max = type == EntryType.CHUNK ? config.chunkSize() : config.maxManifestLength();
-        String where = " (in pack " + file + ")";
         if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
-            throw new BadEntryException(type, h, false, "a length of " + length + " bytes does not fit a " + type + where);
+            throw bad(type, h, "a length of " + length + " bytes does not fit a " + type, file);
         }
         byte[] data;
         try {
             long size = Zstd.getFrameContentSize(frame);
             if (size < 0 || size > max) {
-                throw new BadEntryException(type, h, false, "not a zstd frame of at most " + max + " bytes" + where);
+                throw bad(type, h, "not a zstd frame of at most " + max + " bytes", file);
             }
             if (size != length) {
-                throw new BadEntryException(type, h, false, "is " + size + " bytes where " + length + " are needed" + where);
+                throw bad(type, h, "is " + size + " bytes where " + length + " are needed", file);
             }
             data = new byte[(int) size];
             long n = Zstd.decompressByteArray(data, 0, data.length, frame, 0, frame.length);
             if (n != size) {
-                throw new BadEntryException(type, h, false, "decompresses to " + n + " bytes instead of " + size + where);
+                throw bad(type, h, "decompresses to " + n + " bytes instead of " + size, file);
             }
         } catch (ZstdException e) {
-            throw new BadEntryException(type, h, false, "cannot be decompressed (" + e.getMessage() + ")" + where);
+            throw bad(type, h, "cannot be decompressed (" + e.getMessage() + ")", file);
         }
         if (!Hash.of(data, 0, data.length).equals(h)) {
-            throw new BadEntryException(type, h, false, "content does not match its hash" + where);
+            throw bad(type, h, "content does not match its hash", file);
         }
         return data;
+    }
+
+    private static BadEntryException bad(EntryType type, Hash h, String problem, Path file) {
+        return new BadEntryException(type, h, false, problem + " (in pack " + file + ")");
     }
 
     /** The table, after reading every pack's index on first use. */
@@ -305,7 +314,8 @@ public final class PackStore implements AutoCloseable {
     public List<Path> packFiles() throws IOException {
         List<Path> all = new ArrayList<>();
         if (!Files.isDirectory(root)) {
-            throw Files.exists(root) ? new NotDirectoryException(root.toString()) : new NoSuchFileException(root.toString());
+            String r = root.toString();
+            throw Files.exists(root) ? new NotDirectoryException(r) : new NoSuchFileException(r);
         }
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path d : (Iterable<Path>) dirs.filter(PackStore::isPackDirectory).sorted()::iterator) {
