@@ -14,20 +14,21 @@ import org.jblksnap.backup.nbd.Extent;
 import org.jblksnap.backup.nbd.NbdClient;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointIndex;
+import org.jblksnap.backup.repo.HashList;
 import org.jblksnap.backup.repo.PointMeta;
 import org.jblksnap.backup.repo.PointStats;
 import org.jblksnap.backup.repo.Repository;
 
 /**
  * Backs up one NBD export (a snapshot image, however it was taken) into a repository as a
- * new point. The first point of a device reads everything but what base:allocation reports
- * as zeroes. A later one reads only the ranges the export's dirty bitmap reports as changed
- * since the device's last point ({@code qemu:dirty-bitmap:cbt-GENERATION-N} with N the last
- * point's changes number, when the generation is the same) and takes the rest of each block
- * it touches from the last point. When it is not, or the server
- * does not offer that context, the run says why and reads everything; dedup still stores
- * only new content.
+ * new point. The first point of a device reads everything but the chunks base:allocation
+ * reports as zeroes. A later one reads only the ranges the export's dirty bitmap reports as
+ * changed since the device's last point ({@code qemu:dirty-bitmap:cbt-GENERATION-N} with N
+ * the last point's changes number, when the generation is the same): of each block they
+ * touch, the chunks they do not touch keep the last point's content unread, and a chunk they
+ * touch in part is completed from it. When the generation differs, or the server does not
+ * offer that context, the run says why and reads everything; dedup still stores only new
+ * content.
  */
 public final class BackupRunner {
     public static final int DEFAULT_IN_FLIGHT = 8;
@@ -42,7 +43,7 @@ public final class BackupRunner {
     }
 
     /**
-     * @param inFlight blocks read ahead (each needs a block-size buffer)
+     * @param inFlight blocks read ahead (each needs a 4 MiB buffer)
      * @param threads workers that hash, compress and store
      */
     public BackupRunner(Repository repo, Progress progress, int inFlight, int threads) {
@@ -64,9 +65,9 @@ public final class BackupRunner {
                 : List.of(Nbd.CONTEXT_BASE_ALLOCATION, context);
         try (NbdClient client = NbdClient.connect(req.address(), req.exportName(), queries,
                 List.of(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX))) {
-            PointMeta geometry = new PointMeta(req.device(), client.size(), repo.blockSize(), started, null, null,
-                    null, null, null);
-            PointIndex previous = null;
+            PointMeta geometry = new PointMeta(req.device(), client.size(), repo.blockSize(), repo.chunkSize(), started,
+                    null, null, null, null, null);
+            HashList previous = null;
             if (last.isPresent() && last.get().meta().size() != client.size()) {
                 context = full("device size changed from " + last.get().meta().size() + " to " + client.size());
             } else if (last.isPresent()) {
@@ -80,19 +81,22 @@ public final class BackupRunner {
             }
             Map<String, List<Extent>> extents = client.export().contexts().isEmpty() ? Map.of()
                     : client.extents(0, client.size());
-            BlockPlan plan = BlockPlan.of(client.size(), repo.blockSize(), extents.get(Nbd.CONTEXT_BASE_ALLOCATION),
-                    context == null ? null : extents.get(context));
+            BlockPlan plan = BlockPlan.of(client.size(), repo.blockSize(), repo.chunkSize(),
+                    extents.get(Nbd.CONTEXT_BASE_ALLOCATION), context == null ? null : extents.get(context));
             Long parent = context == null ? null : last.get().id();
-            PointIndex index = parent != null ? previous.copy() : new PointIndex(plan.count());
+            HashList index = parent != null ? previous.copy() : new HashList(plan.count());
             String mode = parent != null ? "incremental to point " + parent + " by " + context : "full";
             progress.note("backup of " + req.device() + " from " + req.source() + ": " + mode);
+            repo.packs().damagedPacks().forEach((pack, why) -> progress.note(why
+                    + ": what it holds is not used and is stored again if needed (run verify)"));
 
-            BlockCopier copier = copy(client, geometry, index, previous, plan);
-            PointStats stats = new PointStats(copier.bytesRead.get(), copier.changedBlocks.get(),
-                    copier.newBlocks.get(), copier.storedBytes.get(), copier.zeroBlocks.get(),
+            BlockCopier copier = copy(client, geometry, index,
+                    new ParentFill(repo.packs(), geometry, previous, parent != null), plan);
+            PointStats stats = new PointStats(copier.bytesRead.get(), copier.changedChunks.get(),
+                    copier.newChunks.get(), copier.storedBytes.get(), copier.zeroChunks.get(),
                     (System.nanoTime() - t0) / 1e9, parent == null ? null : plan.reportedBytes());
             CbtRef cbt = req.cbt();
-            PointMeta meta = new PointMeta(req.device(), client.size(), repo.blockSize(), started,
+            PointMeta meta = new PointMeta(req.device(), client.size(), repo.blockSize(), repo.chunkSize(), started,
                     cbt == null ? null : cbt.generation(), cbt == null ? null : cbt.changesNumber(), parent,
                     req.source(), stats);
             long id = repo.commit(meta, index);
@@ -100,12 +104,12 @@ public final class BackupRunner {
         }
     }
 
-    private BlockCopier copy(NbdClient client, PointMeta geometry, PointIndex index, PointIndex previous,
-            BlockPlan plan) throws IOException {
+    private BlockCopier copy(NbdClient client, PointMeta geometry, HashList index, ParentFill parent, BlockPlan plan)
+            throws IOException {
         ExecutorService workers = Executors.newFixedThreadPool(threads,
                 Thread.ofPlatform().daemon().name("backup-worker-", 0).factory());
         try {
-            BlockCopier copier = new BlockCopier(client, repo.blocks(), geometry, index, previous, progress, workers,
+            BlockCopier copier = new BlockCopier(client, repo.packs(), geometry, index, parent, progress, workers,
                     inFlight);
             BitSet zero = plan.knownZero();
             for (int i = zero.nextSetBit(0); i >= 0; i = zero.nextSetBit(i + 1)) {
@@ -121,7 +125,7 @@ public final class BackupRunner {
     }
 
     /** The index of the device's last point, or null (said why) when it cannot be read. */
-    private PointIndex previousIndex(Point last) {
+    private HashList previousIndex(Point last) {
         try {
             return repo.points().index(last);
         } catch (IOException e) {

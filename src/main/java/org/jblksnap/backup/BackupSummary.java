@@ -17,13 +17,13 @@ public record BackupSummary(long pointId, String device, long size, Long parent,
         return String.format(Locale.ROOT, """
                 backup of %s: point %d (%s)
                   read     %s of %s%s
-                  changed  %d blocks since the previous point; %d zero blocks
-                  stored   %d new blocks, %s after dedup and compression
+                  changed  %d chunks since the previous point; %d zero chunks
+                  stored   %d new chunks, %s after dedup and compression
                   time     %.1f s (%s/s)""",
                 device, pointId, mode, Sizes.bytes(stats.bytesRead()), Sizes.bytes(size),
                 stats.dirtyBytes() == null ? "" : " (the dirty bitmap reported " + Sizes.bytes(stats.dirtyBytes()) + ")",
-                stats.changedBlocks(),
-                stats.zeroBlocks(), stats.newBlocks(), Sizes.bytes(stats.storedBytes()), stats.seconds(),
+                stats.changedChunks(),
+                stats.zeroChunks(), stats.newChunks(), Sizes.bytes(stats.storedBytes()), stats.seconds(),
                 Sizes.bytes((long) (stats.bytesRead() / secs)));
     }
 }

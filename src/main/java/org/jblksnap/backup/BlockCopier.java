@@ -14,24 +14,25 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jblksnap.backup.nbd.NbdClient;
-import org.jblksnap.backup.repo.BlockHash;
-import org.jblksnap.backup.repo.BlockStore;
-import org.jblksnap.backup.repo.PointIndex;
+import org.jblksnap.backup.repo.EntryType;
+import org.jblksnap.backup.repo.Hash;
+import org.jblksnap.backup.repo.HashList;
+import org.jblksnap.backup.repo.PackStore;
 import org.jblksnap.backup.repo.PointMeta;
 
 /**
  * Reads blocks (or their changed ranges) from an NBD export with several blocks in flight,
- * and on worker threads completes the blocks read in part from the parent point, hashes
- * them, stores the new ones and fills the index. The first failure stops new reads; the
- * ones in flight finish before it is thrown.
+ * and on worker threads makes each block's manifest: a chunk read whole is hashed as it is,
+ * one read in part is completed from the parent point first, one not read at all keeps the
+ * parent's hash; new chunks are stored, then the manifest, and its hash goes into the index.
+ * The first failure stops new reads; the ones in flight finish before it is thrown.
  */
 final class BlockCopier {
     private final NbdClient client;
-    private final BlockStore store;
+    private final PackStore store;
     private final PointMeta geometry;
-    private final PointIndex index;
-    private final PointIndex previous;
-    private final ParentFill parentFill;
+    private final HashList index;
+    private final ParentFill parent;
     private final Progress progress;
     private final Executor workers;
     private final int inFlight;
@@ -39,33 +40,40 @@ final class BlockCopier {
     private volatile Throwable failure;
 
     final AtomicLong bytesRead = new AtomicLong();
-    final AtomicLong changedBlocks = new AtomicLong();
-    final AtomicLong newBlocks = new AtomicLong();
+    final AtomicLong changedChunks = new AtomicLong();
+    final AtomicLong newChunks = new AtomicLong();
     final AtomicLong storedBytes = new AtomicLong();
-    final AtomicLong zeroBlocks = new AtomicLong();
+    final AtomicLong zeroChunks = new AtomicLong();
 
     /**
-     * @param geometry gives the size and block size (its other fields are not used)
-     * @param previous the device's previous point, to count changed blocks and to complete
-     *        blocks read in part; null if none
+     * @param geometry gives the size, block and chunk sizes (its other fields are not used)
+     * @param parent the device's previous point, to count changed chunks and to complete
+     *        blocks read in part
      */
-    BlockCopier(NbdClient client, BlockStore store, PointMeta geometry, PointIndex index, PointIndex previous,
+    BlockCopier(NbdClient client, PackStore store, PointMeta geometry, HashList index, ParentFill parent,
             Progress progress, Executor workers, int inFlight) {
         this.client = client;
         this.store = store;
         this.geometry = geometry;
         this.index = index;
-        this.previous = previous;
-        this.parentFill = new ParentFill(store, previous);
+        this.parent = parent;
         this.progress = progress;
         this.workers = workers;
         this.inFlight = inFlight;
-        this.zeroes = new byte[geometry.blockSize()];
+        this.zeroes = new byte[geometry.chunkSize()];
     }
 
     /** Records a block known to be zero without reading it. */
-    void zero(int block) {
-        record(block, BlockHash.ZERO);
+    void zero(int block) throws IOException {
+        index.set(block, Hash.ZERO);
+        HashList before = parent.manifest(block);
+        int chunks = geometry.chunkCount(block);
+        zeroChunks.addAndGet(chunks);
+        for (int c = 0; c < chunks && before != null; c++) {
+            if (!before.get(c).isZero()) {
+                changedChunks.incrementAndGet();
+            }
+        }
     }
 
     /** Reads, completes and stores the plan's blocks to read. */
@@ -87,8 +95,7 @@ final class BlockCopier {
                             fail(err);
                         } else if (failure == null) {
                             bytesRead.addAndGet(spans.bytes());
-                            parentFill.complete(block, r, b);
-                            store(block, b, r.length());
+                            complete(block, r, b);
                             progress.advance(r.read().bytes());
                         }
                     } catch (IOException | RuntimeException e) {
@@ -123,28 +130,48 @@ final class BlockCopier {
         return CompletableFuture.allOf(parts);
     }
 
-    private void store(int block, byte[] data, int len) throws IOException {
-        if (Arrays.mismatch(data, 0, len, zeroes, 0, len) < 0) {
-            record(block, BlockHash.ZERO);
-        } else {
-            BlockHash h = BlockHash.of(data, 0, len);
-            long stored = store.put(h, data, len);
-            if (stored > 0) {
-                newBlocks.incrementAndGet();
-                storedBytes.addAndGet(stored);
+    /** Makes the manifest of a block whose read ranges are in buf, and records it in the index. */
+    private void complete(int block, BlockRead r, byte[] buf) throws IOException {
+        HashList before = parent.manifest(block);
+        ParentFill.zero(r.zero(), buf);
+        int chunks = geometry.chunkCount(block);
+        HashList manifest = new HashList(chunks);
+        for (int c = 0; c < chunks; c++) {
+            int from = c * geometry.chunkSize();
+            int len = geometry.chunkLength(block, c);
+            Ranges unchanged = r.parent().clip(from, from + len);
+            Hash h;
+            if (unchanged.covers(from, from + len)) {
+                h = ParentFill.needed(before, block).get(c); // not read: the parent's chunk
+            } else {
+                parent.fill(unchanged, buf, before, block, c);
+                h = store(buf, from, len);
             }
-            record(block, h);
+            manifest.set(c, h);
+            if (before == null ? !h.isZero() : !before.get(c).equals(h)) {
+                changedChunks.incrementAndGet();
+            }
         }
+        Hash mh = manifest.isZero() ? Hash.ZERO : manifest.hash();
+        if (!mh.isZero()) {
+            storedBytes.addAndGet(store.putManifest(mh, manifest));
+        }
+        index.set(block, mh);
     }
 
-    private void record(int block, BlockHash h) {
-        index.set(block, h);
-        if (h.isZero()) {
-            zeroBlocks.incrementAndGet();
+    /** Hashes and stores a chunk unless it is zeroes; returns its hash. */
+    private Hash store(byte[] data, int from, int len) throws IOException {
+        if (Arrays.mismatch(data, from, from + len, zeroes, 0, len) < 0) {
+            zeroChunks.incrementAndGet();
+            return Hash.ZERO;
         }
-        if (previous == null ? !h.isZero() : !previous.get(block).equals(h)) {
-            changedBlocks.incrementAndGet();
+        Hash h = Hash.of(data, from, len);
+        long stored = store.put(EntryType.CHUNK, h, data, from, len);
+        if (stored > 0) {
+            newChunks.incrementAndGet();
+            storedBytes.addAndGet(stored);
         }
+        return h;
     }
 
     private void fail(Throwable t) {

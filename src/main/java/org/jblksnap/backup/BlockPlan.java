@@ -7,10 +7,11 @@ import org.jblksnap.backup.nbd.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
- * What a run reads. A full run reads every block but those base:allocation says read as
- * zeroes. An incremental run handles the blocks the dirty bitmap touches, and of each reads
- * only the dirty ranges that are not known zeroes; the rest of such a block comes from the
- * same block of the parent point ({@link BlockRead}).
+ * What a run reads, block by block (the 4 MiB blocks of a point's index). A full run handles
+ * every block and reads all of it but the chunks base:allocation says read as zeroes (a
+ * block wholly zero is not read at all). An incremental run handles the blocks the dirty
+ * bitmap touches, and of each reads only the dirty ranges that are not known zeroes; the
+ * rest of such a block comes from the parent point ({@link BlockRead}).
  */
 final class BlockPlan {
     private final long size;
@@ -19,6 +20,7 @@ final class BlockPlan {
     private final BitSet toRead;
     private final BitSet knownZero;
     private final Ranges dirty;
+    /** The ranges known to be zeroes: for a full run, only the whole chunks among them. */
     private final Ranges zero;
     private final long bytesToRead;
 
@@ -44,12 +46,13 @@ final class BlockPlan {
     }
 
     /**
+     * @param chunkSize the repository's chunk size (a power of two dividing blockSize)
      * @param allocation base:allocation extents over the device, or null when unknown
      * @param dirtyExtents dirty bitmap extents over the device, or null for a full read
      */
-    static BlockPlan of(long size, int blockSize, List<Extent> allocation, List<Extent> dirtyExtents) {
+    static BlockPlan of(long size, int blockSize, int chunkSize, List<Extent> allocation, List<Extent> dirtyExtents) {
         int count = blockCount(size, blockSize);
-        Ranges zero = allocation == null ? Ranges.EMPTY : Ranges.of(allocation, Nbd.STATE_ZERO, true);
+        Ranges zero = allocation == null ? Ranges.EMPTY : Ranges.of(allocation, Nbd.STATE_ZERO, true).clip(0, size);
         Ranges dirty = dirtyExtents == null ? null : Ranges.of(dirtyExtents, Nbd.STATE_DIRTY, true).clip(0, size);
         BitSet scope = new BitSet(count);
         if (dirty == null) {
@@ -60,7 +63,18 @@ final class BlockPlan {
         BitSet zeroBlocks = new BitSet(count);
         mark(zeroBlocks, Ranges.of(0, size).minus(zero), blockSize);
         zeroBlocks.flip(0, count);
-        return new BlockPlan(size, blockSize, scope, zeroBlocks, dirty, zero);
+        return new BlockPlan(size, blockSize, scope, zeroBlocks, dirty,
+                dirty == null ? wholeChunks(zero, chunkSize, size) : zero);
+    }
+
+    /** The chunks wholly in the ranges (the device's end counts as a chunk boundary). */
+    private static Ranges wholeChunks(Ranges r, int chunkSize, long size) {
+        Ranges.Builder b = new Ranges.Builder();
+        for (int i = 0; i < r.count(); i++) {
+            long end = r.end(i) == size ? size : r.end(i) & -chunkSize;
+            b.add((r.start(i) + chunkSize - 1) & -chunkSize, end);
+        }
+        return b.build();
     }
 
     /** Sets the blocks the ranges touch. */
@@ -98,10 +112,7 @@ final class BlockPlan {
     BlockRead block(int i) {
         long from = (long) i * blockSize;
         long to = Math.min(from + blockSize, size);
-        if (dirty == null) {
-            return new BlockRead(from, (int) (to - from), Ranges.of(0, to - from), Ranges.EMPTY, Ranges.EMPTY);
-        }
-        Ranges changed = dirty.clip(from, to);
+        Ranges changed = dirty == null ? Ranges.of(from, to) : dirty.clip(from, to);
         return new BlockRead(from, (int) (to - from), changed.minus(zero).shift(-from), changed.and(zero).shift(-from),
                 Ranges.of(from, to).minus(changed).shift(-from));
     }

@@ -1,9 +1,9 @@
 package org.jblksnap.backup;
 
 /**
- * How one repository block is made up in a run, offsets relative to the block: the ranges
+ * How one block of a point is made up in a run, offsets relative to the block: the ranges
  * read from the source, those known to be zeroes, and those unchanged since the parent
- * point, taken from its copy of the block. A full read reads the whole block.
+ * point, taken from its chunks. A full read has no parent ranges.
  *
  * @param offset where the block starts on the device
  * @param length its length (the last block may be short)

@@ -4,12 +4,12 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /** What a restore did. */
-public record RestoreSummary(long pointId, Path target, long size, long bytesWritten, long zeroBlocks, boolean sparse,
+public record RestoreSummary(long pointId, Path target, long size, long bytesWritten, long zeroChunks, boolean sparse,
         double seconds) {
 
     public String format() {
-        return String.format(Locale.ROOT, "restored point %d to %s: %s, %s written, %d zero blocks %s, %.1f s",
-                pointId, target, Sizes.bytes(size), Sizes.bytes(bytesWritten), zeroBlocks,
+        return String.format(Locale.ROOT, "restored point %d to %s: %s, %s written, %d zero chunks %s, %.1f s",
+                pointId, target, Sizes.bytes(size), Sizes.bytes(bytesWritten), zeroChunks,
                 sparse ? "left as holes" : "written as zeroes", seconds);
     }
 }

@@ -12,19 +12,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.Hash;
+import org.jblksnap.backup.repo.HashList;
 import org.jblksnap.backup.repo.IoMessages;
 import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointIndex;
 import org.jblksnap.backup.repo.PointMeta;
 import org.jblksnap.backup.repo.Repository;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.FileIo;
 
 /**
- * Writes a point as a raw image: to a file (created or truncated; zero blocks stay holes)
- * or to a block device at least as large (zero blocks are written). Every block is checked
- * against its hash before it is written.
+ * Writes a point as a raw image: to a file (created or truncated; chunks of zeroes stay
+ * holes) or to a block device at least as large (zeroes are written). Every manifest and
+ * chunk is checked against its hash before it is used.
  */
 public final class Restorer {
     private final Repository repo;
@@ -41,7 +41,7 @@ public final class Restorer {
         long t0 = System.nanoTime();
         Point point = repo.points().get(pointId);
         PointMeta meta = point.meta();
-        PointIndex index = repo.points().index(point);
+        HashList index = repo.points().index(point);
         BlockDevice.Kind kind = BlockDevice.kindOf(target);
         boolean sparse = switch (kind) {
             case MISSING, FILE -> true;
@@ -51,28 +51,29 @@ public final class Restorer {
         AtomicLong written = new AtomicLong();
         AtomicLong zeroes = new AtomicLong();
         try (FileChannel ch = open(target, sparse, meta.size())) {
-            byte[] zero = sparse ? null : new byte[meta.blockSize()];
+            byte[] zero = sparse ? null : new byte[meta.chunkSize()];
             List<Integer> blocks = new ArrayList<>(index.count());
             for (int i = 0; i < index.count(); i++) {
                 blocks.add(i);
             }
             progress.start("restore point " + pointId, meta.size());
             Parallel.forEach(threads, blocks, i -> {
-                BlockHash h = index.get(i);
-                int len = meta.blockLength(i);
-                long off = (long) i * meta.blockSize();
-                if (h.isZero()) {
-                    zeroes.incrementAndGet();
-                    if (!sparse) {
-                        FileIo.writeFully(ch, off, ByteBuffer.wrap(zero, 0, len));
-                        written.addAndGet(len);
+                HashList manifest = repo.packs().manifest(meta, index, i);
+                for (int c = 0; c < manifest.count(); c++) {
+                    Hash h = manifest.get(c);
+                    int len = meta.chunkLength(i, c);
+                    long off = (long) i * meta.blockSize() + (long) c * meta.chunkSize();
+                    if (h.isZero()) {
+                        zeroes.incrementAndGet();
+                        if (sparse) {
+                            continue;
+                        }
                     }
-                } else {
-                    byte[] data = repo.blocks().get(h, len);
-                    FileIo.writeFully(ch, off, ByteBuffer.wrap(data));
+                    byte[] data = h.isZero() ? zero : repo.packs().chunk(h, len);
+                    FileIo.writeFully(ch, off, ByteBuffer.wrap(data, 0, len));
                     written.addAndGet(len);
                 }
-                progress.advance(len);
+                progress.advance(meta.blockLength(i));
             });
             ch.force(true);
             progress.finish();
@@ -89,7 +90,7 @@ public final class Restorer {
         }
     }
 
-    /** A file of the point's size with no data: every block not written stays a hole. */
+    /** A file of the point's size with no data: every chunk not written stays a hole. */
     private static FileChannel emptyFile(Path target, long size) throws IOException {
         // opened first the NIO way for its clear errors, then sized
         Files.newByteChannel(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,

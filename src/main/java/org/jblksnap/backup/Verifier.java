@@ -3,20 +3,27 @@ package org.jblksnap.backup;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
 
-import org.jblksnap.backup.repo.BadBlockException;
-import org.jblksnap.backup.repo.BlockHash;
+import org.jblksnap.backup.repo.EntryCheck;
+import org.jblksnap.backup.repo.EntryType;
+import org.jblksnap.backup.repo.Hash;
+import org.jblksnap.backup.repo.HashList;
 import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointIndex;
+import org.jblksnap.backup.repo.PointMeta;
 import org.jblksnap.backup.repo.Repository;
 
 /**
- * Re-reads every point file (checksum, index) and every block they use once (decompress,
- * re-hash, length), reporting each problem with the points it affects.
+ * Checks a repository. Verifying everything reads every pack whole (index checksum, every
+ * entry decompressed and checked against its hash, length and type), then every point file
+ * (checksum, index), every manifest the points name and that every chunk those name is there
+ * and good; it counts the entries no point uses. Verifying one point checks its file and
+ * every manifest and chunk it uses, read on demand. Each problem is reported once, with the
+ * points it affects.
  */
 public final class Verifier {
     private final Repository repo;
@@ -29,51 +36,91 @@ public final class Verifier {
         this.threads = threads;
     }
 
-    private record Use(int length, TreeSet<Long> points) {
-    }
-
-    /** Verifies one point, or every point when pointId is null. */
+    /** Verifies one point, or every point and pack when pointId is null. */
     public VerifyReport verify(Long pointId) throws IOException {
         List<Long> ids = pointId == null ? repo.points().ids() : List.of(repo.points().get(pointId).id());
-        List<String> problems = Collections.synchronizedList(new ArrayList<>());
-        Map<BlockHash, Use> uses = new HashMap<>();
-        for (long id : ids) {
-            try {
-                Point p = repo.points().get(id);
-                PointIndex index = repo.points().index(p);
-                for (int i = 0; i < index.count(); i++) {
-                    BlockHash h = index.get(i);
-                    if (!h.isZero()) {
-                        int length = p.meta().blockLength(i);
-                        uses.computeIfAbsent(h, k -> new Use(length, new TreeSet<>())).points().add(id);
-                    }
-                }
-            } catch (IOException e) {
-                problems.add("point " + id + ": " + e.getMessage());
-            }
-        }
-        long bytes = uses.values().stream().mapToLong(Use::length).sum();
-        progress.start("verify", bytes);
-        Parallel.forEach(threads, uses.entrySet(), e -> {
-            try {
-                repo.blocks().get(e.getKey(), e.getValue().length());
-            } catch (BadBlockException b) {
-                problems.add(b.getMessage() + " (used by point" + (e.getValue().points().size() > 1 ? "s " : " ")
-                        + String.join(", ", e.getValue().points().stream().map(String::valueOf).toList()) + ")");
-            }
-            progress.advance(e.getValue().length());
-        });
-        progress.finish();
-        long[] unused = {0};
+        EntryCheck check = new EntryCheck(repo.packs());
+        Map<String, TreeSet<Long>> problems = new ConcurrentHashMap<>();
+        List<String> alone = Collections.synchronizedList(new ArrayList<>());
         if (pointId == null) {
-            repo.blocks().forEach(h -> {
-                if (!uses.containsKey(h)) {
-                    unused[0]++;
-                }
+            repo.packs().damagedPacks().values().forEach(alone::add);
+            List<Integer> packs = IntStream.range(0, check.packCount()).boxed().toList();
+            long bytes = 0;
+            for (int p : packs) {
+                bytes += check.packBytes(p);
+            }
+            progress.start("verify packs", bytes);
+            Parallel.forEach(threads, packs, p -> {
+                check.readPack(p);
+                progress.advance(check.packBytes(p));
             });
+            progress.finish();
         }
-        List<String> sorted = new ArrayList<>(problems);
+        Map<Hash, List<String>> beneath = new ConcurrentHashMap<>();
+        long total = 0;
+        for (long id : ids) {
+            total += repo.points().get(id).meta().size();
+        }
+        progress.start("verify points", total);
+        for (long id : ids) {
+            Point p = repo.points().get(id);
+            try {
+                HashList index = repo.points().index(p);
+                List<Integer> blocks = IntStream.range(0, index.count()).boxed().toList();
+                Parallel.forEach(threads, blocks, b -> {
+                    for (String q : checkBlock(check, p.meta(), index, b, beneath)) {
+                        problems.computeIfAbsent(q, k -> new TreeSet<>()).add(id);
+                    }
+                    progress.advance(p.meta().blockLength(b));
+                });
+            } catch (IOException e) {
+                alone.add("point " + id + ": " + e.getMessage());
+            }
+        }
+        progress.finish();
+        List<String> sorted = new ArrayList<>(alone);
+        problems.forEach((q, points) -> sorted.add(q + " (used by point" + (points.size() > 1 ? "s " : " ")
+                + String.join(", ", points.stream().map(String::valueOf).toList()) + ")"));
+        if (pointId == null) {
+            sorted.addAll(check.problems());
+        }
         Collections.sort(sorted);
-        return new VerifyReport(ids.size(), uses.size(), bytes, unused[0], sorted);
+        return new VerifyReport(ids.size(), check.packsRead(), check.usedChunks(), check.usedChunkBytes(),
+                check.unusedEntries(), sorted);
+    }
+
+    /**
+     * The problems of one block of a point: its manifest's, or those of the chunks it names.
+     * What a manifest checked before (by this or another point) holds is not checked again:
+     * its problems are remembered in beneath.
+     */
+    private List<String> checkBlock(EntryCheck check, PointMeta meta, HashList index, int b,
+            Map<Hash, List<String>> beneath) throws IOException {
+        Hash mh = index.get(b);
+        if (mh.isZero()) {
+            return List.of();
+        }
+        EntryCheck.Use m = check.use(EntryType.MANIFEST, mh, meta.chunkCount(b) * Hash.BYTES);
+        if (m.problem() != null) {
+            return List.of(m.problem());
+        }
+        if (!m.first()) {
+            return beneath.getOrDefault(mh, List.of());
+        }
+        HashList manifest = repo.packs().manifest(meta, index, b);
+        List<String> found = new ArrayList<>();
+        for (int c = 0; c < manifest.count(); c++) {
+            Hash h = manifest.get(c);
+            if (!h.isZero()) {
+                EntryCheck.Use u = check.use(EntryType.CHUNK, h, meta.chunkLength(b, c));
+                if (u.problem() != null) {
+                    found.add(u.problem());
+                }
+            }
+        }
+        if (!found.isEmpty()) {
+            beneath.put(mh, found);
+        }
+        return found;
     }
 }

@@ -3,21 +3,27 @@ package org.jblksnap.backup;
 import java.util.List;
 
 /**
- * What verification found: points and distinct blocks checked, their logical bytes, blocks
- * no point uses (left for prune; counted only when every point was checked), and the
- * problems, one line each.
+ * What verification found: points checked, packs read whole (none when one point was
+ * checked), distinct good chunks the points use and their logical bytes, pack entries no
+ * point uses (left for prune; counted only when every pack was read), and the problems, one
+ * line each.
  */
-public record VerifyReport(int points, long blocks, long bytes, long unusedBlocks, List<String> problems) {
+public record VerifyReport(int points, int packs, long chunks, long bytes, long unusedEntries, List<String> problems) {
     public boolean ok() {
         return problems.isEmpty();
     }
 
     public String format() {
         StringBuilder sb = new StringBuilder();
-        sb.append("verified ").append(points).append(" points, ").append(blocks).append(" distinct blocks (")
-                .append(Sizes.bytes(bytes)).append("): ").append(ok() ? "all good" : problems.size() + " problems");
-        if (unusedBlocks > 0) {
-            sb.append("; ").append(unusedBlocks).append(" blocks are used by no point (prune removes them)");
+        sb.append("verified ").append(points).append(" points");
+        if (packs > 0) {
+            sb.append(", ").append(packs).append(" packs");
+        }
+        sb.append(", ").append(chunks).append(" distinct chunks (").append(Sizes.bytes(bytes)).append("): ")
+                .append(ok() ? "all good" : problems.size() + " problems");
+        if (unusedEntries > 0) {
+            sb.append("; ").append(unusedEntries)
+                    .append(" pack entries are used by no point (prune frees the packs where they are many)");
         }
         for (String p : problems) {
             sb.append("\n  ").append(p);

@@ -45,9 +45,9 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--limit", defaultValue = "4G", description = "Difference storage limit (default ${DEFAULT-VALUE}).")
     String limit;
 
-    @Option(names = "--block-size", description = "Block size of a new repository, a power of two from 64K to 64M "
-            + "(default 4M); an existing repository keeps its own.")
-    String blockSize;
+    @Option(names = "--chunk-size", description = "Chunk size of a new repository (its unit of storage and dedup), "
+            + "a power of two from 4K to 4M (default 64K, the CBT's block); an existing repository keeps its own.")
+    String chunkSize;
 
     @Option(names = "--full", description = "Read everything even when the CBT knows what changed.")
     boolean full;
@@ -58,7 +58,7 @@ final class BackupCommand implements Callable<Integer> {
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
         long limitBytes = Sizes.parse("limit", limit);
         List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, newBlockSize());
+        try (Repository r = Repository.openOrCreate(repo, newRepository());
                 BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
             BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
             for (String device : devices) {
@@ -73,22 +73,22 @@ final class BackupCommand implements Callable<Integer> {
             if (s.stats().dirtyBytes() != null) {
                 out.put("dirty_bytes", s.stats().dirtyBytes());
             }
-            out.put("changed_blocks", s.stats().changedBlocks()).put("new_blocks", s.stats().newBlocks())
+            out.put("changed_chunks", s.stats().changedChunks()).put("new_chunks", s.stats().newChunks())
                     .put("stored_bytes", s.stats().storedBytes()).put("seconds", s.stats().seconds());
             ResultPrinter.print(System.out, out, client.json);
         }
         return 0;
     }
 
-    private int newBlockSize() {
-        if (blockSize == null) {
-            return Repository.DEFAULT_BLOCK_SIZE;
+    private RepositoryConfig newRepository() {
+        if (chunkSize == null) {
+            return RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE);
         }
-        long n = Sizes.parse("block size", blockSize);
+        long n = Sizes.parse("chunk size", chunkSize);
         try {
-            return RepositoryConfig.of(Math.toIntExact(n)).blockSize();
+            return RepositoryConfig.of(Math.toIntExact(n));
         } catch (IllegalArgumentException | ArithmeticException e) {
-            throw new InvalidArgumentException("bad block size '" + blockSize + "': a power of two from 64K to 64M");
+            throw new InvalidArgumentException("bad chunk size '" + chunkSize + "': a power of two from 4K to 4M");
         }
     }
 }

@@ -25,6 +25,7 @@ import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Restorer;
 import org.jblksnap.backup.nbd.NbdAddress;
 import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.backup.repo.RepositoryConfig;
 import org.jblksnap.cbt.CbtInfo;
 import org.jblksnap.nbd.NbdServer;
 import org.jblksnap.params.Params;
@@ -83,7 +84,8 @@ final class DemoCommand implements Callable<Integer> {
         List<Boolean> checks = new ArrayList<>();
         try (SnapshotManager engine = new SnapshotManager(params);
                 NbdServer nbd = new NbdServer(engine);
-                Repository repo = Repository.openOrCreate(dir.resolve("repo"), Repository.DEFAULT_BLOCK_SIZE)) {
+                Repository repo = Repository.openOrCreate(dir.resolve("repo"),
+                        RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE))) {
             nbd.listenUnix(socket);
             Tracker device = engine.attach("disk0", disk);
             long written = copyChangedBlocks(fs, device);

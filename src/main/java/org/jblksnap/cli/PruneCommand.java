@@ -12,8 +12,12 @@ import org.jblksnap.error.InvalidArgumentException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** `jblksnap prune`: keeps the newest N points of each device and the blocks they use. */
-@Command(name = "prune", mixinStandardHelpOptions = true, description = "Remove old points and the blocks no kept point uses.")
+/**
+ * `jblksnap prune`: keeps the newest N points of each device, then deletes the packs no kept
+ * point uses and rewrites those mostly unused.
+ */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = "Remove old points, then the stored chunks no kept point uses.")
 final class PruneCommand implements Callable<Integer> {
     @Option(names = "--repo", required = true, description = "Repository directory.")
     Path repo;
@@ -32,7 +36,9 @@ final class PruneCommand implements Callable<Integer> {
         try (Repository r = Repository.open(repo, true)) {
             PruneReport p = Pruner.prune(r, keep);
             System.err.println(p.format());
-            var out = ControlClient.args().put("removed_blocks", p.removedBlocks()).put("freed_bytes", p.freedBytes());
+            var out = ControlClient.args().put("removed_packs", p.removedPacks()).put("rewritten_packs", p.rewrittenPacks())
+                    .put("removed_entries", p.removedEntries()).put("unused_entries", p.unusedEntriesLeft())
+                    .put("freed_bytes", p.freedBytes());
             p.removedPoints().forEach(out.putArray("removed_point")::add);
             p.keptPoints().forEach(out.putArray("kept_point")::add);
             ResultPrinter.print(System.out, out, json);

@@ -12,8 +12,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** `jblksnap verify`: re-reads and re-hashes every block of every point (or of one). */
-@Command(name = "verify", mixinStandardHelpOptions = true, description = "Check every block of a repository's points.")
+/** `jblksnap verify`: re-reads every pack and checks every point (or one point and what it uses). */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = "Check every pack and point of a repository (or one point).")
 final class VerifyCommand implements Callable<Integer> {
     @Mixin
     RepositoryOptions repo;
@@ -31,7 +32,8 @@ final class VerifyCommand implements Callable<Integer> {
             VerifyReport report = new Verifier(r, Progress.forConsole(System.err), 2).verify(id);
             System.err.println(report.format());
             var out = ControlClient.args().put("result", report.ok() ? "ok" : "damaged").put("points", report.points())
-                    .put("blocks", report.blocks()).put("bytes", report.bytes()).put("unused_blocks", report.unusedBlocks());
+                    .put("packs", report.packs()).put("chunks", report.chunks()).put("bytes", report.bytes())
+                    .put("unused_entries", report.unusedEntries());
             report.problems().forEach(out.putArray("problem")::add);
             ResultPrinter.print(System.out, out, json);
             return report.ok() ? 0 : 1;

@@ -33,13 +33,35 @@ class BlockPlanTest {
                 new Extent(BS + BS / 2, BS / 2, Nbd.STATE_ZERO), // other half of block 1: zero but allocated
                 new Extent(2L * BS, 512, 0),                   // a sector of data in block 2
                 new Extent(2L * BS + 512, 2L * BS - 512 + 4096, ZERO));
-        BlockPlan p = BlockPlan.of(size, BS, alloc, null);
+        BlockPlan p = BlockPlan.of(size, BS, BS, alloc, null);
         assertEquals(5, p.count());
         assertEquals(bits(0, 2), p.toRead());
         assertEquals(bits(1, 3, 4), p.knownZero());
         assertEquals(2L * BS, p.bytesToRead());
         assertNull(p.reportedBytes());
         assertTrue(p.block(2).whole(), "a full run reads a block with data whole");
+    }
+
+    @Test
+    void fullReadSkipsTheChunksWhollyZero() {
+        int cs = 64 << 10;
+        long size = 2L * BS + cs + 1000; // the last block: a whole chunk and a short one
+        List<Extent> alloc = List.of(
+                new Extent(0, cs + 100, 0),
+                new Extent(cs + 100, 3L * cs - 100, ZERO),    // chunk 1 in part, chunks 2-3 whole
+                new Extent(4L * cs, 2L * BS + cs - 4L * cs, 0),
+                new Extent(2L * BS + cs, 1000, ZERO));        // the short last chunk
+        BlockPlan p = BlockPlan.of(size, BS, cs, alloc, null);
+        assertEquals(bits(0, 1, 2), p.toRead());
+        assertEquals(bits(), p.knownZero());
+        BlockRead b0 = p.block(0);
+        assertEquals(new Ranges.Builder().add(0, 2L * cs).add(4L * cs, BS).build(), b0.read());
+        assertEquals(Ranges.of(2L * cs, 4L * cs), b0.zero());
+        assertTrue(b0.parent().isEmpty());
+        assertTrue(p.block(1).whole());
+        assertEquals(Ranges.of(0, cs), p.block(2).read());
+        assertEquals(Ranges.of(cs, cs + 1000), p.block(2).zero(), "the device's end is a chunk's end");
+        assertEquals(2L * BS - 2L * cs + cs, p.bytesToRead());
     }
 
     @Test
@@ -50,7 +72,7 @@ class BlockPlanTest {
                 new Extent(3L * BS - 1, 2, Nbd.STATE_DIRTY),    // straddles blocks 2 and 3
                 new Extent(3L * BS + 1, 4L * BS - 1, 0),
                 new Extent(7L * BS, BS - 512, Nbd.STATE_DIRTY));
-        BlockPlan p = BlockPlan.of(size, BS, List.of(new Extent(0, size, 0)), dirty);
+        BlockPlan p = BlockPlan.of(size, BS, BS, List.of(new Extent(0, size, 0)), dirty);
         assertEquals(bits(2, 3, 7), p.toRead());
         assertEquals(new BitSet(), p.knownZero());
         assertEquals(2 + BS - 512, p.bytesToRead(), "only the dirty bytes are read");
@@ -67,11 +89,11 @@ class BlockPlanTest {
         assertEquals(BS - 512, last.length());
         assertTrue(last.whole(), "a block dirty from end to end is read whole: " + last);
 
-        BlockPlan noAlloc = BlockPlan.of(size, BS, null,
+        BlockPlan noAlloc = BlockPlan.of(size, BS, BS, null,
                 List.of(new Extent(0, 5L * BS, 0), new Extent(5L * BS, 3L * BS - 512, Nbd.STATE_DIRTY)));
         assertEquals(bits(5, 6, 7), noAlloc.toRead());
 
-        BlockPlan dirtyZero = BlockPlan.of(size, BS, List.of(new Extent(0, 7L * BS, 0), new Extent(7L * BS, BS - 512, ZERO)),
+        BlockPlan dirtyZero = BlockPlan.of(size, BS, BS, List.of(new Extent(0, 7L * BS, 0), new Extent(7L * BS, BS - 512, ZERO)),
                 dirty);
         assertEquals(bits(2, 3), dirtyZero.toRead());
         assertEquals(bits(7), dirtyZero.knownZero());
@@ -84,7 +106,7 @@ class BlockPlanTest {
                 new Extent(BS / 2, 3L * BS / 2, 0));
         List<Extent> dirty = List.of(new Extent(0, BS / 8, 0), new Extent(BS / 8, BS / 4, Nbd.STATE_DIRTY),
                 new Extent(3L * BS / 8, size - 3L * BS / 8, 0));
-        BlockPlan p = BlockPlan.of(size, BS, alloc, dirty);
+        BlockPlan p = BlockPlan.of(size, BS, BS, alloc, dirty);
         assertEquals(bits(0), p.toRead());
         BlockRead b = p.block(0);
         assertEquals(Ranges.of(BS / 8, BS / 4), b.read());

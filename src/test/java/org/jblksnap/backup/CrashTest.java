@@ -20,6 +20,7 @@ import java.util.stream.Stream;
 
 import org.jblksnap.backup.repo.AtomicFiles;
 import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.backup.repo.RepositoryConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 class CrashTest {
     private static final int MIB = 1 << 20;
     private static final int SIZE = 32 * MIB;
-    private static final int BS = 256 << 10;
+    private static final int CS = 256 << 10;
+    private static final long PACK = 1 << 20;
 
     @TempDir
     Path dir;
@@ -52,15 +54,16 @@ class CrashTest {
         }
     }
 
-    private long blockFiles() throws IOException {
-        try (Stream<Path> s = Files.walk(repoDir().resolve("blocks"))) {
+    /** The finished packs. */
+    private long packs() throws IOException {
+        try (Stream<Path> s = Files.walk(repoDir().resolve("packs"))) {
             return s.filter(p -> Files.isRegularFile(p) && !AtomicFiles.isTemporary(p)).count();
         }
     }
 
     private BackupSummary backup(Path disk, int changes) throws Exception {
         try (ServerProcess s = ServerProcess.nbdkit(dir, "-r", "file", disk.toString());
-                Repository repo = Repository.openOrCreate(repoDir(), BS)) {
+                Repository repo = Repository.openOrCreate(repoDir(), RepositoryConfig.of(CS, PACK))) {
             return new BackupRunner(repo, quiet, 4, 2).run(BackupRequest.of("vda", s.address(), "", new CbtRef("g", changes)));
         }
     }
@@ -79,20 +82,22 @@ class CrashTest {
         scribble(disk, 0, SIZE, 1);
         Path ref1 = Files.copy(disk, dir.resolve("ref1.raw"));
         assertEquals(1, backup(disk, 1).pointId());
-        long before = blockFiles();
+        long before = packs();
 
         scribble(disk, 4 * MIB, 28 * MIB, 2);
         Path ref2 = Files.copy(disk, dir.resolve("ref2.raw"));
         Process child;
-        try (ServerProcess slow = ServerProcess.nbdkit(dir, "-r", "--filter=delay", "file", disk.toString(), "rdelay=100ms")) {
+        // each read of a 4 MiB block waits a second: the child is killed between its first reads
+        // and its next ones, with some packs finished and one open
+        try (ServerProcess slow = ServerProcess.nbdkit(dir, "-r", "--filter=delay", "file", disk.toString(), "rdelay=1")) {
             String java = ProcessHandle.current().info().command().orElseThrow();
             child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                     System.getProperty("java.class.path"), BackupChild.class.getName(), repoDir().toString(),
-                    Integer.toString(BS), ((org.jblksnap.backup.nbd.NbdAddress.Unix) slow.address()).socket().toString(),
-                    "vda", "g", "2")
+                    Integer.toString(CS), Long.toString(PACK),
+                    ((org.jblksnap.backup.nbd.NbdAddress.Unix) slow.address()).socket().toString(), "vda", "g", "2")
                     .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (blockFiles() < before + 8 && child.isAlive() && System.nanoTime() < deadline) {
+            while (packs() < before + 2 && child.isAlive() && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
             assertTrue(child.isAlive(), "the child is still backing up: " + Files.readString(dir.resolve("child.log")));
@@ -105,7 +110,7 @@ class CrashTest {
             assertEquals(List.of(1L), repo.points().ids(), "the killed run committed nothing");
             VerifyReport v = new Verifier(repo, quiet, 2).verify(null);
             assertTrue(v.ok(), v.format());
-            assertTrue(v.unusedBlocks() >= 8, "the killed run's blocks are there, unused: " + v.format());
+            assertTrue(v.unusedEntries() >= 8, "the killed run's finished packs are there, unused: " + v.format());
             try (Stream<Path> all = Files.walk(repoDir())) {
                 assertFalse(all.anyMatch(AtomicFiles::isTemporary), "no temporary file is left once opened alone");
             }
@@ -113,14 +118,14 @@ class CrashTest {
 
         BackupSummary next = backup(disk, 2);
         assertNull(next.parent(), "nbdkit offers no dirty bitmap: a full read");
-        assertEquals(96, next.stats().changedBlocks(), next.format());
-        assertTrue(next.stats().newBlocks() <= 96 - 8, "blocks stored by the killed run are reused: " + next.format());
+        assertEquals(96, next.stats().changedChunks(), next.format());
+        assertTrue(next.stats().newChunks() <= 96 - 8, "chunks stored by the killed run are reused: " + next.format());
         assertRestores(1, ref1);
         assertRestores(next.pointId(), ref2);
         try (Repository repo = Repository.open(repoDir(), false)) {
             VerifyReport v = new Verifier(repo, quiet, 2).verify(null);
             assertTrue(v.ok(), v.format());
-            assertEquals(0, v.unusedBlocks(), v.format());
+            assertEquals(0, v.unusedEntries(), v.format());
         }
     }
 }

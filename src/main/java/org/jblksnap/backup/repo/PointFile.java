@@ -17,32 +17,34 @@ import com.github.luben.zstd.Zstd;
  *
  * <pre>
  * 8 bytes   magic "JBSPOINT"
- * 4 bytes   format version (1)
+ * 4 bytes   format version (2)
  * 4 bytes   metadata length M
  * M bytes   metadata, JSON in UTF-8 ({@link PointMeta})
  * 8 bytes   block count B (= ceil(size / blockSize))
  * 4 bytes   compressed index length C
- * C bytes   zstd frame of the index: B hashes of 32 bytes, all-zero for a zero block
+ * C bytes   zstd frame of the index: B hashes of 32 bytes, each the hash of the block's
+ *           manifest, all-zero for a block of zeroes
  * 32 bytes  SHA-256 of everything above
  * </pre>
  */
 final class PointFile {
     private static final byte[] MAGIC = "JBSPOINT".getBytes(StandardCharsets.US_ASCII);
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
     private static final int MAX_META = 1 << 20;
 
     private PointFile() {
     }
 
-    static ByteBuffer encode(PointMeta meta, PointIndex index) throws IOException {
+    static ByteBuffer encode(PointMeta meta, HashList index) throws IOException {
         if (index.count() != meta.blockCount()) {
             throw new IllegalArgumentException("index of " + index.count() + " blocks for a point of " + meta.blockCount());
         }
         byte[] json = Json.MAPPER.writeValueAsBytes(meta);
-        byte[] packed = Zstd.compress(index.toBytes(), 3);
+        byte[] packed = Zstd.compress(index.bytes(), 3);
         ByteBuffer b = ByteBuffer.allocate(8 + 4 + 4 + json.length + 8 + 4 + packed.length + 32);
-        b.put(MAGIC).putInt(VERSION).putInt(json.length).put(json).putLong(index.count()).putInt(packed.length).put(packed);
-        MessageDigest md = BlockHash.sha256();
+        FileHeader.put(b, MAGIC, VERSION).putInt(json.length).put(json).putLong(index.count()).putInt(packed.length)
+                .put(packed);
+        MessageDigest md = Hash.sha256();
         md.update(b.array(), 0, b.position());
         b.put(md.digest());
         return b.flip();
@@ -62,12 +64,12 @@ final class PointFile {
     }
 
     /** Reads the whole file, checking its checksum and that the index fits the metadata. */
-    static PointIndex readIndex(Path file, PointMeta meta) throws IOException {
+    static HashList readIndex(Path file, PointMeta meta) throws IOException {
         byte[] all = Files.readAllBytes(file);
         if (all.length < 16 + 12 + 32) {
             throw bad(file, "truncated");
         }
-        MessageDigest md = BlockHash.sha256();
+        MessageDigest md = Hash.sha256();
         md.update(all, 0, all.length - 32);
         if (!Arrays.equals(md.digest(), Arrays.copyOfRange(all, all.length - 32, all.length))) {
             throw bad(file, "checksum mismatch");
@@ -82,11 +84,11 @@ final class PointFile {
                 throw bad(file, "index of " + count + " blocks does not fit the metadata");
             }
             byte[] raw = Zstd.decompress(Arrays.copyOfRange(all, b.position(), b.limit()),
-                    Math.multiplyExact((int) count, BlockHash.BYTES));
-            if (raw.length != count * BlockHash.BYTES) {
-                throw bad(file, "index is " + raw.length + " bytes, expected " + count * BlockHash.BYTES);
+                    Math.multiplyExact((int) count, Hash.BYTES));
+            if (raw.length != count * Hash.BYTES) {
+                throw bad(file, "index is " + raw.length + " bytes, expected " + count * Hash.BYTES);
             }
-            return PointIndex.fromBytes(raw);
+            return HashList.fromBytes(raw);
         } catch (BufferUnderflowException | ArithmeticException | com.github.luben.zstd.ZstdException e) {
             throw bad(file, "malformed index (" + e.getMessage() + ")");
         }
@@ -96,15 +98,7 @@ final class PointFile {
         if (head.remaining() < 16) {
             throw bad(file, "truncated header");
         }
-        byte[] magic = new byte[8];
-        head.get(magic);
-        if (!Arrays.equals(magic, MAGIC)) {
-            throw bad(file, "not a point file");
-        }
-        int version = head.getInt();
-        if (version != VERSION) {
-            throw bad(file, "format version " + version + " is not supported (this program reads " + VERSION + ")");
-        }
+        FileHeader.check(head, MAGIC, VERSION, "point file " + file, "point file");
         int len = head.getInt();
         if (len <= 0 || len > MAX_META) {
             throw bad(file, "metadata length " + len);

@@ -73,15 +73,15 @@ public final class PointStore {
     }
 
     /** The point's index, after checking its file's checksum. */
-    public PointIndex index(Point p) throws IOException {
+    public HashList index(Point p) throws IOException {
         return PointFile.readIndex(path(p.id()), p.meta());
     }
 
     /**
-     * Makes a point durable and visible under a new id. The blocks it uses must be durable
-     * already ({@link BlockStore#sync()}).
+     * Makes a point durable and visible under a new id. The manifests and chunks it uses must
+     * be durable already ({@link PackStore#flush()}).
      */
-    long commit(PointMeta meta, PointIndex index) throws IOException {
+    long commit(PointMeta meta, HashList index) throws IOException {
         Path tmp = AtomicFiles.writeTemporary(dir, PointFile.encode(meta, index));
         try {
             List<Long> ids = ids();
@@ -101,7 +101,7 @@ public final class PointStore {
         }
     }
 
-    /** Removes a point (its blocks stay until pruned). */
+    /** Removes a point (what it uses stays until pruned). */
     void delete(long id) throws IOException {
         Files.deleteIfExists(path(id));
     }

@@ -11,26 +11,27 @@ import java.util.stream.Stream;
 import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
- * A backup repository on disk:
+ * A backup repository on disk (format 2):
  *
  * <pre>
- * DIR/repository.json   format, version, block size, hash, compression ({@link RepositoryConfig})
+ * DIR/repository.json   format, version, block and chunk sizes, pack size, hash, compression
+ *                       ({@link RepositoryConfig})
  * DIR/lock              advisory lock file ({@link RepoLock})
- * DIR/blocks/XX/HASH    block contents, zstd, by SHA-256 ({@link BlockStore})
+ * DIR/packs/XX/ID.pack  chunks and manifests, zstd, by SHA-256 ({@link PackFile}, {@link PackStore})
  * DIR/points/ID.point   points: metadata and index ({@link PointFile}, {@link PointStore})
  * DIR/**&#47;.tmp-*          leftovers of interrupted writes: ignored, removed when alone
  * </pre>
  *
- * Every point is a whole image by reference: its index names a block for every block of
- * the device. A point exists once its file is committed, after every block it uses.
+ * Every point is a whole image by reference: its index names, for every 4 MiB block of the
+ * device, a manifest, which names the content of each of the block's chunks. A point exists
+ * once its file is committed, after every pack it uses is durable.
  */
 public final class Repository implements AutoCloseable {
-    public static final int DEFAULT_BLOCK_SIZE = 4 << 20;
     private static final String CONFIG = "repository.json";
 
     private final RepositoryConfig config;
     private final RepoLock lock;
-    private final BlockStore blocks;
+    private final PackStore packs;
     private final PointStore points;
     private final int removedTemporaries;
     private final boolean exclusive;
@@ -40,13 +41,13 @@ public final class Repository implements AutoCloseable {
         this.config = config;
         this.lock = lock;
         this.removedTemporaries = removedTemporaries;
-        this.blocks = new BlockStore(dir.resolve("blocks"), config.blockSize(), config.zstdLevel());
+        this.packs = new PackStore(dir.resolve("packs"), config);
         this.points = new PointStore(dir.resolve("points"));
     }
 
     /** Makes a new repository in dir (absent or empty). */
-    public static void create(Path dir, int blockSize) throws IOException {
-        RepositoryConfig config = RepositoryConfig.of(blockSize);
+    public static void create(Path dir, RepositoryConfig config) throws IOException {
+        config.check();
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new RepositoryException("cannot create a repository in " + dir + ": it is not a directory");
         }
@@ -57,7 +58,7 @@ public final class Repository implements AutoCloseable {
                     throw new RepositoryException("cannot create a repository in " + dir + ": it is not empty");
                 }
             }
-            Files.createDirectory(dir.resolve("blocks"));
+            Files.createDirectory(dir.resolve("packs"));
             Files.createDirectory(dir.resolve("points"));
             AtomicFiles.replace(dir.resolve(CONFIG), ByteBuffer.wrap(Json.MAPPER.writeValueAsBytes(config)));
             AtomicFiles.syncDirectory(dir);
@@ -99,10 +100,13 @@ public final class Repository implements AutoCloseable {
         return new Repository(dir, config, lock, removed[0], exclusive);
     }
 
-    /** Opens dir for a backup, creating the repository first when dir is absent or empty. */
-    public static Repository openOrCreate(Path dir, int blockSize) throws IOException {
+    /**
+     * Opens dir for a backup, creating the repository first (with config) when dir is absent
+     * or empty; an existing repository keeps its own settings.
+     */
+    public static Repository openOrCreate(Path dir, RepositoryConfig config) throws IOException {
         if (!Files.exists(dir.resolve(CONFIG))) {
-            create(dir, blockSize);
+            create(dir, config);
         }
         return open(dir, false);
     }
@@ -111,8 +115,12 @@ public final class Repository implements AutoCloseable {
         return config.blockSize();
     }
 
-    public BlockStore blocks() {
-        return blocks;
+    public int chunkSize() {
+        return config.chunkSize();
+    }
+
+    public PackStore packs() {
+        return packs;
     }
 
     public PointStore points() {
@@ -129,18 +137,26 @@ public final class Repository implements AutoCloseable {
         return removedTemporaries;
     }
 
-    /** Makes the blocks durable, then commits the point; returns its id. */
-    public long commit(PointMeta meta, PointIndex index) throws IOException {
-        if (meta.blockSize() != blockSize()) {
-            throw new IllegalArgumentException("point block size " + meta.blockSize() + " differs from the repository's "
-                    + blockSize());
+    /**
+     * Makes what the point uses durable (the open pack closed, directories synced), then
+     * commits the point; returns its id.
+     */
+    public long commit(PointMeta meta, HashList index) throws IOException {
+        if (meta.blockSize() != blockSize() || meta.chunkSize() != chunkSize()) {
+            throw new IllegalArgumentException("point block and chunk sizes " + meta.blockSize() + ", "
+                    + meta.chunkSize() + " differ from the repository's " + blockSize() + ", " + chunkSize());
         }
-        blocks.sync();
+        packs.flush();
         return points.commit(meta, index);
     }
 
+    /** Abandons a pack still open (what a failed run stored), then releases the lock. */
     @Override
     public void close() throws IOException {
-        lock.close();
+        try {
+            packs.close();
+        } finally {
+            lock.close();
+        }
     }
 }

@@ -1,5 +1,6 @@
 package org.jblksnap.backup.repo;
 
+import static org.jblksnap.backup.repo.Points.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,17 +9,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class RepositoryTest {
-    private static final int BS = 64 << 10;
+    private static final int CS = 4 << 10;
+    private static final int BLOCK = RepositoryConfig.BLOCK_SIZE;
 
     @TempDir
     Path dir;
@@ -27,98 +32,191 @@ class RepositoryTest {
         return dir.resolve("repo");
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
+    private static RepositoryConfig config() {
+        return RepositoryConfig.of(CS, RepositoryConfig.MIN_PACK_SIZE);
     }
 
-    private static PointMeta meta(String device, long size, Long parent) {
-        return new PointMeta(device, size, BS, Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, parent, "test", null);
+    private Repository openOrCreate() throws IOException {
+        return Repository.openOrCreate(repoDir(), config());
     }
 
-    /** A point of `blocks` blocks whose block i holds random(seed i), or zeroes where seed < 0. */
-    private static long commit(Repository repo, String device, long... seeds) throws IOException {
-        PointIndex index = new PointIndex(seeds.length);
-        for (int i = 0; i < seeds.length; i++) {
-            if (seeds[i] < 0) {
-                index.set(i, BlockHash.ZERO);
-            } else {
-                byte[] b = random(BS, seeds[i]);
-                BlockHash h = BlockHash.of(b, 0, BS);
-                repo.blocks().put(h, b, BS);
-                index.set(i, h);
-            }
+    private List<Path> packFiles() throws IOException {
+        try (Stream<Path> s = Files.walk(repoDir().resolve("packs"))) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".pack")).sorted().toList();
         }
-        return repo.commit(meta(device, (long) seeds.length * BS, null), index);
+    }
+
+    /** A device's content: blocks of random bytes and of zeroes, a short last block with a short last chunk. */
+    private static byte[] device(long seed) {
+        byte[] b = new byte[2 * BLOCK + 3 * CS + 512];
+        byte[] r = random(b.length, seed);
+        System.arraycopy(r, 0, b, 0, BLOCK / 2);                       // block 0: half random, half zeroes
+        System.arraycopy(r, 2 * BLOCK, b, 2 * BLOCK, b.length - 2 * BLOCK); // block 1 zeroes; block 2 random
+        return b;
     }
 
     @Test
     void createOpenAndRefuseWhatIsNotARepository() throws IOException {
-        assertThrows(IllegalArgumentException.class, () -> Repository.create(repoDir(), 100_000));
-        Repository.create(repoDir(), BS);
+        assertThrows(IllegalArgumentException.class, () -> RepositoryConfig.of(100_000));
+        assertThrows(IllegalArgumentException.class, () -> RepositoryConfig.of(2 << 10));
+        assertThrows(IllegalArgumentException.class, () -> RepositoryConfig.of(8 << 20));
+        Repository.create(repoDir(), config());
         try (Repository r = Repository.open(repoDir(), false)) {
-            assertEquals(BS, r.blockSize());
+            assertEquals(CS, r.chunkSize());
+            assertEquals(4 << 20, r.blockSize());
             assertTrue(r.points().list().isEmpty());
+            assertTrue(Files.isDirectory(repoDir().resolve("packs")));
         }
-        assertThrows(RepositoryException.class, () -> Repository.create(repoDir(), BS));
+        assertThrows(RepositoryException.class, () -> Repository.create(repoDir(), config()));
         Path other = Files.createDirectories(dir.resolve("other"));
         Files.writeString(other.resolve("x"), "x");
-        RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.openOrCreate(other, BS));
+        RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.openOrCreate(other, config()));
         assertTrue(e.getMessage().contains("not empty"), e.getMessage());
         assertThrows(RepositoryException.class, () -> Repository.open(dir.resolve("nothing"), false));
     }
 
     @Test
-    void blocksAreStoredOnceCompressedAndChecked() throws IOException {
-        try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
-            byte[] text = "a block of text that compresses well ".repeat(1000).getBytes();
-            BlockHash h = BlockHash.of(text, 0, text.length);
-            long stored = r.blocks().put(h, text, text.length);
-            assertTrue(stored > 0 && stored < text.length / 10, "compressed to " + stored);
-            assertEquals(0, r.blocks().put(h, text, text.length), "the second copy is not stored");
-            assertArrayEquals(text, r.blocks().get(h));
-            assertThrows(BadBlockException.class, () -> r.blocks().get(h, text.length + 1));
+    void aRepositoryOfFormatOneIsRefusedWithAClearMessage() throws IOException {
+        Files.createDirectories(repoDir().resolve("blocks"));
+        Files.createDirectories(repoDir().resolve("points"));
+        Path json = repoDir().resolve("repository.json");
+        Files.writeString(json, """
+                {"format":"jblksnap-repository","version":1,"blockSize":4194304,
+                 "hash":"sha256","compression":"zstd","zstdLevel":3}""");
+        for (boolean create : new boolean[] {false, true}) {
+            RepositoryException e = assertThrows(RepositoryException.class,
+                    () -> (create ? Repository.openOrCreate(repoDir(), config()) : Repository.open(repoDir(), false)).close());
+            assertTrue(e.getMessage().startsWith(json + ": this repository was made by an earlier jblksnap (format version 1)")
+                    && e.getMessage().endsWith("back up into a new repository"), e.getMessage());
+        }
+        Files.writeString(json, Files.readString(json).replace("\"version\":1", "\"version\":3"));
+        RepositoryException later = assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), false));
+        assertTrue(later.getMessage().contains("format version 3 is not supported"), later.getMessage());
+    }
 
-            Path file = r.blocks().path(h);
-            Files.writeString(file, "garbage");
-            BadBlockException bad = assertThrows(BadBlockException.class, () -> r.blocks().get(h));
-            assertFalse(bad.missing());
-            Files.delete(file);
-            assertTrue(assertThrows(BadBlockException.class, () -> r.blocks().get(h)).missing());
+    @Test
+    void chunksAndManifestsAreStoredOnceCompressedTypedAndChecked() throws IOException {
+        byte[] text = "a chunk of text that compresses well ".repeat(111).substring(0, CS).getBytes();
+        Hash h = Hash.of(text, 0, text.length);
+        try (Repository r = openOrCreate()) {
+            PackStore packs = r.packs();
+            long stored = packs.put(EntryType.CHUNK, h, text, 0, text.length);
+            assertTrue(stored > 0 && stored < text.length / 10, "compressed to " + stored);
+            assertEquals(0, packs.put(EntryType.CHUNK, h, text, 0, text.length), "the second copy is not stored");
+            assertArrayEquals(text, packs.chunk(h, text.length));
+            assertFalse(assertThrows(BadEntryException.class, () -> packs.chunk(h, text.length - 1)).missing());
+            BadEntryException typed = assertThrows(BadEntryException.class, () -> packs.manifest(h, text.length / 32));
+            assertTrue(typed.missing() && typed.getMessage().startsWith("manifest " + h.hex()), typed.getMessage());
+            assertTrue(packs.put(EntryType.MANIFEST, h, text, 0, text.length) > 0, "a manifest is not a chunk");
+            assertThrows(IllegalArgumentException.class, () -> packs.put(EntryType.CHUNK, Hash.ZERO, text, 0, 1));
+            packs.flush();
+        }
+        try (Repository r = Repository.open(repoDir(), false)) {
+            assertArrayEquals(text, r.packs().chunk(h, text.length), "found again through the pack's index");
+            assertEquals(text.length / 32, r.packs().manifest(h, text.length / 32).count());
+            assertEquals(1, packFiles().size());
         }
     }
 
     @Test
-    void damagedContentUnderTheRightFrameIsFound() throws IOException {
-        try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
-            byte[] a = random(BS, 1);
-            byte[] b = random(BS, 2);
-            BlockHash ha = BlockHash.of(a, 0, BS);
-            BlockHash hb = BlockHash.of(b, 0, BS);
-            r.blocks().put(ha, a, BS);
-            r.blocks().put(hb, b, BS);
-            Files.copy(r.blocks().path(hb), r.blocks().path(ha), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            BadBlockException e = assertThrows(BadBlockException.class, () -> r.blocks().get(ha));
-            assertTrue(e.getMessage().contains("does not match its hash"), e.getMessage());
+    void packsAreClosedAtTheirSizeAndIndexEveryEntryInOrder() throws IOException {
+        List<Hash> hashes = new ArrayList<>();
+        try (Repository r = openOrCreate()) {
+            for (int i = 0; i < 100; i++) {
+                byte[] b = random(CS, i);
+                Hash h = Hash.of(b, 0, CS);
+                hashes.add(h);
+                r.packs().put(EntryType.CHUNK, h, b, 0, CS);
+            }
+            assertTrue(packFiles().size() >= 5, "finished packs are renamed as they fill: " + packFiles());
+            r.packs().flush();
+        }
+        List<Path> packs = packFiles();
+        assertTrue(packs.stream().noneMatch(AtomicFiles::isTemporary), packs.toString());
+        List<Hash> indexed = new ArrayList<>();
+        for (Path p : packs) {
+            List<PackFile.Entry> entries = PackFile.readIndex(p);
+            assertTrue(Files.size(p) < RepositoryConfig.MIN_PACK_SIZE + 2 * CS, p + " is closed near its size");
+            long at = PackFile.HEADER;
+            for (PackFile.Entry e : entries) {
+                assertEquals(at, e.offset(), "entries lie back to back");
+                assertEquals(EntryType.CHUNK, e.type());
+                assertEquals(CS, e.rawLength());
+                at += e.length();
+                indexed.add(e.hash());
+            }
+        }
+        assertEquals(hashes.stream().sorted(java.util.Comparator.comparing(Hash::hex)).toList(),
+                indexed.stream().sorted(java.util.Comparator.comparing(Hash::hex)).toList());
+        try (Repository r = Repository.open(repoDir(), false)) {
+            for (int i = 0; i < 100; i++) {
+                assertArrayEquals(random(CS, i), r.packs().chunk(hashes.get(i), CS));
+            }
+            assertTrue(r.packs().damagedPacks().isEmpty());
+        }
+    }
+
+    @Test
+    void aPackCutShortOrWithACorruptIndexIsLeftOutWithAnErrorNamingIt() throws IOException {
+        try (Repository r = openOrCreate()) {
+            for (int i = 0; i < 40; i++) {
+                byte[] b = random(CS, i);
+                r.packs().put(EntryType.CHUNK, Hash.of(b, 0, CS), b, 0, CS);
+            }
+            r.packs().flush();
+        }
+        List<Path> packs = packFiles();
+        assertTrue(packs.size() >= 3, packs.toString());
+        Path cut = packs.get(0);
+        Hash lost = PackFile.readIndex(cut).get(0).hash();
+        try (FileChannel ch = FileChannel.open(cut, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 10);
+        }
+        Path corrupt = packs.get(1);
+        try (FileChannel ch = FileChannel.open(corrupt, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            long at = ch.size() - PackFile.FOOTER - 7; // inside the last index record
+            ch.read(one, at);
+            one.put(0, (byte) (one.get(0) ^ 1)).rewind();
+            ch.write(one, at);
+        }
+        RepositoryException c = assertThrows(RepositoryException.class, () -> PackFile.readIndex(cut));
+        assertEquals("pack " + cut + ": cut short or unfinished: no footer at its end", c.getMessage());
+        RepositoryException x = assertThrows(RepositoryException.class, () -> PackFile.readIndex(corrupt));
+        assertEquals("pack " + corrupt + ": index checksum mismatch", x.getMessage());
+
+        try (Repository r = Repository.open(repoDir(), false)) {
+            assertEquals(List.of(cut, corrupt), List.copyOf(r.packs().damagedPacks().keySet()));
+            BadEntryException missing = assertThrows(BadEntryException.class, () -> r.packs().chunk(lost, CS));
+            assertTrue(missing.missing() && missing.getMessage().contains("2 damaged packs could not be read: " + cut),
+                    missing.getMessage());
+            byte[] again = java.util.stream.IntStream.range(0, 40).mapToObj(i -> random(CS, i))
+                    .filter(b -> Hash.of(b, 0, CS).equals(lost)).findFirst().orElseThrow();
+            assertTrue(r.packs().put(EntryType.CHUNK, lost, again, 0, CS) > 0, "what a damaged pack held is stored again");
+            r.packs().flush();
+            assertArrayEquals(again, r.packs().chunk(lost, CS));
         }
     }
 
     @Test
     void pointsRoundTripWithGrowingIds() throws IOException {
-        try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
-            long p1 = commit(r, "vda", 1, -1, 2);
-            long p2 = commit(r, "vdb", 3);
-            long p3 = commit(r, "vda", 1, 4, -1);
+        try (Repository r = openOrCreate()) {
+            long p1 = Points.commit(r, "vda", device(1));
+            long p2 = Points.commit(r, "vdb", random(3 * CS, 2));
+            long p3 = Points.commit(r, "vda", device(3));
             assertEquals(List.of(1L, 2L, 3L), List.of(p1, p2, p3));
             Point p = r.points().latest("vda").orElseThrow();
             assertEquals(3, p.id());
-            assertEquals(meta("vda", 3L * BS, null), p.meta());
-            PointIndex idx = r.points().index(p);
-            assertEquals(BlockHash.of(random(BS, 1), 0, BS), idx.get(0));
-            assertEquals(BlockHash.of(random(BS, 4), 0, BS), idx.get(1));
-            assertTrue(idx.get(2).isZero());
-            assertEquals(2, idx.storedBlocks().size());
+            assertEquals(device(3).length, p.meta().size());
+            assertEquals(CS, p.meta().chunkSize());
+            HashList idx = r.points().index(p);
+            assertEquals(3, idx.count());
+            assertTrue(idx.get(1).isZero(), "a block of zeroes has no manifest");
+            assertEquals(BLOCK / CS, r.packs().manifest(p.meta(), idx, 0).count());
+            assertTrue(r.packs().manifest(p.meta(), idx, 0).get(BLOCK / CS - 1).isZero(), "a chunk of zeroes is not stored");
+            assertEquals(4, r.packs().manifest(p.meta(), idx, 2).count(), "the last block's chunks: 3 whole, 1 short");
+            assertArrayEquals(device(1), Points.read(r, p1));
+            assertArrayEquals(device(3), Points.read(r, p3));
             assertEquals(List.of(2L), r.points().list("vdb").stream().map(Point::id).toList());
             assertThrows(RepositoryException.class, () -> r.points().get(9));
         }
@@ -126,8 +224,8 @@ class RepositoryTest {
 
     @Test
     void aDamagedPointFileIsReportedByItsChecksum() throws IOException {
-        try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
-            long id = commit(r, "vda", 1, 2);
+        try (Repository r = openOrCreate()) {
+            long id = Points.commit(r, "vda", random(2 * CS, 1));
             Path f = r.points().path(id);
             byte[] all = Files.readAllBytes(f);
             all[all.length - 40] ^= 1;
@@ -139,32 +237,35 @@ class RepositoryTest {
 
     @Test
     void leftoversOfInterruptedWritesAreIgnoredAndRemovedWhenAlone() throws IOException {
-        Repository.create(repoDir(), BS);
+        Repository.create(repoDir(), config());
         long id;
         try (Repository r = Repository.open(repoDir(), false)) {
-            id = commit(r, "vda", 1);
-            // what a crash leaves: a point written but never linked, a half-written block
+            id = Points.commit(r, "vda", random(2 * CS, 1));
+            // what a crash leaves: a point written but never linked, a pack never finished
             Files.write(repoDir().resolve("points").resolve(AtomicFiles.TEMP_PREFIX + "x"),
                     Files.readAllBytes(r.points().path(id)));
-            Files.createDirectories(repoDir().resolve("blocks/ab"));
-            Files.write(repoDir().resolve("blocks/ab").resolve(AtomicFiles.TEMP_PREFIX + "y"), new byte[100]);
+            Path unfinished = Files.createDirectories(repoDir().resolve("packs/ab"))
+                    .resolve(AtomicFiles.TEMP_PREFIX + "ab" + "0".repeat(30) + ".pack");
+            Files.write(unfinished, Arrays.copyOf(PackFile.header().array(), 5000));
             assertEquals(List.of(id), r.points().ids());
-            long[] blocks = {0};
-            r.blocks().forEach(h -> blocks[0]++);
-            assertEquals(1, blocks[0]);
+            assertEquals(1, r.packs().packFiles().size(), "an unfinished pack is not a pack");
             try (Repository again = Repository.open(repoDir(), false)) {
                 assertEquals(0, again.removedTemporaries(), "not alone: the first holder may be writing them");
             }
+            // a run that stores and fails leaves nothing when its handle is closed
+            byte[] b = random(CS, 9);
+            r.packs().put(EntryType.CHUNK, Hash.of(b, 0, CS), b, 0, CS);
         }
         try (Repository r = Repository.open(repoDir(), false)) {
             assertEquals(2, r.removedTemporaries());
             assertEquals(List.of(id), r.points().ids());
+            assertArrayEquals(random(2 * CS, 1), Points.read(r, id));
         }
     }
 
     @Test
     void pruneNeedsExclusiveAccessThatSharedUseExcludes() throws IOException {
-        try (Repository shared = Repository.openOrCreate(repoDir(), BS)) {
+        try (Repository shared = openOrCreate()) {
             assertThrows(IllegalStateException.class, () -> Pruner.prune(shared, 1));
             assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), true));
         }
@@ -175,49 +276,42 @@ class RepositoryTest {
     }
 
     @Test
-    void pruneKeepsTheNewestPointsPerDeviceAndTheBlocksTheyUse() throws IOException {
-        Repository.create(repoDir(), BS);
-        try (Repository r = Repository.open(repoDir(), false)) {
-            commit(r, "vda", 1, 2);       // 1
-            commit(r, "vda", 1, 3);       // 2
-            commit(r, "vdb", 2, 5);       // 3
-            commit(r, "vda", 4, -1);      // 4
-            commit(r, "vda", 1, 4);       // 5
+    void pruneKeepsTheNewestPointsOfEachDevice() throws IOException {
+        try (Repository r = openOrCreate()) {
+            Points.commit(r, "vda", random(2 * CS, 1));     // 1
+            Points.commit(r, "vda", random(2 * CS, 2));     // 2
+            Points.commit(r, "vdb", random(2 * CS, 3));     // 3
+            Points.commit(r, "vda", random(2 * CS, 4));     // 4
+            Points.commit(r, "vda", random(2 * CS, 5));     // 5
         }
         try (Repository r = Repository.open(repoDir(), true)) {
             PruneReport rep = Pruner.prune(r, 2);
             assertEquals(List.of(1L, 2L), rep.removedPoints());
             assertEquals(List.of(3L, 4L, 5L), rep.keptPoints());
-            assertEquals(1, rep.removedBlocks(), "only block 3 is used by no kept point");
-            assertTrue(rep.freedBytes() > 0);
-            for (long seed : new long[] {1, 2, 4, 5}) {
-                byte[] b = random(BS, seed);
-                assertArrayEquals(b, r.blocks().get(BlockHash.of(b, 0, BS)));
-            }
-            assertFalse(r.blocks().contains(BlockHash.of(random(BS, 3), 0, BS)));
             assertEquals(List.of(3L, 4L, 5L), r.points().ids());
+            for (long id = 3; id <= 5; id++) {
+                assertArrayEquals(random(2 * CS, id), Points.read(r, id));
+            }
             assertEquals(List.of(), Pruner.prune(r, 2).removedPoints());
         }
     }
 
     @Test
     void aPointReadsAsADevice() throws IOException {
-        try (Repository r = Repository.openOrCreate(repoDir(), BS)) {
-            long id = commit(r, "vda", 7, -1, 8);
-            byte[] expected = new byte[3 * BS];
-            System.arraycopy(random(BS, 7), 0, expected, 0, BS);
-            System.arraycopy(random(BS, 8), 0, expected, 2 * BS, BS);
+        byte[] expected = device(7);
+        try (Repository r = openOrCreate()) {
+            long id = Points.commit(r, "vda", expected);
             PointImage img = PointImage.open(r, id);
-            assertEquals(3L * BS, img.capacity());
+            assertEquals(expected.length, img.capacity());
             assertTrue(img.isReadOnly());
-            for (long off : new long[] {0, 512, BS - 512, 2L * BS - 1024}) {
-                ByteBuffer b = ByteBuffer.allocate(BS + 1024);
+            for (long off : new long[] {0, 512, CS - 512, BLOCK - 1024, 2L * BLOCK - 512, expected.length - 3 * CS}) {
+                ByteBuffer b = ByteBuffer.allocate((int) Math.min(3 * CS + 1024, expected.length - off));
                 img.read(off, b);
                 assertEquals(b.capacity(), b.position());
-                assertArrayEquals(java.util.Arrays.copyOfRange(expected, (int) off, (int) off + b.capacity()), b.array());
+                assertArrayEquals(Arrays.copyOfRange(expected, (int) off, (int) off + b.capacity()), b.array());
             }
             assertThrows(IOException.class, () -> img.write(0, ByteBuffer.allocate(512)));
-            assertThrows(RuntimeException.class, () -> img.read(3L * BS - 512, ByteBuffer.allocate(1024)));
+            assertThrows(RuntimeException.class, () -> img.read(expected.length - 512, ByteBuffer.allocate(1024)));
         }
     }
 }

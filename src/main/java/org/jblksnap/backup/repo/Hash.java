@@ -6,29 +6,29 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * The SHA-256 of a block's content, its name in the repository. {@link #ZERO} (all bits
- * clear) stands for a block that reads as zeroes and is not stored.
+ * A SHA-256: the name of stored content in the repository. {@link #ZERO} (all bits clear)
+ * stands for content that reads as zeroes and is not stored.
  */
-public record BlockHash(long a, long b, long c, long d) {
+public record Hash(long a, long b, long c, long d) {
     public static final int BYTES = 32;
-    public static final BlockHash ZERO = new BlockHash(0, 0, 0, 0);
+    public static final Hash ZERO = new Hash(0, 0, 0, 0);
 
-    public static BlockHash of(byte[] data, int offset, int length) {
+    public static Hash of(byte[] data, int offset, int length) {
         MessageDigest md = sha256();
         md.update(data, offset, length);
         return read(ByteBuffer.wrap(md.digest()));
     }
 
     /** Reads 32 bytes at the buffer's position. */
-    public static BlockHash read(ByteBuffer b) {
-        return new BlockHash(b.getLong(), b.getLong(), b.getLong(), b.getLong());
+    public static Hash read(ByteBuffer b) {
+        return new Hash(b.getLong(), b.getLong(), b.getLong(), b.getLong());
     }
 
     public void write(ByteBuffer b) {
         b.putLong(a).putLong(this.b).putLong(c).putLong(d);
     }
 
-    public static BlockHash parse(String hex) {
+    public static Hash parse(String hex) {
         if (hex.length() != 2 * BYTES) {
             throw new IllegalArgumentException("not a SHA-256 in hex: " + hex);
         }
