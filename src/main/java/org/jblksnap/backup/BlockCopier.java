@@ -130,27 +130,33 @@ final class BlockCopier {
         return CompletableFuture.allOf(parts);
     }
 
-    /** Makes the manifest of a block whose read ranges are in buf, and records it in the index. */
+    /**
+     * Makes the manifest of a block whose read ranges are in buf, and records it in the
+     * index. Only the chunks that the read and zero ranges touch are looked at: the others
+     * keep the parent's hash, copied with its manifest (with 4 KiB chunks a block has 1024,
+     * and an incremental run touches a few).
+     */
     private void complete(int block, BlockRead r, byte[] buf) throws IOException {
         HashList before = parent.manifest(block);
         ParentFill.zero(r.zero(), buf);
         int chunks = geometry.chunkCount(block);
-        HashList manifest = new HashList(chunks);
-        for (int c = 0; c < chunks; c++) {
-            int from = c * geometry.chunkSize();
-            int len = geometry.chunkLength(block, c);
-            Ranges unchanged = r.parent().clip(from, from + len);
-            Hash h;
-            if (unchanged.covers(from, from + len)) {
-                h = ParentFill.needed(before, block).get(c); // not read: the parent's chunk
-            } else {
-                parent.fill(unchanged, buf, before, block, c);
-                h = store(buf, from, len);
+        int size = geometry.chunkSize();
+        HashList manifest = r.parent().isEmpty() ? new HashList(chunks) : ParentFill.needed(before, block).copy();
+        Ranges changed = Ranges.of(0, r.length()).minus(r.parent());
+        int next = 0;
+        for (int k = 0; k < changed.count(); k++) {
+            int last = (int) ((changed.end(k) - 1) / size);
+            for (int c = Math.max(next, (int) (changed.start(k) / size)); c <= last; c++) {
+                int from = c * size;
+                int len = geometry.chunkLength(block, c);
+                parent.fill(r.parent().clip(from, from + len), buf, before, block, c);
+                Hash h = store(buf, from, len);
+                manifest.set(c, h);
+                if (before == null ? !h.isZero() : !before.get(c).equals(h)) {
+                    changedChunks.incrementAndGet();
+                }
             }
-            manifest.set(c, h);
-            if (before == null ? !h.isZero() : !before.get(c).equals(h)) {
-                changedChunks.incrementAndGet();
-            }
+            next = Math.max(next, last + 1);
         }
         Hash mh = manifest.isZero() ? Hash.ZERO : manifest.hash();
         if (!mh.isZero()) {
