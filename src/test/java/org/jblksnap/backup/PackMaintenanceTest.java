@@ -234,4 +234,24 @@ class PackMaintenanceTest {
             assertRestores(r, 1, x);
         }
     }
+
+    @Test
+    void pruneKeepsTheGoodCopyOfAnEntryWhoseReadCopyIsDamaged() throws IOException {
+        byte[] x = content(0, 0, 0);
+        commit(x);
+        Hash first = Hash.of(x, 0, CS);
+        Path pack = packOfChunk(x, 0);
+        String name = pack.getFileName().toString();
+        Files.copy(pack, pack.resolveSibling(name.substring(0, 2) + "f".repeat(30) + ".pack"));
+        try (Repository r = open(false)) {
+            Points.damage(r, EntryType.CHUNK, first); // the copy reads use
+        }
+        try (Repository r = open(true)) {
+            PruneReport p = Pruner.prune(r, 1);
+            assertEquals(1, p.rewrittenPacks(), "the duplicate pack keeps only the good copy: " + p.format());
+            assertEquals(2, Points.copiesOf(r, EntryType.CHUNK, first), "both copies are left");
+            assertEquals(1, Points.copiesOf(r, EntryType.CHUNK, Hash.of(x, CS, CS)), "an undamaged duplicate is removed");
+            assertFalse(verify(r).ok(), "verify still reports the damaged copy");
+        }
+    }
 }

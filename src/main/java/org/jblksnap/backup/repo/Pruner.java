@@ -104,7 +104,7 @@ public final class Pruner {
             long usedBytes = 0;
             for (PackFile.Entry e : entries) {
                 total += e.length();
-                if (isUsedCopy(packs, used, n, e)) {
+                if (isNeededCopy(packs, used, n, e)) {
                     keep.add(e);
                     usedBytes += e.length();
                 }
@@ -128,13 +128,25 @@ public final class Pruner {
         return new PruneReport(removed, kept, removedPacks, rewrittenPacks, removedEntries, unusedLeft, freed);
     }
 
-    /** Whether a kept point uses the entry, and this is the copy the table reads it from. */
-    private static boolean isUsedCopy(PackStore packs, BitSet used, int pack, PackFile.Entry e) throws IOException {
+    /**
+     * Whether a kept point needs this copy of an entry: it is the copy reads use, or a
+     * duplicate of one that does not read back (damaged: verify reports it), which must not
+     * be removed while it may be the only good copy left.
+     */
+    private static boolean isNeededCopy(PackStore packs, BitSet used, int pack, PackFile.Entry e) throws IOException {
         int n = packs.entryNumber(e.type(), e.hash());
         if (n < 0 || !used.get(n)) {
             return false;
         }
         EntryTable.Location at = packs.location(n);
-        return at.pack() == pack && at.offset() == e.offset();
+        if (at.pack() == pack && at.offset() == e.offset()) {
+            return true;
+        }
+        try {
+            packs.get(e.type(), e.hash(), e.rawLength());
+            return false;
+        } catch (BadEntryException damaged) {
+            return true;
+        }
     }
 }

@@ -92,6 +92,15 @@ public final class Points {
         }
     }
 
+    /** How many packs of the repository hold the entry (a duplicate counts). */
+    public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
+        long n = 0;
+        for (Path p : repo.packs().packFiles()) {
+            n += PackFile.readIndex(p).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
+        }
+        return n;
+    }
+
     /** Flips a bit in the middle of the entry's frame, in its pack. */
     public static void damage(Repository repo, EntryType type, Hash h) throws IOException {
         PackStore packs = repo.packs();
