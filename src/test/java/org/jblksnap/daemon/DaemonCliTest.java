@@ -4,13 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -240,5 +246,44 @@ class DaemonCliTest {
         jb.startDaemon("--device", "disk0=" + disk0);
         assertNotEquals(gen, jb.ok("cbtinfo", "-d", "disk0").get("generation_id"));
         assertTrue(jb.daemonLog().contains("modified while it was not tracked"), jb.daemonLog());
+    }
+
+    /**
+     * Another user cannot reach the control socket (mode 0600); and were the socket opened to
+     * all, the daemon still refuses that user by its peer credentials and serves the owner on.
+     */
+    @Test
+    void anotherUserIsRefused() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root, to run a client as user nobody");
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "needs /usr/bin/python3 for the client");
+        Path socket = jb.runDir().resolve("control.sock");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+        for (Path d = jb.runDir(); d.startsWith(dir); d = d.getParent()) {
+            Set<PosixFilePermission> perms = new HashSet<>(Files.getPosixFilePermissions(d));
+            perms.add(PosixFilePermission.OTHERS_EXECUTE);
+            Files.setPosixFilePermissions(d, perms);
+        }
+        String denied = asNobody(socket);
+        assertTrue(denied.contains("PermissionError"), "the socket's mode keeps user nobody out: " + denied);
+
+        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+        String refused = asNobody(socket);
+        assertTrue(refused.contains("\"errno\":\"EACCES\"") && refused.contains("user nobody may not control this daemon"),
+                refused);
+        jb.ok("snapshot_collect");
+    }
+
+    /** Connects to the control socket as user nobody and returns the first line back (or the error). */
+    private String asNobody(Path socket) throws Exception {
+        String client = "import socket,sys\n"
+                + "s = socket.socket(socket.AF_UNIX)\n"
+                + "s.connect(sys.argv[1])\n"
+                + "s.sendall(b'{\"version\":1,\"verb\":\"snapshot_collect\",\"args\":{}}\\n')\n"
+                + "print(s.makefile().readline())\n";
+        Process p = new ProcessBuilder("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
+                client, socket.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "client ended");
+        return out;
     }
 }
