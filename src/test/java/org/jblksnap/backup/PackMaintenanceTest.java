@@ -236,7 +236,7 @@ class PackMaintenanceTest {
     }
 
     @Test
-    void pruneKeepsTheGoodCopyOfAnEntryWhoseReadCopyIsDamaged() throws IOException {
+    void pruneKeepsAndReadsUseTheGoodCopyOfAnEntryWhoseReadCopyIsDamaged() throws IOException {
         byte[] x = content(0, 0, 0);
         commit(x);
         Hash first = Hash.of(x, 0, CS);
@@ -252,6 +252,7 @@ class PackMaintenanceTest {
             assertEquals(2, Points.copiesOf(r, EntryType.CHUNK, first), "both copies are left");
             assertEquals(1, Points.copiesOf(r, EntryType.CHUNK, Hash.of(x, CS, CS)), "an undamaged duplicate is removed");
             assertFalse(verify(r).ok(), "verify still reports the damaged copy");
+            assertRestores(r, 1, x); // reads fall back to the good copy
         }
     }
 }

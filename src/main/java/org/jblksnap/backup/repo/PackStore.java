@@ -221,8 +221,54 @@ public final class PackStore implements AutoCloseable {
                 }
                 throw new BadEntryException(type, h, true, "missing (its pack " + file + " is gone)");
             }
-            return decode(type, h, frame, length, file);
+            try {
+                return decode(type, h, frame, length, file);
+            } catch (BadEntryException damaged) {
+                byte[] copy = fromAnotherCopy(type, h, length, file);
+                if (copy == null) {
+                    throw damaged;
+                }
+                return copy;
+            }
         }
+    }
+
+    /**
+     * Whether the copy of an entry that reads use decodes and matches its hash, without
+     * trying any other copy; false too when it cannot be read at all.
+     */
+    boolean readCopyIsGood(EntryType type, Hash h, int length) throws IOException {
+        EntryTable.Location at = locate(type, h);
+        Path file = packPath(at.pack());
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            decode(type, h, PackFile.readFrame(ch, at.offset(), at.length(), file), length, file);
+            return true;
+        } catch (IOException unreadable) {
+            return false;
+        }
+    }
+
+    /**
+     * The entry read from a good copy in another pack than damaged, the one reads use (a crash
+     * or two backups at once can leave an entry in two packs); null when there is none. Only
+     * damage brings a read here, so reading pack indexes again costs nothing in the normal case.
+     */
+    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, Path damaged) throws IOException {
+        for (Path p : packFiles()) {
+            if (p.equals(damaged)) {
+                continue;
+            }
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                for (PackFile.Entry e : PackFile.readIndex(ch, p)) {
+                    if (e.type() == type && e.hash().equals(h)) {
+                        return decode(type, h, PackFile.readFrame(ch, e.offset(), e.length(), p), length, p);
+                    }
+                }
+            } catch (IOException unreadable) {
+                // a damaged or vanished pack, or a damaged copy: try the next
+            }
+        }
+        return null;
     }
 
     private EntryTable.Location locate(EntryType type, Hash h) throws IOException {

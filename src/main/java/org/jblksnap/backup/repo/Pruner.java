@@ -142,11 +142,6 @@ public final class Pruner {
         if (at.pack() == pack && at.offset() == e.offset()) {
             return true;
         }
-        try {
-            packs.get(e.type(), e.hash(), e.rawLength());
-            return false;
-        } catch (BadEntryException damaged) {
-            return true;
-        }
+        return !packs.readCopyIsGood(e.type(), e.hash(), e.rawLength());
     }
 }
