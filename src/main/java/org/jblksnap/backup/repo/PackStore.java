@@ -69,7 +69,9 @@ public final class PackStore implements AutoCloseable {
         if (h.isZero()) {
             throw new IllegalArgumentException("zeroes are not stored");
         }
-        if (table().find(type, h) >= 0) {
+        int found = table().find(type, h);
+        if (found >= 0) {
+            relyOn(found);
             return 0;
         }
         byte[] out = compressBuffer.get();
@@ -81,8 +83,10 @@ public final class PackStore implements AutoCloseable {
         int fullNumber;
         synchronized (this) {
             checkWritable();
-            if (table.find(type, h) >= 0) {
-                return 0; // another writer stored it meanwhile
+            found = table.find(type, h);
+            if (found >= 0) {
+                relyOn(found); // another writer stored it meanwhile
+                return 0;
             }
             try {
                 if (open == null) {
@@ -112,6 +116,19 @@ public final class PackStore implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    /**
+     * A point about to be committed uses an entry found already stored. Its pack may come
+     * from another process that never synced the pack's directory (killed before its commit,
+     * or still running), so that directory, and packs/ for a new XX, are synced before the
+     * point is committed, like the directories of the packs this handle finished.
+     */
+    private synchronized void relyOn(int entry) {
+        Path pack = packs.get(table.location(entry).pack());
+        if (!AtomicFiles.isTemporary(pack) && unsyncedDirs.add(pack.getParent())) {
+            unsyncedDirs.add(root);
+        }
     }
 
     /**
@@ -180,6 +197,11 @@ public final class PackStore implements AutoCloseable {
         }
     }
 
+    /** The directories the next flush fsyncs (for tests and diagnostics). */
+    synchronized Set<Path> unsyncedDirectories() {
+        return Set.copyOf(unsyncedDirs);
+    }
+
     /** fsyncs the directories that got or lost names since the last call, deepest first. */
     private synchronized void syncDirectories() throws IOException {
         List<Path> dirs = new ArrayList<>(unsyncedDirs);
@@ -207,29 +229,47 @@ public final class PackStore implements AutoCloseable {
         return h.isZero() ? new HashList(chunks) : manifest(h, chunks);
     }
 
-    /** An entry's content, checked against its hash and the expected length. */
+    /**
+     * An entry's content, checked against its hash and the expected length. When the copy
+     * reads use is damaged or cannot be read, another copy is tried (a crash or two backups
+     * at once can leave an entry in two packs).
+     */
     byte[] get(EntryType type, Hash h, int length) throws IOException {
-        for (int attempt = 0;; attempt++) {
-            EntryTable.Location at = locate(type, h);
-            Path file = packPath(at.pack());
-            byte[] frame;
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                frame = PackFile.readFrame(ch, at.offset(), at.length(), file);
+        EntryTable.Location at = locate(type, h);
+        Path file = packPath(at.pack());
+        try {
+            try {
+                return decode(type, h, frame(file, at), length, file);
             } catch (NoSuchFileException e) {
-                if (attempt == 0 && !packPath(at.pack()).equals(file)) {
-                    continue; // the pack was renamed from its temporary name meanwhile
+                // The pack was finished by another thread meanwhile: renamed from its temporary
+                // name before the new name is recorded.
+                Path renamed = AtomicFiles.isTemporary(file)
+                        ? file.resolveSibling(file.getFileName().toString().substring(AtomicFiles.TEMP_PREFIX.length()))
+                        : packPath(at.pack());
+                if (renamed.equals(file)) {
+                    throw e;
                 }
+                file = renamed;
+                return decode(type, h, frame(file, at), length, file);
+            }
+        } catch (NoSuchFileException e) {
+            byte[] copy = fromAnotherCopy(type, h, length, file);
+            if (copy == null) {
                 throw new BadEntryException(type, h, true, "missing (its pack " + file + " is gone)");
             }
-            try {
-                return decode(type, h, frame, length, file);
-            } catch (BadEntryException damaged) {
-                byte[] copy = fromAnotherCopy(type, h, length, file);
-                if (copy == null) {
-                    throw damaged;
-                }
-                return copy;
+            return copy;
+        } catch (IOException damaged) {
+            byte[] copy = fromAnotherCopy(type, h, length, file);
+            if (copy == null) {
+                throw damaged;
             }
+            return copy;
+        }
+    }
+
+    private static byte[] frame(Path file, EntryTable.Location at) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return PackFile.readFrame(ch, at.offset(), at.length(), file);
         }
     }
 
@@ -240,8 +280,8 @@ public final class PackStore implements AutoCloseable {
     boolean readCopyIsGood(EntryType type, Hash h, int length) throws IOException {
         EntryTable.Location at = locate(type, h);
         Path file = packPath(at.pack());
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            decode(type, h, PackFile.readFrame(ch, at.offset(), at.length(), file), length, file);
+        try {
+            decode(type, h, frame(file, at), length, file);
             return true;
         } catch (IOException unreadable) {
             return false;
@@ -329,7 +369,15 @@ public final class PackStore implements AutoCloseable {
     private synchronized EntryTable table() throws IOException {
         if (table == null) {
             table = new EntryTable();
-            scan();
+            try {
+                scan();
+            } catch (IOException | RuntimeException e) {
+                table = null; // the next use scans again, never with a table half loaded
+                seen.clear();
+                packs.clear();
+                damaged.clear();
+                throw e;
+            }
         }
         return table;
     }
@@ -400,6 +448,11 @@ public final class PackStore implements AutoCloseable {
     }
 
     /** The number of the table's entry for (type, h), or -1. */
+    /** Whether an entry of that type and hash is stored (in a pack whose index reads). */
+    public boolean contains(EntryType type, Hash h) throws IOException {
+        return entryNumber(type, h) >= 0;
+    }
+
     int entryNumber(EntryType type, Hash h) throws IOException {
         return table().find(type, h);
     }

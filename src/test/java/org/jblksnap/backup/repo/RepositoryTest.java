@@ -4,6 +4,7 @@ import static org.jblksnap.backup.repo.Points.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +17,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -312,6 +318,81 @@ class RepositoryTest {
             }
             assertThrows(IOException.class, () -> img.write(0, ByteBuffer.allocate(512)));
             assertThrows(RuntimeException.class, () -> img.read(expected.length - 512, ByteBuffer.allocate(1024)));
+        }
+    }
+
+    @Test
+    void entriesFoundInPacksOfAnotherHandleMakeTheirDirectoriesSyncedAtCommit() throws IOException {
+        List<byte[]> chunks = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            chunks.add(random(CS, 100 + i));
+        }
+        try (Repository killed = openOrCreate()) { // stores and finishes packs, never commits
+            for (byte[] c : chunks) {
+                killed.packs().put(EntryType.CHUNK, Hash.of(c, 0, CS), c, 0, CS);
+            }
+        }
+        List<Path> finished = packFiles();
+        assertTrue(finished.size() >= 2, "packs were finished: " + finished);
+        try (Repository next = openOrCreate()) {
+            for (byte[] c : chunks) {
+                assertEquals(0, next.packs().put(EntryType.CHUNK, Hash.of(c, 0, CS), c, 0, CS), "found stored");
+            }
+            Set<Path> toSync = next.packs().unsyncedDirectories();
+            for (Path p : finished) {
+                assertTrue(toSync.contains(p.getParent()), p.getParent() + " is synced before a point relies on it");
+            }
+            assertTrue(toSync.contains(repoDir().resolve("packs")), "and packs/ for new directories");
+        }
+    }
+
+    @Test
+    void readsOfEntriesInAPackBeingFinishedDoNotFail() throws Exception {
+        Repository.create(repoDir(), config());
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            PackStore store = repo.packs();
+            AtomicReference<byte[]> latest = new AtomicReference<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int w = 0; w < 2; w++) {
+                long first = w * 1_000_000_000L;
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        for (long seed = first; !stop.get(); seed++) {
+                            byte[] d = random(CS, seed);
+                            store.put(EntryType.CHUNK, Hash.of(d, 0, CS), d, 0, CS);
+                            latest.set(d);
+                        }
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }));
+            }
+            for (int r = 0; r < 2; r++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        while (!stop.get()) {
+                            byte[] d = latest.get();
+                            if (d != null) {
+                                assertArrayEquals(d, store.chunk(Hash.of(d, 0, CS), CS));
+                            }
+                        }
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }));
+            }
+            long end = System.nanoTime() + 3_000_000_000L;
+            while (System.nanoTime() < end && failures.isEmpty()) {
+                Thread.sleep(20);
+            }
+            stop.set(true);
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertTrue(packFiles().size() > 2, "packs were finished while read");
+            assertNull(failures.peek(), () -> "a read failed: " + failures.peek());
         }
     }
 }
