@@ -13,8 +13,10 @@ import java.util.concurrent.Executors;
 import org.jblksnap.backup.nbd.Extent;
 import org.jblksnap.backup.nbd.NbdClient;
 import org.jblksnap.nbd.protocol.Nbd;
-import org.jblksnap.backup.repo.Point;
+import org.jblksnap.backup.repo.EntryType;
+import org.jblksnap.backup.repo.Hash;
 import org.jblksnap.backup.repo.HashList;
+import org.jblksnap.backup.repo.Point;
 import org.jblksnap.backup.repo.PointMeta;
 import org.jblksnap.backup.repo.PointStats;
 import org.jblksnap.backup.repo.Repository;
@@ -79,6 +81,12 @@ public final class BackupRunner {
             if (context != null && !client.export().hasContext(context)) {
                 context = full("the server does not offer " + context + offered(client.export().listed()));
             }
+            if (context != null) {
+                String gap = unreadableParent(last.get(), previous);
+                if (gap != null) {
+                    context = full(gap);
+                }
+            }
             Map<String, List<Extent>> extents = client.export().contexts().isEmpty() ? Map.of()
                     : client.extents(0, client.size());
             BlockPlan plan = BlockPlan.of(client.size(), repo.blockSize(), repo.chunkSize(),
@@ -122,6 +130,25 @@ public final class BackupRunner {
         } finally {
             workers.shutdownNow();
         }
+    }
+
+    /**
+     * Why an incremental run cannot build on the last point, or null when it can: an
+     * incremental keeps the last point's entries for what did not change, so they must all
+     * be there. Damaged packs (whose entries are left out) or a manifest missing from the
+     * repository make the run read everything instead of naming what is not there.
+     */
+    private String unreadableParent(Point last, HashList previous) throws IOException {
+        if (!repo.packs().damagedPacks().isEmpty()) {
+            return "the repository has damaged packs, which point " + last.id() + " may use";
+        }
+        for (int b = 0; b < previous.count(); b++) {
+            Hash m = previous.get(b);
+            if (!m.isZero() && !repo.packs().contains(EntryType.MANIFEST, m)) {
+                return "point " + last.id() + " names manifest " + m.hex() + ", which the repository lacks";
+            }
+        }
+        return null;
     }
 
     /** The index of the device's last point, or null (said why) when it cannot be read. */

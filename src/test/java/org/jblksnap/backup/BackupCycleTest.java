@@ -11,13 +11,16 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import org.jblksnap.backup.repo.BadEntryException;
 import org.jblksnap.backup.repo.EntryType;
@@ -250,5 +253,33 @@ class BackupCycleTest {
             assertFalse(new Verifier(repo, progress, 2).verify(4L).ok());
             assertThrows(BadEntryException.class, () -> new Restorer(repo, progress, 2).restore(4, dir.resolve("bad.raw")));
         }
+    }
+
+    @Test
+    void afterAPackIsFoundDamagedTheNextBackupReadsEverythingAndItsPointIsWhole() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        img.write(List.of(new QemuImage.Write(0, 3 * MIB, 1), new QemuImage.Write(5 * MIB, 3 * MIB, 2)));
+        img.addBitmap(bitmap(1));
+        backup(img, request(new CbtRef(GEN, 1)));
+        List<Path> packs;
+        try (Stream<Path> s = Files.walk(repoDir().resolve("packs"))) {
+            packs = s.filter(p -> p.toString().endsWith(".pack")).sorted().toList();
+        }
+        for (Path p : packs) { // break every index's checksum
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {0x55, 0x55, 0x55, 0x55}), ch.size() - 12);
+            }
+        }
+        img.write(List.of(new QemuImage.Write(24 * MIB, 4096, 7)));
+        Path ref = img.snapshotRaw("ref-2.raw");
+        BackupSummary s = backup(img, request(new CbtRef(GEN, 2)), bitmap(1));
+        String said = notes.toString(StandardCharsets.UTF_8);
+        assertTrue(said.contains("damaged packs") && said.contains("reading everything"), said);
+        assertFalse(s.incremental(), s.format());
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            VerifyReport v = new Verifier(repo, progress, 2).verify(s.pointId());
+            assertTrue(v.ok(), "point " + s.pointId() + ":\n" + v.format());
+        }
+        assertRestores(s.pointId(), ref);
     }
 }
