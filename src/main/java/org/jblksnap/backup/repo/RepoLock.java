@@ -45,7 +45,8 @@ final class RepoLock implements AutoCloseable {
      * this JVM uses the repository at all.
      */
     static RepoLock acquire(Path file, boolean exclusive, WhenAlone whenAlone) throws IOException {
-        Path key = file.toAbsolutePath().normalize();
+        // The real path: the same repository reached through a symbolic link is the same lock.
+        Path key = file.getParent().toRealPath().resolve(file.getFileName());
         synchronized (HELD) {
             Held h = HELD.get(key);
             if (h != null) {

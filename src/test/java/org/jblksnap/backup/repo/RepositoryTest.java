@@ -395,4 +395,19 @@ class RepositoryTest {
             assertNull(failures.peek(), () -> "a read failed: " + failures.peek());
         }
     }
+
+    @Test
+    void theSameRepositoryThroughASymbolicLinkIsTheSameLock() throws IOException {
+        Path alias = Files.createSymbolicLink(dir.resolve("alias"), repoDir().getFileName());
+        try (Repository shared = openOrCreate()) {
+            RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.open(alias, true));
+            assertTrue(e.getMessage().contains("is in use by this process"), e.getMessage());
+            try (Repository again = Repository.open(alias, false)) {
+                assertEquals(shared.chunkSize(), again.chunkSize());
+            }
+        }
+        try (Repository alone = Repository.open(alias, true)) {
+            assertTrue(alone.exclusive());
+        }
+    }
 }
