@@ -22,6 +22,8 @@ final class EntryTable {
     private static final int PAGE_SHIFT = 14;
     private static final int PAGE = 1 << PAGE_SHIFT;
     private static final long MAX_OFFSET = 0xFFFF_FFFFL;
+    /** The slot table is at most 3/4 full and at most 2^30 ints (it doubles, as an int array). */
+    private static final int MAX_ENTRIES = (1 << 30) / 4 * 3;
 
     private long[][] hashes = new long[0][];
     private int[][] packs = new int[0][];
@@ -68,8 +70,9 @@ final class EntryTable {
         if (slots[s] != 0) {
             return false;
         }
-        if (size == Integer.MAX_VALUE - 1) {
-            throw new IllegalStateException("too many entries");
+        if (size == MAX_ENTRIES) {
+            throw new IllegalStateException("the repository holds " + size + " entries, the most one process indexes"
+                    + " (a larger chunk size makes fewer)");
         }
         int entry = size++;
         int page = entry >>> PAGE_SHIFT;
