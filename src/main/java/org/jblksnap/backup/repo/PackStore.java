@@ -231,39 +231,25 @@ public final class PackStore implements AutoCloseable {
 
     /**
      * An entry's content, checked against its hash and the expected length. When the copy
-     * reads use is damaged or cannot be read, another copy is tried (a crash or two backups
-     * at once can leave an entry in two packs).
+     * reads use cannot be read, another copy serves: the copy may be damaged or cut short
+     * while a crash or two backups at once left the entry in two packs, or its pack may have
+     * been finished by another thread meanwhile (renamed before the new name is recorded,
+     * and found again under that name).
      */
     byte[] get(EntryType type, Hash h, int length) throws IOException {
         EntryTable.Location at = locate(type, h);
         Path file = packPath(at.pack());
         try {
-            try {
-                return decode(type, h, frame(file, at), length, file);
-            } catch (NoSuchFileException e) {
-                // The pack was finished by another thread meanwhile: renamed from its temporary
-                // name before the new name is recorded.
-                Path renamed = AtomicFiles.isTemporary(file)
-                        ? file.resolveSibling(file.getFileName().toString().substring(AtomicFiles.TEMP_PREFIX.length()))
-                        : packPath(at.pack());
-                if (renamed.equals(file)) {
-                    throw e;
-                }
-                file = renamed;
-                return decode(type, h, frame(file, at), length, file);
-            }
-        } catch (NoSuchFileException e) {
+            return decode(type, h, frame(file, at), length, file);
+        } catch (IOException unreadable) {
             byte[] copy = fromAnotherCopy(type, h, length, file);
-            if (copy == null) {
+            if (copy != null) {
+                return copy;
+            }
+            if (unreadable instanceof NoSuchFileException) {
                 throw new BadEntryException(type, h, true, "missing (its pack " + file + " is gone)");
             }
-            return copy;
-        } catch (IOException damaged) {
-            byte[] copy = fromAnotherCopy(type, h, length, file);
-            if (copy == null) {
-                throw damaged;
-            }
-            return copy;
+            throw unreadable;
         }
     }
 
@@ -289,13 +275,13 @@ public final class PackStore implements AutoCloseable {
     }
 
     /**
-     * The entry read from a good copy in another pack than damaged, the one reads use (a crash
-     * or two backups at once can leave an entry in two packs); null when there is none. Only
-     * damage brings a read here, so reading pack indexes again costs nothing in the normal case.
+     * The entry read from a good copy in a finished pack other than unreadable, the one reads
+     * use; null when there is none. Only a copy that cannot be read brings a read here, so
+     * reading pack indexes again costs nothing in the normal case.
      */
-    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, Path damaged) throws IOException {
+    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, Path unreadable) throws IOException {
         for (Path p : packFiles()) {
-            if (p.equals(damaged)) {
+            if (p.equals(unreadable)) {
                 continue;
             }
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
@@ -304,7 +290,7 @@ public final class PackStore implements AutoCloseable {
                         return decode(type, h, PackFile.readFrame(ch, e.offset(), e.length(), p), length, p);
                     }
                 }
-            } catch (IOException unreadable) {
+            } catch (IOException tryNext) {
                 // a damaged or vanished pack, or a damaged copy: try the next
             }
         }
