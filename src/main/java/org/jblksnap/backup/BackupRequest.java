@@ -1,6 +1,6 @@
 package org.jblksnap.backup;
 
-import org.jblksnap.backup.nbd.NbdAddress;
+import org.jblksnap.nbd.client.NbdAddress;
 
 /**
  * One backup run: which device (its name in the repository), the NBD export to read (a

@@ -10,16 +10,16 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
-import org.jblksnap.backup.nbd.Extent;
-import org.jblksnap.backup.nbd.NbdClient;
+import org.jblksnap.nbd.client.Extent;
+import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.nbd.protocol.Nbd;
-import org.jblksnap.backup.repo.EntryType;
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.HashList;
-import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointMeta;
-import org.jblksnap.backup.repo.PointStats;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.PointMeta;
+import org.jblksnap.repo.PointStats;
+import org.jblksnap.repo.Repository;
 
 /**
  * Backs up one NBD export (a snapshot image, however it was taken) into a repository as a

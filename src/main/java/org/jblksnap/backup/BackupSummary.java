@@ -2,7 +2,8 @@ package org.jblksnap.backup;
 
 import java.util.Locale;
 
-import org.jblksnap.backup.repo.PointStats;
+import org.jblksnap.repo.PointStats;
+import org.jblksnap.params.Sizes;
 
 /** What a backup run did, for the user. */
 public record BackupSummary(long pointId, String device, long size, Long parent, String mode, PointStats stats) {

@@ -13,12 +13,12 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jblksnap.backup.nbd.NbdClient;
-import org.jblksnap.backup.repo.EntryType;
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.HashList;
-import org.jblksnap.backup.repo.PackStore;
-import org.jblksnap.backup.repo.PointMeta;
+import org.jblksnap.nbd.client.NbdClient;
+import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.PackStore;
+import org.jblksnap.repo.PointMeta;
 
 /**
  * Reads blocks (or their changed ranges) from an NBD export with several blocks in flight,

@@ -3,7 +3,7 @@ package org.jblksnap.backup;
 import java.util.BitSet;
 import java.util.List;
 
-import org.jblksnap.backup.nbd.Extent;
+import org.jblksnap.nbd.client.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**

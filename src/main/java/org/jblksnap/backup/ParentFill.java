@@ -3,10 +3,10 @@ package org.jblksnap.backup;
 import java.io.IOException;
 import java.util.Arrays;
 
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.HashList;
-import org.jblksnap.backup.repo.PackStore;
-import org.jblksnap.backup.repo.PointMeta;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.PackStore;
+import org.jblksnap.repo.PointMeta;
 
 /**
  * The previous point of a run, block by block: its manifests (what an incremental run keeps

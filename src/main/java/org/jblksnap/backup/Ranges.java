@@ -3,7 +3,7 @@ package org.jblksnap.backup;
 import java.util.Arrays;
 import java.util.List;
 
-import org.jblksnap.backup.nbd.Extent;
+import org.jblksnap.nbd.client.Extent;
 
 /** A set of byte offsets as ranges [start, end): sorted, disjoint and never adjacent. Immutable. */
 final class Ranges {

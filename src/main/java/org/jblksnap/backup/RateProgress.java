@@ -2,6 +2,8 @@ package org.jblksnap.backup;
 
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.jblksnap.params.Sizes;
+
 /**
  * Counting, rate and time left for a {@link Progress}; subclasses decide how a state is
  * shown and how often (at most every {@code intervalMillis}).

@@ -3,6 +3,8 @@ package org.jblksnap.backup;
 import java.nio.file.Path;
 import java.util.Locale;
 
+import org.jblksnap.params.Sizes;
+
 /** What a restore did. */
 public record RestoreSummary(long pointId, Path target, long size, long bytesWritten, long zeroChunks, boolean sparse,
         double seconds) {

@@ -12,12 +12,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.HashList;
-import org.jblksnap.backup.repo.IoMessages;
-import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointMeta;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.IoMessages;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.PointMeta;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.FileIo;
 

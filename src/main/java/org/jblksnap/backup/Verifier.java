@@ -9,13 +9,13 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 
-import org.jblksnap.backup.repo.EntryCheck;
-import org.jblksnap.backup.repo.EntryType;
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.HashList;
-import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointMeta;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.EntryCheck;
+import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.PointMeta;
+import org.jblksnap.repo.Repository;
 
 /**
  * Checks a repository. Verifying everything reads every pack whole (index checksum, every

@@ -2,6 +2,8 @@ package org.jblksnap.backup;
 
 import java.util.List;
 
+import org.jblksnap.params.Sizes;
+
 /**
  * What verification found: points checked, packs read whole (none when one point was
  * checked), distinct good chunks the points use and their logical bytes, pack entries no

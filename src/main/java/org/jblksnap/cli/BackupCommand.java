@@ -9,11 +9,12 @@ import org.jblksnap.backup.BackupRequest;
 import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
-import org.jblksnap.backup.nbd.NbdAddress;
-import org.jblksnap.backup.repo.Repository;
-import org.jblksnap.backup.repo.RepositoryConfig;
+import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.params.Sizes;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 

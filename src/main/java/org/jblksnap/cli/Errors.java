@@ -2,7 +2,7 @@ package org.jblksnap.cli;
 
 import java.nio.file.FileSystemException;
 
-import org.jblksnap.backup.repo.IoMessages;
+import org.jblksnap.repo.IoMessages;
 
 import org.jblksnap.error.BlksnapException;
 

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.jblksnap.Version;
+import org.jblksnap.params.Sizes;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;

@@ -3,8 +3,8 @@ package org.jblksnap.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.control.ControlProtocol;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -3,9 +3,9 @@ package org.jblksnap.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import org.jblksnap.backup.repo.PruneReport;
-import org.jblksnap.backup.repo.Pruner;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.PruneReport;
+import org.jblksnap.repo.Pruner;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
 

@@ -3,8 +3,8 @@ package org.jblksnap.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 
-import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.error.InvalidArgumentException;
 
 import picocli.CommandLine.Option;

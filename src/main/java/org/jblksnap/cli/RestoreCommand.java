@@ -6,7 +6,7 @@ import java.util.concurrent.Callable;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.RestoreSummary;
 import org.jblksnap.backup.Restorer;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.control.ControlClient;
 
 import picocli.CommandLine.Command;

@@ -6,12 +6,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-import org.jblksnap.backup.repo.Point;
-import org.jblksnap.backup.repo.PointImage;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.PointImage;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.daemon.DaemonConfig;
-import org.jblksnap.nbd.Export;
-import org.jblksnap.nbd.NbdServer;
+import org.jblksnap.nbd.server.Export;
+import org.jblksnap.nbd.server.NbdServer;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 

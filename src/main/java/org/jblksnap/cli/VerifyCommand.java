@@ -5,7 +5,7 @@ import java.util.concurrent.Callable;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Verifier;
 import org.jblksnap.backup.VerifyReport;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.control.ControlClient;
 
 import picocli.CommandLine.Command;

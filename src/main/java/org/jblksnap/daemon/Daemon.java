@@ -21,7 +21,7 @@ import org.jblksnap.control.ControlServer;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.StorageException;
 import org.jblksnap.fuse.FuseExports;
-import org.jblksnap.nbd.NbdServer;
+import org.jblksnap.nbd.server.NbdServer;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 

@@ -30,8 +30,8 @@ final class ExportFileSystem implements FuseOperations {
 
     private final Errno errno;
     private final FuseExports.Options options;
-    private final ConcurrentMap<String, Export> exports = new ConcurrentHashMap<>();
-    private final ConcurrentMap<Long, Export> handles = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, ExportFile> exports = new ConcurrentHashMap<>();
+    private final ConcurrentMap<Long, ExportFile> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final Instant started = Instant.now();
     private volatile boolean directIo;
@@ -41,7 +41,7 @@ final class ExportFileSystem implements FuseOperations {
         this.options = options;
     }
 
-    void add(Export export) {
+    void add(ExportFile export) {
         exports.put(export.name(), export);
     }
 
@@ -102,7 +102,7 @@ final class ExportFileSystem implements FuseOperations {
                 setTimes(stat, started);
                 return 0;
             }
-            Export e = fi != null ? handles.get(fi.getFh()) : null;
+            ExportFile e = fi != null ? handles.get(fi.getFh()) : null;
             if (e == null) {
                 e = lookup(path);
             }
@@ -119,7 +119,7 @@ final class ExportFileSystem implements FuseOperations {
     @Override
     public int open(String path, FileInfo fi) {
         try {
-            Export e = lookup(path);
+            ExportFile e = lookup(path);
             if (e == null) {
                 return path.equals("/") ? FuseErrno.EISDIR : FuseErrno.ENOENT;
             }
@@ -137,7 +137,7 @@ final class ExportFileSystem implements FuseOperations {
 
     @Override
     public int read(String path, ByteBuffer buf, long count, long offset, FileInfo fi) {
-        Export e = handles.get(fi.getFh());
+        ExportFile e = handles.get(fi.getFh());
         if (e == null) {
             return FuseErrno.EBADF;
         }
@@ -153,7 +153,7 @@ final class ExportFileSystem implements FuseOperations {
 
     @Override
     public int write(String path, ByteBuffer buf, long count, long offset, FileInfo fi) {
-        Export e = handles.get(fi.getFh());
+        ExportFile e = handles.get(fi.getFh());
         if (e == null) {
             return FuseErrno.EBADF;
         }
@@ -185,7 +185,7 @@ final class ExportFileSystem implements FuseOperations {
     }
 
     private int sync(String op, FileInfo fi) {
-        Export e = handles.get(fi.getFh());
+        ExportFile e = handles.get(fi.getFh());
         if (e == null) {
             return FuseErrno.EBADF;
         }
@@ -209,7 +209,7 @@ final class ExportFileSystem implements FuseOperations {
     @Override
     public int truncate(String path, long size, FileInfo fi) {
         try {
-            Export e = fi != null ? handles.get(fi.getFh()) : null;
+            ExportFile e = fi != null ? handles.get(fi.getFh()) : null;
             if (e == null) {
                 e = lookup(path);
             }
@@ -238,7 +238,7 @@ final class ExportFileSystem implements FuseOperations {
             }
             filler.fill(".", s -> { }, 0, 0);
             filler.fill("..", s -> { }, 0, 0);
-            for (Export e : exports.values()) {
+            for (ExportFile e : exports.values()) {
                 if ((flags & FUSE_READDIR_PLUS) != 0) {
                     filler.fill(e.name(), s -> fill(s, e), 0, DirFiller.FUSE_FILL_DIR_PLUS);
                 } else {
@@ -260,7 +260,7 @@ final class ExportFileSystem implements FuseOperations {
     public int statfs(String path, Statvfs statvfs) {
         try {
             long bytes = 0;
-            for (Export e : exports.values()) {
+            for (ExportFile e : exports.values()) {
                 bytes += e.size();
             }
             statvfs.setBsize(STATFS_BLOCK);
@@ -275,14 +275,14 @@ final class ExportFileSystem implements FuseOperations {
         }
     }
 
-    private Export lookup(String path) {
+    private ExportFile lookup(String path) {
         if (path.length() < 2 || path.charAt(0) != '/' || path.indexOf('/', 1) >= 0) {
             return null;
         }
         return exports.get(path.substring(1));
     }
 
-    private static void fill(Stat stat, Export e) {
+    private static void fill(Stat stat, ExportFile e) {
         stat.setMode(Stat.S_IFREG | (e.readOnly() ? 0444 : 0644));
         stat.setNLink((short) 1);
         stat.setSize(e.size());

@@ -179,7 +179,7 @@ public final class FuseExports implements AutoCloseable {
         if (open > 0) {
             LOG.warning(() -> open + " file(s) of " + mountDir + " still open (a mounted loop device?);"
                     + " aborting the FUSE connection, they get I/O errors from now on");
-            Commands.check("umount", "--force", "--lazy", mountDir.toString());
+            SystemTools.check("umount", "--force", "--lazy", mountDir.toString());
         }
     }
 
@@ -192,7 +192,7 @@ public final class FuseExports implements AutoCloseable {
     }
 
     private void add(String name, BlockIo io) {
-        fs.add(new Export(name, io));
+        fs.add(new ExportFile(name, io));
         LOG.fine(() -> "export " + name + " appears under " + mountDir);
     }
 

@@ -53,11 +53,11 @@ public final class LoopDevices {
             throw new NoSuchDeviceException("no export named '" + exportName + "' under " + mountDir);
         }
         Path file = mountDir.resolve(exportName);
-        Commands.Result r = Commands.run("losetup", "--find", "--show", "--direct-io=on", file.toString());
+        SystemTools.Result r = SystemTools.run("losetup", "--find", "--show", "--direct-io=on", file.toString());
         if (!r.ok()) {
             String why = r.describe();
             LOG.warning(() -> "losetup with direct I/O failed for " + file + " (" + why + "); trying buffered I/O");
-            r = Commands.check("losetup", "--find", "--show", "--direct-io=off", file.toString());
+            r = SystemTools.check("losetup", "--find", "--show", "--direct-io=off", file.toString());
         }
         String device = r.out().strip();
         boolean directIo = LoopSysfs.directIo(device);
@@ -135,7 +135,7 @@ public final class LoopDevices {
         List<String> detached = new ArrayList<>();
         for (Map.Entry<String, String> e : LoopSysfs.backingFiles().entrySet()) {
             if (e.getValue().startsWith(dir + "/")) {
-                Commands.Result r = Commands.run("losetup", "-d", e.getKey());
+                SystemTools.Result r = SystemTools.run("losetup", "-d", e.getKey());
                 if (r.ok()) {
                     detached.add(e.getKey());
                     LOG.info(() -> "detached stale loop device " + e.getKey() + " over " + e.getValue());
@@ -157,7 +157,7 @@ public final class LoopDevices {
             LOG.fine(() -> loop.device() + " no longer backs " + loop.file() + "; nothing to detach");
             return;
         }
-        Commands.Result r = Commands.run("losetup", "-d", loop.device());
+        SystemTools.Result r = SystemTools.run("losetup", "-d", loop.device());
         if (!r.ok() && LoopSysfs.backs(loop.device(), loop.file())) {
             throw new IOException("detaching " + loop.device() + " of export " + loop.exportName() + ": " + r.describe());
         }

@@ -23,9 +23,9 @@ final class StaleMounts {
 
     /** Lazily unmounts the FUSE mount at dir (whose server is known to be dead). */
     static void unmount(Path dir) throws IOException {
-        Commands.Result r = Commands.run("fusermount3", "-u", "-z", dir.toString());
+        SystemTools.Result r = SystemTools.run("fusermount3", "-u", "-z", dir.toString());
         if (!r.ok()) {
-            Commands.check("umount", "-l", dir.toString());
+            SystemTools.check("umount", "-l", dir.toString());
         }
     }
 

@@ -2,9 +2,9 @@ package org.jblksnap.backup;
 
 import java.nio.file.Path;
 
-import org.jblksnap.backup.nbd.NbdAddress;
-import org.jblksnap.backup.repo.Repository;
-import org.jblksnap.backup.repo.RepositoryConfig;
+import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryConfig;
 
 /**
  * A backup in a JVM of its own, for tests that kill it:

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.BitSet;
 import java.util.List;
 
-import org.jblksnap.backup.nbd.Extent;
+import org.jblksnap.nbd.client.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.junit.jupiter.api.Test;
 

@@ -18,9 +18,9 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import org.jblksnap.backup.repo.AtomicFiles;
-import org.jblksnap.backup.repo.Repository;
-import org.jblksnap.backup.repo.RepositoryConfig;
+import org.jblksnap.repo.AtomicFiles;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,7 +94,7 @@ class CrashTest {
             child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                     System.getProperty("java.class.path"), BackupChild.class.getName(), repoDir().toString(),
                     Integer.toString(CS), Long.toString(PACK),
-                    ((org.jblksnap.backup.nbd.NbdAddress.Unix) slow.address()).socket().toString(), "vda", "g", "2")
+                    ((org.jblksnap.nbd.client.NbdAddress.Unix) slow.address()).socket().toString(), "vda", "g", "2")
                     .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (packs() < before + 2 && child.isAlive() && System.nanoTime() < deadline) {

@@ -1,6 +1,6 @@
 package org.jblksnap.backup;
 
-import static org.jblksnap.backup.repo.Points.random;
+import static org.jblksnap.repo.Points.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,15 +17,15 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
-import org.jblksnap.backup.repo.AtomicFiles;
-import org.jblksnap.backup.repo.BadEntryException;
-import org.jblksnap.backup.repo.EntryType;
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.Points;
-import org.jblksnap.backup.repo.PruneReport;
-import org.jblksnap.backup.repo.Pruner;
-import org.jblksnap.backup.repo.Repository;
-import org.jblksnap.backup.repo.RepositoryConfig;
+import org.jblksnap.repo.AtomicFiles;
+import org.jblksnap.repo.BadEntryException;
+import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.Points;
+import org.jblksnap.repo.PruneReport;
+import org.jblksnap.repo.Pruner;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

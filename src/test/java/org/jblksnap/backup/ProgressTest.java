@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
+import org.jblksnap.params.Sizes;
+
 class ProgressTest {
     private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
     private final PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);

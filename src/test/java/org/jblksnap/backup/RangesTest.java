@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Random;
 
-import org.jblksnap.backup.nbd.Extent;
+import org.jblksnap.nbd.client.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.junit.jupiter.api.Test;
 

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.jblksnap.backup.nbd.NbdAddress;
+import org.jblksnap.nbd.client.NbdAddress;
 
 /**
  * An NBD server for a test (qemu-nbd or nbdkit) that daemonizes once its Unix socket in the

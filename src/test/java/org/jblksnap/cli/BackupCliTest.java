@@ -15,10 +15,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.jblksnap.backup.Cmd;
-import org.jblksnap.backup.repo.EntryType;
-import org.jblksnap.backup.repo.Hash;
-import org.jblksnap.backup.repo.Points;
-import org.jblksnap.backup.repo.Repository;
+import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.Points;
+import org.jblksnap.repo.Repository;
 import org.jblksnap.daemon.JblksnapProcess;
 import org.jblksnap.testutil.MixedContent;
 import org.junit.jupiter.api.AfterEach;

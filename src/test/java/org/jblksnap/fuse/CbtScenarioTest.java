@@ -69,8 +69,8 @@ class CbtScenarioTest {
             int previous = rig.engine.cbtInfo("d1").changesNumber();
             byte[] atTake = rig.engine.readCbtMap("d1", 0, blocks);
             Path dirty = m1.resolve("dirty_file");
-            Commands.check("fallocate", "--length", "2MiB", dirty.toString());
-            Commands.check("sync", "-f", dirty.toString());
+            SystemTools.check("fallocate", "--length", "2MiB", dirty.toString());
+            SystemTools.check("sync", "-f", dirty.toString());
             List<long[]> ranges = extents(dirty);
             assertFalse(ranges.isEmpty());
             rig.engine.markDirty("d1", ranges);
@@ -110,7 +110,7 @@ class CbtScenarioTest {
     /** The file's extents on its device as {first sector, sector count} (filefrag in 512-byte units). */
     private static List<long[]> extents(Path file) throws IOException {
         List<long[]> ranges = new ArrayList<>();
-        for (String line : Commands.check("filefrag", "-v", "-b512", file.toString()).out().split("\n")) {
+        for (String line : SystemTools.check("filefrag", "-v", "-b512", file.toString()).out().split("\n")) {
             Matcher m = EXTENT.matcher(line);
             if (m.find()) {
                 ranges.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(3))});

@@ -79,7 +79,7 @@ class DestroyBusyScenarioTest {
             busy.add(Thread.ofPlatform().name("dd-reader").start(() -> {
                 try {
                     while (!stop.get()) {
-                        if (!Commands.run("dd", "if=" + li, "of=/dev/null", "bs=1M", "iflag=direct", "status=none").ok()) {
+                        if (!SystemTools.run("dd", "if=" + li, "of=/dev/null", "bs=1M", "iflag=direct", "status=none").ok()) {
                             imageFailures.incrementAndGet();
                         }
                     }

@@ -24,7 +24,7 @@ class ExportFileSystemTest {
     @Test
     void readOnlyExportsRefuseWrites() {
         MemoryBlockIo ro = new MemoryBlockIo(4096, 0, true);
-        fs.add(new Export("ro", ro));
+        fs.add(new ExportFile("ro", ro));
         FakeStat stat = new FakeStat();
         assertEquals(0, fs.getattr("/ro", stat, null));
         assertEquals(Stat.S_IFREG | 0444, stat.mode);
@@ -44,7 +44,7 @@ class ExportFileSystemTest {
     @Test
     void rangesAndNamesMapToErrno() {
         MemoryBlockIo dev = new MemoryBlockIo(4096, 0);
-        fs.add(new Export("d0", dev));
+        fs.add(new ExportFile("d0", dev));
         FakeFileInfo fi = new FakeFileInfo(O_RDWR);
         assertEquals(0, fs.open("/d0", fi));
         assertEquals(FuseErrno.ENOSPC, fs.write("/d0", ByteBuffer.allocate(1), 1, 4096, fi));
@@ -64,8 +64,8 @@ class ExportFileSystemTest {
 
     @Test
     void engineFailuresBecomeEio() {
-        fs.add(new Export("corrupt", new FailingBlockIo(new SnapshotCorruptedException("overflow"))));
-        fs.add(new Export("gone", new FailingBlockIo(new ImageClosedException("destroyed"))));
+        fs.add(new ExportFile("corrupt", new FailingBlockIo(new SnapshotCorruptedException("overflow"))));
+        fs.add(new ExportFile("gone", new FailingBlockIo(new ImageClosedException("destroyed"))));
         for (String name : new String[] {"corrupt", "gone"}) {
             FakeFileInfo fi = new FakeFileInfo(O_RDWR);
             assertEquals(0, fs.open("/" + name, fi));
@@ -78,7 +78,7 @@ class ExportFileSystemTest {
 
     @Test
     void anOpenHandleOutlivesItsExport() {
-        fs.add(new Export("d0", new MemoryBlockIo(4096, 0)));
+        fs.add(new ExportFile("d0", new MemoryBlockIo(4096, 0)));
         FakeFileInfo fi = new FakeFileInfo(O_RDWR);
         assertEquals(0, fs.open("/d0", fi));
         fs.remove("d0");

@@ -54,7 +54,7 @@ class ImagePatternScenarioTest {
                 for (int k = 0; k < IMAGE_OFFSETS.length; k++) {
                     writePattern(Path.of(image), IMAGE_OFFSETS[k], 200 + k, it);
                 }
-                Commands.check("sync", image);
+                SystemTools.check("sync", image);
                 for (int k = 0; k < IMAGE_OFFSETS.length; k++) {
                     expectPattern(Path.of(image), IMAGE_OFFSETS[k], 200 + k, it);
                 }
@@ -106,7 +106,7 @@ class ImagePatternScenarioTest {
     private void writePattern(Path dev, long offset, int writer, long seq) throws IOException {
         Path file = tmp.resolve("pattern-" + writer + "-" + seq);
         Files.write(file, SectorPattern.sectors(offset >> 9, MIB / 512, writer, seq).array());
-        Commands.check("dd", "if=" + file, "of=" + dev, "bs=1K", "count=1024", "seek=" + (offset >> 10),
+        SystemTools.check("dd", "if=" + file, "of=" + dev, "bs=1K", "count=1024", "seek=" + (offset >> 10),
                 "oflag=direct", "conv=notrunc", "status=none");
     }
 
@@ -119,7 +119,7 @@ class ImagePatternScenarioTest {
 
     private ByteBuffer read(Path dev, long offset, int length) throws IOException {
         Path file = tmp.resolve("read");
-        Commands.check("dd", "if=" + dev, "of=" + file, "bs=1K", "count=" + (length >> 10), "skip=" + (offset >> 10),
+        SystemTools.check("dd", "if=" + dev, "of=" + file, "bs=1K", "count=" + (length >> 10), "skip=" + (offset >> 10),
                 "iflag=direct", "status=none");
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
         assertEquals(length, b.remaining());

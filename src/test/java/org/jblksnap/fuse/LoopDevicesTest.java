@@ -48,7 +48,7 @@ class LoopDevicesTest {
             assertEquals(rig.exports.file("d0"), loop.file());
             assertEquals(loop.directIo(), LoopSysfs.directIo(dev));
             assertTrue(loop.directIo(), "the kernel takes direct I/O on a FUSE file");
-            assertEquals(16 * MIB, Long.parseLong(Commands.check("blockdev", "--getsize64", dev).out().strip()));
+            assertEquals(16 * MIB, Long.parseLong(SystemTools.check("blockdev", "--getsize64", dev).out().strip()));
 
             ByteBuffer pattern = ByteBuffer.allocateDirect((int) MIB + 4096).alignedSlice(4096).limit((int) MIB);
             SectorPattern.fill(pattern, 2048, 2048, 1, 1);
@@ -129,10 +129,10 @@ class LoopDevicesTest {
         } finally {
             host.destroyForcibly();
             if (loop != null && mnt.resolve("d0").toString().equals(LoopSysfs.backingFile(loop))) {
-                Commands.run("losetup", "-d", loop);
+                SystemTools.run("losetup", "-d", loop);
             }
             if (MountTable.typeAt(mnt).isPresent()) {
-                Commands.run("umount", "-l", mnt.toString());
+                SystemTools.run("umount", "-l", mnt.toString());
             }
             Files.deleteIfExists(disk);
             Files.deleteIfExists(mnt);
@@ -153,7 +153,7 @@ class LoopDevicesTest {
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
             assertTrue(seconds < 9, "close took " + seconds + " s");
             assertTrue(MountTable.typeAt(rig.exports.mountDir()).isEmpty(), "the FUSE mount is gone");
-            Commands.run("umount", m1.toString());
+            SystemTools.run("umount", m1.toString());
             assertTrue(Rig.loopGone(l1, 20_000), "the loop device goes once its file system is unmounted");
         }
     }

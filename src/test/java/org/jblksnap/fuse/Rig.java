@@ -71,16 +71,16 @@ final class Rig implements AutoCloseable {
 
     /** A plain loop device over a file (not an export), detached at close. */
     String plainLoop(Path file) throws IOException {
-        String dev = Commands.check("losetup", "--find", "--show", file.toString()).out().strip();
-        teardown.add(() -> Commands.run("losetup", "-d", dev));
+        String dev = SystemTools.check("losetup", "--find", "--show", file.toString()).out().strip();
+        teardown.add(() -> SystemTools.run("losetup", "-d", dev));
         return dev;
     }
 
     void mkfs(String type, String device) throws IOException {
         if (type.equals("xfs")) {
-            Commands.check("mkfs.xfs", "-q", "-f", device);
+            SystemTools.check("mkfs.xfs", "-q", "-f", device);
         } else {
-            Commands.check("mkfs." + type, "-q", "-F", device);
+            SystemTools.check("mkfs." + type, "-q", "-F", device);
         }
     }
 
@@ -91,9 +91,9 @@ final class Rig implements AutoCloseable {
         mountAt(device, mp, options);
         teardown.add(() -> {
             if (mounted.contains(mp)) {
-                Commands.Result r = Commands.run("umount", mp.toString());
+                SystemTools.Result r = SystemTools.run("umount", mp.toString());
                 if (!r.ok()) {
-                    Commands.run("umount", "-l", mp.toString());
+                    SystemTools.run("umount", "-l", mp.toString());
                 }
                 mounted.remove(mp);
             }
@@ -109,18 +109,18 @@ final class Rig implements AutoCloseable {
         }
         cmd.add(device);
         cmd.add(mp.toString());
-        Commands.check(cmd.toArray(String[]::new));
+        SystemTools.check(cmd.toArray(String[]::new));
         mounted.add(mp);
     }
 
     void umount(Path mp) throws IOException {
-        Commands.check("umount", mp.toString());
+        SystemTools.check("umount", mp.toString());
         mounted.remove(mp);
     }
 
     /** umount --lazy --force: gone from the namespace now, released at its last close. */
     void lazyUmount(Path mp) throws IOException {
-        Commands.check("umount", "--lazy", "--force", mp.toString());
+        SystemTools.check("umount", "--lazy", "--force", mp.toString());
         mounted.remove(mp);
     }
 
@@ -138,13 +138,13 @@ final class Rig implements AutoCloseable {
         List<Path> frozen = new ArrayList<>();
         try {
             for (Path mp : mountPoints) {
-                Commands.check("fsfreeze", "--freeze", mp.toString());
+                SystemTools.check("fsfreeze", "--freeze", mp.toString());
                 frozen.add(mp);
             }
             engine.take(id);
         } finally {
             for (Path mp : frozen) {
-                Commands.check("fsfreeze", "--unfreeze", mp.toString());
+                SystemTools.check("fsfreeze", "--unfreeze", mp.toString());
             }
         }
     }
@@ -152,9 +152,9 @@ final class Rig implements AutoCloseable {
     /** Checks an unmounted file system without changing it (e2fsck -fn, xfs_repair -n). */
     void fsck(String type, String device) throws IOException {
         if (type.equals("xfs")) {
-            Commands.check("xfs_repair", "-n", device);
+            SystemTools.check("xfs_repair", "-n", device);
         } else {
-            Commands.check("e2fsck", "-f", "-n", device);
+            SystemTools.check("e2fsck", "-f", "-n", device);
         }
     }
 

@@ -1,5 +1,0 @@
-package org.jblksnap.backup.repo;
-
-/** A committed point: its number in the repository and its metadata. */
-public record Point(long id, PointMeta meta) {
-}

@@ -1,0 +1,32 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+
+/**
+ * A stored chunk or manifest is missing, cannot be decompressed, has the wrong length, or
+ * does not hash to its name.
+ */
+public final class BadEntryException extends IOException {
+    private final EntryType type;
+    private final Hash hash;
+    private final boolean missing;
+
+    public BadEntryException(EntryType type, Hash hash, boolean missing, String problem) {
+        super(type + " " + hash.hex() + ": " + problem);
+        this.type = type;
+        this.hash = hash;
+        this.missing = missing;
+    }
+
+    public EntryType type() {
+        return type;
+    }
+
+    public Hash hash() {
+        return hash;
+    }
+
+    public boolean missing() {
+        return missing;
+    }
+}

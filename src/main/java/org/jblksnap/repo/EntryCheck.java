@@ -1,0 +1,196 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What verification knows of the stored entries: which are good (decompressed, of the right
+ * length, hashing to their name), which are bad and why, and which the points checked so far
+ * use. Entries are checked when a pack is read whole ({@link #readPack}) or else when first
+ * used. Only the copy of an entry that reads use (the one the repository's table names) counts
+ * as used; other copies count as unused, and a bad one is a problem too. Thread-safe.
+ */
+public final class EntryCheck {
+    /** The outcome of one use: the problem (null when the entry is good) and whether it was the first. */
+    public record Use(String problem, boolean first) {
+    }
+
+    private final PackStore store;
+    private final BitSet checked = new BitSet();
+    private final BitSet inPacksRead = new BitSet();
+    private final BitSet used = new BitSet();
+    private final Map<Integer, String> bad = new HashMap<>();
+    /** By entry number, for the good ones. */
+    private int[] rawLengths = new int[1024];
+    private final List<String> problems = new ArrayList<>();
+    private long copies;
+    private int packsRead;
+    private long usedChunks;
+    private long usedChunkBytes;
+
+    public EntryCheck(PackStore store) {
+        this.store = store;
+    }
+
+    /** The packs to read whole, numbered from 0 (not those whose index could not be read). */
+    public int packCount() throws IOException {
+        return store.packCount();
+    }
+
+    public long packBytes(int pack) throws IOException {
+        return Files.size(store.packPath(pack));
+    }
+
+    /**
+     * Reads a pack whole: its index again (checksum) and every entry (decompressed, its length
+     * the one the index gives, its content hashing to its name).
+     */
+    public void readPack(int pack) throws IOException {
+        Path file = store.packPath(pack);
+        List<PackFile.Entry> entries;
+        FileChannel open;
+        try {
+            open = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            problem("pack " + file + ": gone since the repository was opened");
+            return;
+        }
+        try (FileChannel ch = open) {
+            try {
+                entries = PackFile.readIndex(ch, file);
+            } catch (RepositoryException e) {
+                problem(e.getMessage());
+                return;
+            }
+            for (PackFile.Entry e : entries) {
+                String why = null;
+                try {
+                    byte[] frame = PackFile.readFrame(ch, e.offset(), e.length(), file);
+                    store.decode(e.type(), e.hash(), frame, e.rawLength(), file);
+                } catch (BadEntryException x) {
+                    why = x.getMessage();
+                }
+                int n = store.entryNumber(e.type(), e.hash());
+                EntryTable.Location at = n < 0 ? null : store.location(n);
+                synchronized (this) {
+                    copies++;
+                    if (at != null && at.pack() == pack && at.offset() == e.offset()) {
+                        record(n, why, e.rawLength());
+                        inPacksRead.set(n);
+                    } else if (why != null) {
+                        problems.add(why + " (a copy that nothing reads)");
+                    }
+                }
+            }
+        }
+        synchronized (this) {
+            packsRead++;
+        }
+    }
+
+    private void record(int n, String why, int rawLength) {
+        checked.set(n);
+        if (why != null) {
+            bad.put(n, why);
+        } else {
+            if (n >= rawLengths.length) {
+                rawLengths = Arrays.copyOf(rawLengths, Math.max(n + 1, 2 * rawLengths.length));
+            }
+            rawLengths[n] = rawLength;
+        }
+    }
+
+    /**
+     * Records a use of the entry where content of the given length is needed, checking the
+     * entry first if no pack read did. Returns the problem, if any, and whether this was its
+     * first use.
+     */
+    public Use use(EntryType type, Hash h, int length) throws IOException {
+        int n = store.entryNumber(type, h);
+        if (n < 0) {
+            try {
+                store.get(type, h, length); // looks for packs written since, then says missing
+            } catch (BadEntryException e) {
+                return new Use(e.getMessage(), true);
+            }
+            n = store.entryNumber(type, h);
+        }
+        boolean known;
+        synchronized (this) {
+            known = checked.get(n);
+        }
+        if (!known) {
+            String why = null;
+            try {
+                store.get(type, h, length);
+            } catch (BadEntryException e) {
+                why = e.getMessage();
+            }
+            synchronized (this) {
+                record(n, why, length);
+            }
+        }
+        synchronized (this) {
+            boolean first = !used.get(n);
+            used.set(n);
+            String why = bad.get(n);
+            if (why == null && rawLengths[n] != length) {
+                why = type + " " + h.hex() + ": is " + rawLengths[n] + " bytes where " + length + " are needed";
+            }
+            if (first && why == null && type == EntryType.CHUNK) {
+                usedChunks++;
+                usedChunkBytes += length;
+            }
+            return new Use(why, first);
+        }
+    }
+
+    private synchronized void problem(String p) {
+        problems.add(p);
+    }
+
+    /** Packs read whole. */
+    public synchronized int packsRead() {
+        return packsRead;
+    }
+
+    /** Distinct good chunks used, and their bytes. */
+    public synchronized long usedChunks() {
+        return usedChunks;
+    }
+
+    public synchronized long usedChunkBytes() {
+        return usedChunkBytes;
+    }
+
+    /** Entries of the packs read that no use named (other copies of used ones included). */
+    public synchronized long unusedEntries() {
+        BitSet usedRead = (BitSet) used.clone();
+        usedRead.and(inPacksRead);
+        return copies - usedRead.cardinality();
+    }
+
+    /**
+     * The problems found apart from uses: packs read whole that turned out damaged, bad copies
+     * nothing reads, and bad entries nothing used.
+     */
+    public synchronized List<String> problems() {
+        List<String> all = new ArrayList<>(problems);
+        bad.forEach((n, why) -> {
+            if (!used.get(n)) {
+                all.add(why + " (used by no point)");
+            }
+        });
+        return all;
+    }
+}

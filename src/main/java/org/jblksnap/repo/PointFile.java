@@ -1,0 +1,120 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.Arrays;
+
+import com.github.luben.zstd.Zstd;
+
+/**
+ * The file of one point, {@code points/ID.point}, big-endian:
+ *
+ * <pre>
+ * 8 bytes   magic "JBSPOINT"
+ * 4 bytes   format version (2)
+ * 4 bytes   metadata length M
+ * M bytes   metadata, JSON in UTF-8 ({@link PointMeta})
+ * 8 bytes   block count B (= ceil(size / blockSize))
+ * 4 bytes   compressed index length C
+ * C bytes   zstd frame of the index: B hashes of 32 bytes, each the hash of the block's
+ *           manifest, all-zero for a block of zeroes
+ * 32 bytes  SHA-256 of everything above
+ * </pre>
+ */
+final class PointFile {
+    private static final byte[] MAGIC = "JBSPOINT".getBytes(StandardCharsets.US_ASCII);
+    private static final int VERSION = 2;
+    private static final int MAX_META = 1 << 20;
+
+    private PointFile() {
+    }
+
+    static ByteBuffer encode(PointMeta meta, HashList index) throws IOException {
+        if (index.count() != meta.blockCount()) {
+            throw new IllegalArgumentException("index of " + index.count() + " blocks for a point of " + meta.blockCount());
+        }
+        byte[] json = Json.MAPPER.writeValueAsBytes(meta);
+        byte[] packed = Zstd.compress(index.bytes(), 3);
+        ByteBuffer b = ByteBuffer.allocate(8 + 4 + 4 + json.length + 8 + 4 + packed.length + 32);
+        FileHeader.put(b, MAGIC, VERSION).putInt(json.length).put(json).putLong(index.count()).putInt(packed.length)
+                .put(packed);
+        MessageDigest md = Hash.sha256();
+        md.update(b.array(), 0, b.position());
+        b.put(md.digest());
+        return b.flip();
+    }
+
+    /** Reads only the metadata at the start of the file. */
+    static PointMeta readMeta(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            ByteBuffer head = ByteBuffer.wrap(in.readNBytes(16));
+            int len = checkHead(head, file);
+            byte[] json = in.readNBytes(len);
+            if (json.length != len) {
+                throw bad(file, "truncated metadata");
+            }
+            return parseMeta(json, file);
+        }
+    }
+
+    /** Reads the whole file, checking its checksum and that the index fits the metadata. */
+    static HashList readIndex(Path file, PointMeta meta) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        if (all.length < 16 + 12 + 32) {
+            throw bad(file, "truncated");
+        }
+        MessageDigest md = Hash.sha256();
+        md.update(all, 0, all.length - 32);
+        if (!Arrays.equals(md.digest(), Arrays.copyOfRange(all, all.length - 32, all.length))) {
+            throw bad(file, "checksum mismatch");
+        }
+        try {
+            ByteBuffer b = ByteBuffer.wrap(all, 0, all.length - 32);
+            int len = checkHead(b, file);
+            b.position(b.position() + len);
+            long count = b.getLong();
+            int packedLen = b.getInt();
+            if (count != meta.blockCount() || packedLen != b.remaining()) {
+                throw bad(file, "index of " + count + " blocks does not fit the metadata");
+            }
+            byte[] raw = Zstd.decompress(Arrays.copyOfRange(all, b.position(), b.limit()),
+                    Math.multiplyExact((int) count, Hash.BYTES));
+            if (raw.length != count * Hash.BYTES) {
+                throw bad(file, "index is " + raw.length + " bytes, expected " + count * Hash.BYTES);
+            }
+            return HashList.fromBytes(raw);
+        } catch (BufferUnderflowException | ArithmeticException | com.github.luben.zstd.ZstdException e) {
+            throw bad(file, "malformed index (" + e.getMessage() + ")");
+        }
+    }
+
+    private static int checkHead(ByteBuffer head, Path file) throws RepositoryException {
+        if (head.remaining() < 16) {
+            throw bad(file, "truncated header");
+        }
+        FileHeader.check(head, MAGIC, VERSION, "point file " + file, "point file");
+        int len = head.getInt();
+        if (len <= 0 || len > MAX_META) {
+            throw bad(file, "metadata length " + len);
+        }
+        return len;
+    }
+
+    private static PointMeta parseMeta(byte[] json, Path file) throws RepositoryException {
+        try {
+            return Json.MAPPER.readValue(json, PointMeta.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw bad(file, "bad metadata (" + e.getMessage() + ")");
+        }
+    }
+
+    private static RepositoryException bad(Path file, String what) {
+        return new RepositoryException("point file " + file + ": " + what);
+    }
+}

@@ -1,0 +1,68 @@
+package org.jblksnap.repo;
+
+/**
+ * {@code repository.json}: the format name and version, the block size (fixed, 4 MiB: the
+ * unit of a point's index), the chunk size (a power of two from 4 KiB to 4 MiB, chosen at
+ * creation: the unit of storage and dedup), the size at which a pack is closed, the hash
+ * and the compression.
+ */
+public record RepositoryConfig(String format, int version, int blockSize, int chunkSize, long packSize, String hash,
+        String compression, int zstdLevel) {
+    public static final String FORMAT = "jblksnap-repository";
+    public static final int VERSION = 2;
+    public static final int BLOCK_SIZE = 4 << 20;
+    public static final int DEFAULT_CHUNK_SIZE = 64 << 10;
+    public static final int MIN_CHUNK_SIZE = 4 << 10;
+    public static final int MAX_CHUNK_SIZE = BLOCK_SIZE;
+    public static final long DEFAULT_PACK_SIZE = 32 << 20;
+    public static final long MIN_PACK_SIZE = 64 << 10;
+    public static final long MAX_PACK_SIZE = 1L << 30;
+
+    /** A new repository's settings with the default pack size. */
+    public static RepositoryConfig of(int chunkSize) {
+        return of(chunkSize, DEFAULT_PACK_SIZE);
+    }
+
+    public static RepositoryConfig of(int chunkSize, long packSize) {
+        RepositoryConfig c = new RepositoryConfig(FORMAT, VERSION, BLOCK_SIZE, chunkSize, packSize, "sha256", "zstd", 3);
+        c.check();
+        return c;
+    }
+
+    void check() {
+        if (!FORMAT.equals(format)) {
+            throw new IllegalArgumentException("not a " + FORMAT + " (format " + format + ")");
+        }
+        if (version >= 1 && version < VERSION) {
+            throw new IllegalArgumentException("this repository was made by an earlier jblksnap (format version "
+                    + version + "), which this one does not read: back up into a new repository");
+        }
+        if (version != VERSION) {
+            throw new IllegalArgumentException("format version " + version + " is not supported (this jblksnap reads "
+                    + VERSION + ")");
+        }
+        if (blockSize != BLOCK_SIZE) {
+            throw new IllegalArgumentException("block size " + blockSize + " is not " + BLOCK_SIZE);
+        }
+        if (Integer.bitCount(chunkSize) != 1 || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+            throw new IllegalArgumentException("chunk size " + chunkSize + " is not a power of two from "
+                    + MIN_CHUNK_SIZE + " to " + MAX_CHUNK_SIZE);
+        }
+        if (packSize < MIN_PACK_SIZE || packSize > MAX_PACK_SIZE) {
+            throw new IllegalArgumentException("pack size " + packSize + " is outside " + MIN_PACK_SIZE + ".."
+                    + MAX_PACK_SIZE);
+        }
+        if (!"sha256".equals(hash) || !"zstd".equals(compression)) {
+            throw new IllegalArgumentException("hash " + hash + " and compression " + compression
+                    + " are not supported (sha256 and zstd are)");
+        }
+        if (zstdLevel < 1 || zstdLevel > 19) {
+            throw new IllegalArgumentException("zstd level " + zstdLevel + " is outside 1..19");
+        }
+    }
+
+    /** The length of the manifest of a whole block. */
+    int maxManifestLength() {
+        return blockSize / chunkSize * Hash.BYTES;
+    }
+}

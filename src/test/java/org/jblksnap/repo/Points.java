@@ -1,0 +1,124 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/** Points written straight into a repository from bytes in memory, and read back, for tests. */
+public final class Points {
+    private Points() {
+    }
+
+    public static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /**
+     * Stores content as a new point of the device (chunks of zeroes and blocks of zeroes are
+     * not stored) and commits it; returns its id.
+     */
+    public static long commit(Repository repo, String device, byte[] content) throws IOException {
+        PointMeta meta = new PointMeta(device, content.length, repo.blockSize(), repo.chunkSize(),
+                Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, null, "test", null);
+        PackStore packs = repo.packs();
+        HashList index = new HashList(meta.blockCount());
+        for (int b = 0; b < index.count(); b++) {
+            HashList manifest = new HashList(meta.chunkCount(b));
+            for (int c = 0; c < manifest.count(); c++) {
+                int from = b * meta.blockSize() + c * meta.chunkSize();
+                int len = meta.chunkLength(b, c);
+                if (Arrays.mismatch(content, from, from + len, new byte[len], 0, len) >= 0) {
+                    Hash h = Hash.of(content, from, len);
+                    packs.put(EntryType.CHUNK, h, content, from, len);
+                    manifest.set(c, h);
+                }
+            }
+            if (!manifest.isZero()) {
+                Hash mh = manifest.hash();
+                packs.putManifest(mh, manifest);
+                index.set(b, mh);
+            }
+        }
+        return repo.commit(meta, index);
+    }
+
+    /** What a function of an open repository gives. */
+    public interface RepoFunction<T> {
+        T apply(Repository repo) throws IOException;
+    }
+
+    /** Opens the repository (shared) for the function, and closes it. */
+    public static <T> T withRepository(Path dir, RepoFunction<T> f) throws IOException {
+        try (Repository r = Repository.open(dir, false)) {
+            return f.apply(r);
+        }
+    }
+
+    /** The distinct chunks a point uses, in the order of their hashes. */
+    public static List<Hash> chunks(Repository repo, long id) throws IOException {
+        Point p = repo.points().get(id);
+        HashList index = repo.points().index(p);
+        Set<Hash> all = new HashSet<>();
+        for (int b = 0; b < index.count(); b++) {
+            HashList manifest = repo.packs().manifest(p.meta(), index, b);
+            for (int c = 0; c < manifest.count(); c++) {
+                if (!manifest.get(c).isZero()) {
+                    all.add(manifest.get(c));
+                }
+            }
+        }
+        return all.stream().sorted(Comparator.comparing(Hash::hex)).toList();
+    }
+
+    /** The pack the repository reads an entry from. */
+    public static Path packOf(Repository repo, EntryType type, Hash h) {
+        try {
+            PackStore packs = repo.packs();
+            return packs.packPath(packs.location(packs.entryNumber(type, h)).pack());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** How many packs of the repository hold the entry (a duplicate counts). */
+    public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
+        long n = 0;
+        for (Path p : repo.packs().packFiles()) {
+            n += PackFile.readIndex(p).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
+        }
+        return n;
+    }
+
+    /** Flips a bit in the middle of the entry's frame, in its pack. */
+    public static void damage(Repository repo, EntryType type, Hash h) throws IOException {
+        PackStore packs = repo.packs();
+        EntryTable.Location at = packs.location(packs.entryNumber(type, h));
+        try (FileChannel ch = FileChannel.open(packOf(repo, type, h), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            long pos = at.offset() + at.length() / 2;
+            ch.read(one, pos);
+            one.put(0, (byte) (one.get(0) ^ 0x10)).rewind();
+            ch.write(one, pos);
+        }
+    }
+
+    /** A point's content, read through {@link PointImage}. */
+    public static byte[] read(Repository repo, long id) throws IOException {
+        PointImage img = PointImage.open(repo, id);
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(img.capacity()));
+        img.read(0, b);
+        return b.array();
+    }
+}
