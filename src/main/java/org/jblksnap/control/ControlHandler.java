@@ -96,18 +96,14 @@ public final class ControlHandler {
             ObjectNode result = verb.run(args.isObject() ? args : ControlProtocol.JSON.createObjectNode());
             reply.put("ok", true);
             reply.set("result", result);
-        } catch (BlksnapException e) {
-            error(reply, e.errno(), e.getMessage());
-        } catch (IllegalArgumentException e) {
-            error(reply, Errno.EINVAL, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             error(reply, Errno.EIO, "interrupted");
-        } catch (IOException e) {
-            error(reply, Errno.EIO, e.getMessage());
+        } catch (BlksnapException | IllegalArgumentException | IOException e) {
+            error(reply, Errno.of(e), e.getMessage());
         } catch (Exception e) {
             LOG.log(Level.WARNING, "control request failed", e);
-            error(reply, Errno.EIO, e.toString());
+            error(reply, Errno.of(e), e.toString());
         }
         return reply;
     }

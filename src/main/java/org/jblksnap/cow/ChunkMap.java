@@ -188,7 +188,7 @@ public final class ChunkMap {
                 src.limit(src.position() + n);
                 long s = slot(c);
                 if (s == 0) {
-                    s = copy(c);
+                    s = copyForImage(c);
                 }
                 if (s <= 0) {
                     throw corrupted();
@@ -198,6 +198,22 @@ public final class ChunkMap {
             }
         } finally {
             src.limit(limit);
+        }
+    }
+
+    /**
+     * Copies chunk c for an image write. A copy that fails has failed the snapshot, so the
+     * image writer hears what every later image I/O hears: the snapshot is corrupted.
+     */
+    private long copyForImage(long c) throws SnapshotCorruptedException {
+        try {
+            return copy(c);
+        } catch (SnapshotCorruptedException e) {
+            throw e;
+        } catch (IOException e) {
+            SnapshotCorruptedException failed = corrupted();
+            failed.initCause(e);
+            throw failed;
         }
     }
 

@@ -18,8 +18,8 @@ import java.util.logging.Logger;
 import org.jblksnap.cbt.CbtFileStore;
 import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlServer;
+import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
-import org.jblksnap.error.StorageException;
 import org.jblksnap.fuse.FuseExports;
 import org.jblksnap.nbd.server.NbdServer;
 import org.jblksnap.params.Params;
@@ -69,7 +69,7 @@ public final class Daemon implements AutoCloseable {
         lock = lockFile.tryLock();
         if (lock == null) {
             lockFile.close();
-            throw new StorageException(Errno.EBUSY, "another jblksnap daemon is running in " + runDir);
+            throw new BlksnapException(Errno.EBUSY, "another jblksnap daemon is running in " + runDir);
         }
         try {
             engine = new SnapshotManager(params.params(), new CbtFileStore(

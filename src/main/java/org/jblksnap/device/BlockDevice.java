@@ -2,6 +2,7 @@ package org.jblksnap.device;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -12,9 +13,10 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.util.Objects;
 import java.util.Set;
 
+import org.jblksnap.error.EngineIOException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
-import org.jblksnap.error.StorageException;
+import org.jblksnap.error.PathException;
 import org.jblksnap.params.Params;
 
 /**
@@ -50,10 +52,10 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
     public static BlockDevice open(Path path, boolean readOnly) throws IOException {
         Kind kind = kindOf(path);
         if (kind == Kind.MISSING) {
-            throw new StorageException(Errno.ENOENT, "device path " + path + " does not exist");
+            throw new PathException(Errno.ENOENT, "device path " + path + " does not exist");
         }
         if (kind != Kind.FILE && kind != Kind.BLOCK_DEVICE) {
-            throw new StorageException(Errno.EINVAL, "device path " + path + " is a " + kind.label
+            throw new PathException(Errno.EINVAL, "device path " + path + " is a " + kind.label
                     + ", not a regular file or a block device");
         }
         Set<Integer> before = CacheHints.before(path);
@@ -161,26 +163,55 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         checkRange(offset, dst.remaining());
-        FileIo.readFully(channel, offset, dst, path);
+        try {
+            FileIo.readFully(channel, offset, dst, path);
+        } catch (ClosedChannelException e) {
+            throw detached(e);
+        }
     }
 
-    /** Writes src.remaining() bytes at offset. */
+    /**
+     * Writes src.remaining() bytes at offset. A full file system or quota is ENOSPC: the JDK
+     * gives only the kernel's message for it, so this is the one place that reads it.
+     */
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         if (readOnly) {
-            throw new IOException("device " + path + " is open read-only");
+            throw new EngineIOException(Errno.EROFS, "device " + path + " is open read-only");
         }
         checkRange(offset, src.remaining());
-        FileIo.writeFully(channel, offset, src);
+        try {
+            FileIo.writeFully(channel, offset, src);
+        } catch (ClosedChannelException e) {
+            throw detached(e);
+        } catch (IOException e) {
+            String m = e.getMessage();
+            if (m != null && (m.contains("No space left") || m.contains("Disk quota"))) {
+                throw new EngineIOException(Errno.ENOSPC, "device " + path + ": " + m, e);
+            }
+            throw e;
+        }
     }
 
-    /** Makes every completed write durable, and checks the backing file is still whole. */
+    /**
+     * Makes every completed write durable, and checks the backing file is still whole (three
+     * more system calls per flush: a stat, its attributes and the size).
+     */
     @Override
     public void flush() throws IOException {
-        if (!readOnly) {
-            channel.force(false);
+        try {
+            if (!readOnly) {
+                channel.force(false);
+            }
+            checkBacking();
+        } catch (ClosedChannelException e) {
+            throw detached(e);
         }
-        checkBacking();
+    }
+
+    /** I/O on a device whose channel was closed: it was detached (ENODEV). */
+    private EngineIOException detached(ClosedChannelException e) {
+        return new EngineIOException(Errno.ENODEV, "device " + path + " was detached", e);
     }
 
     /** Fails when the backing file was removed, replaced or shrunk since open. */
@@ -196,11 +227,6 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
         if (size < capacity) {
             throw new IOException("backing file " + path + " shrank from " + capacity + " to " + size + " bytes while attached");
         }
-    }
-
-    /** The channel, for transfers that bypass the buffer copy (sendfile to a socket). */
-    public FileChannel channel() {
-        return channel;
     }
 
     @Override

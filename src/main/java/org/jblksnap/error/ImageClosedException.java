@@ -1,10 +1,11 @@
 package org.jblksnap.error;
 
-import java.io.IOException;
-
-/** Image I/O after its snapshot was destroyed (ESHUTDOWN for an NBD client). */
-public final class ImageClosedException extends IOException {
+/**
+ * Image I/O after its snapshot was destroyed: ESHUTDOWN, which tells an NBD client to
+ * disconnect and a FUSE reader that the file's device is gone.
+ */
+public final class ImageClosedException extends EngineIOException {
     public ImageClosedException(String message) {
-        super(message);
+        super(Errno.ESHUTDOWN, message);
     }
 }

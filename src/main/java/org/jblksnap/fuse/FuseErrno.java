@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-import org.jblksnap.diff.DiffStorageOverflowException;
 import org.jblksnap.error.BlksnapException;
+import org.jblksnap.error.EngineIOException;
 import org.jblksnap.error.Errno;
-import org.jblksnap.error.ImageClosedException;
-import org.jblksnap.error.SnapshotCorruptedException;
 
 /**
  * What a FUSE operation returns for an error: the negative Linux errno. A callback must never
@@ -25,35 +23,26 @@ final class FuseErrno {
     static final int ENOSPC = -Errno.ENOSPC.code();
     static final int EROFS = -Errno.EROFS.code();
     static final int ENOTDIR = -Errno.ENOTDIR.code();
-    static final int EISDIR = -21;
+    static final int EISDIR = -Errno.EISDIR.code();
 
     private FuseErrno() {
     }
 
-    /** The negative errno for a failure of an operation on the named export. */
+    /**
+     * The negative errno for a failure of an operation on the named export: the engine's
+     * errno ({@link Errno#of}), passed through as it is. Failures the engine expects (a
+     * corrupted or destroyed image, a bad request) are logged quietly; a plain I/O error is a
+     * warning; anything else is a bug and logged with its stack.
+     */
     static int of(String op, String export, Throwable t) {
-        if (t instanceof SnapshotCorruptedException || t instanceof DiffStorageOverflowException) {
-            // The image no longer shows the device at take: every access fails.
+        Errno errno = Errno.of(t);
+        if (t instanceof BlksnapException || t instanceof EngineIOException || t instanceof IllegalArgumentException) {
             LOG.log(Level.FINE, () -> op + " on " + export + ": " + t.getMessage());
-            return EIO;
-        }
-        if (t instanceof ImageClosedException) {
-            LOG.log(Level.FINE, () -> op + " on " + export + ": " + t.getMessage());
-            return EIO;
-        }
-        if (t instanceof BlksnapException b) {
-            LOG.log(Level.FINE, () -> op + " on " + export + ": " + t.getMessage());
-            return -b.errno().code();
-        }
-        if (t instanceof IllegalArgumentException) {
-            LOG.log(Level.FINE, () -> op + " on " + export + ": " + t.getMessage());
-            return EINVAL;
-        }
-        if (t instanceof IOException) {
+        } else if (t instanceof IOException) {
             LOG.log(Level.WARNING, op + " on " + export + " failed: " + t.getMessage());
-            return EIO;
+        } else {
+            LOG.log(Level.SEVERE, op + " on " + export + " failed unexpectedly", t);
         }
-        LOG.log(Level.SEVERE, op + " on " + export + " failed unexpectedly", t);
-        return EIO;
+        return -errno.code();
     }
 }

@@ -16,7 +16,7 @@ import java.util.Map;
 
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
-import org.jblksnap.error.StorageException;
+import org.jblksnap.error.PathException;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.testutil.TestDevices;
@@ -33,14 +33,14 @@ class BlockDeviceTest {
 
     @Test
     void openRefusesWhatIsNoDevice() throws Exception {
-        StorageException missing = assertThrows(StorageException.class, () -> BlockDevice.open(dir.resolve("none")));
+        PathException missing = assertThrows(PathException.class, () -> BlockDevice.open(dir.resolve("none")));
         assertEquals(Errno.ENOENT, missing.errno());
-        StorageException directory = assertThrows(StorageException.class, () -> BlockDevice.open(dir));
+        PathException directory = assertThrows(PathException.class, () -> BlockDevice.open(dir));
         assertEquals(Errno.EINVAL, directory.errno());
         Path fifo = dir.resolve("fifo");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
-        assertThrows(StorageException.class, () -> BlockDevice.open(fifo));
-        assertThrows(StorageException.class, () -> BlockDevice.open(Path.of("/dev/null")));
+        assertThrows(PathException.class, () -> BlockDevice.open(fifo));
+        assertThrows(PathException.class, () -> BlockDevice.open(Path.of("/dev/null")));
         assertThrows(InvalidArgumentException.class, () -> BlockDevice.open(Files.createFile(dir.resolve("empty"))));
         assertThrows(InvalidArgumentException.class, () -> BlockDevice.open(Files.write(dir.resolve("odd"), new byte[513])));
     }

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.nio.ByteBuffer;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Set;
 
 import org.cryptomator.jfuse.api.FileInfo;
 import org.cryptomator.jfuse.api.Stat;
 import org.cryptomator.jfuse.api.TimeSpec;
+import org.jblksnap.error.Errno;
 import org.jblksnap.error.ImageClosedException;
 import org.jblksnap.error.SnapshotCorruptedException;
 import org.junit.jupiter.api.Test;
@@ -63,16 +65,19 @@ class ExportFileSystemTest {
     }
 
     @Test
-    void engineFailuresBecomeEio() {
+    void engineFailuresCarryTheirErrno() {
         fs.add(new ExportFile("corrupt", new FailingBlockIo(new SnapshotCorruptedException("overflow"))));
         fs.add(new ExportFile("gone", new FailingBlockIo(new ImageClosedException("destroyed"))));
+        // A corrupted image is EIO; a destroyed one ESHUTDOWN, as over NBD (TransmissionTest).
+        Map<String, Integer> expected = Map.of("corrupt", FuseErrno.EIO, "gone", -Errno.ESHUTDOWN.code());
         for (String name : new String[] {"corrupt", "gone"}) {
             FakeFileInfo fi = new FakeFileInfo(O_RDWR);
+            int errno = expected.get(name);
             assertEquals(0, fs.open("/" + name, fi));
-            assertEquals(FuseErrno.EIO, fs.read("/" + name, ByteBuffer.allocate(512), 512, 0, fi), name);
-            assertEquals(FuseErrno.EIO, fs.write("/" + name, ByteBuffer.allocate(512), 512, 0, fi), name);
-            assertEquals(FuseErrno.EIO, fs.write("/" + name, ByteBuffer.allocate(5), 5, 3, fi), name + " partial");
-            assertEquals(FuseErrno.EIO, fs.fsync("/" + name, 0, fi), name);
+            assertEquals(errno, fs.read("/" + name, ByteBuffer.allocate(512), 512, 0, fi), name);
+            assertEquals(errno, fs.write("/" + name, ByteBuffer.allocate(512), 512, 0, fi), name);
+            assertEquals(errno, fs.write("/" + name, ByteBuffer.allocate(5), 5, 3, fi), name + " partial");
+            assertEquals(errno, fs.fsync("/" + name, 0, fi), name);
         }
     }
 

@@ -23,6 +23,7 @@ import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.NoDevicesException;
 import org.jblksnap.error.NoSuchDeviceException;
 import org.jblksnap.error.NoSuchSnapshotException;
+import org.jblksnap.error.PathException;
 import org.jblksnap.error.SnapshotAlreadyTakenException;
 import org.jblksnap.error.SnapshotNotTakenException;
 import org.jblksnap.error.StorageException;
@@ -167,8 +168,8 @@ class SnapshotManagerErrorsTest {
         refused(DeviceBusyException.class, () -> m.attach("c", storageFile));
         refused(InvalidArgumentException.class, () -> m.attach("-bad", other));
         refused(InvalidArgumentException.class, () -> m.attach("a/b", other));
-        refused(StorageException.class, () -> m.attach("c", dir.resolve("missing")));
-        refused(StorageException.class, () -> m.attach("c", store));
+        refused(PathException.class, () -> m.attach("c", dir.resolve("missing")));
+        refused(PathException.class, () -> m.attach("c", store));
         refused(InvalidArgumentException.class, () -> m.attach("c", Files.createFile(dir.resolve("empty"))));
         refused(InvalidArgumentException.class, () -> m.attach("c", Files.write(dir.resolve("odd"), new byte[1000])));
         assertEquals(List.of(id, withFile), m.collect());

@@ -3,16 +3,11 @@ package org.jblksnap.nbd.server;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.device.BlockIo;
-import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
-import org.jblksnap.error.ImageClosedException;
-import org.jblksnap.error.InvalidArgumentException;
-import org.jblksnap.error.SnapshotCorruptedException;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
@@ -75,25 +70,22 @@ final class Commands {
         return session.structured() ? Reply.structuredError(r.cookie(), error, message) : Reply.simple(r.cookie(), error);
     }
 
+    /**
+     * The NBD error for a failure: the engine's errno ({@link Errno#of}) turned into the
+     * nearest of the few the protocol has. A device detached or an image destroyed is
+     * ESHUTDOWN, which tells the client its export is going away.
+     */
     static int errorOf(Throwable e) {
-        if (e instanceof ImageClosedException || e instanceof ClosedChannelException) {
-            return Nbd.ESHUTDOWN;
-        }
-        if (e instanceof SnapshotCorruptedException) {
-            return Nbd.EIO;
-        }
-        if (e instanceof InvalidArgumentException) {
-            return Nbd.EINVAL;
-        }
-        if (e instanceof BlksnapException b) {
-            // A detached device: its export is going away.
-            return b.errno() == Errno.ENODEV ? Nbd.ESHUTDOWN : Nbd.EIO;
-        }
-        String m = e.getMessage();
-        if (e instanceof IOException && m != null && (m.contains("No space left") || m.contains("Disk quota"))) {
-            return Nbd.ENOSPC;
-        }
-        return Nbd.EIO;
+        return switch (Errno.of(e)) {
+            case EPERM, EROFS, EACCES -> Nbd.EPERM;
+            case ENOMEM -> Nbd.ENOMEM;
+            case EINVAL -> Nbd.EINVAL;
+            case ENOSPC, EDQUOT, EFBIG -> Nbd.ENOSPC;
+            case EOVERFLOW -> Nbd.EOVERFLOW;
+            case ENOTSUP -> Nbd.ENOTSUP;
+            case ESHUTDOWN, ENODEV -> Nbd.ESHUTDOWN;
+            default -> Nbd.EIO;
+        };
     }
 
     private Reply read(Request r) throws IOException, RefusedRequestException {

@@ -1,0 +1,11 @@
+package org.jblksnap.error;
+
+/**
+ * A device path named in a request cannot be used: it does not exist (ENOENT) or is neither
+ * a regular file nor a block device (EINVAL). Nothing was opened or changed.
+ */
+public final class PathException extends BlksnapException {
+    public PathException(Errno errno, String message) {
+        super(errno, message);
+    }
+}
