@@ -12,8 +12,6 @@ import org.jblksnap.repo.Repository;
 import org.jblksnap.daemon.DaemonConfig;
 import org.jblksnap.nbd.server.Export;
 import org.jblksnap.nbd.server.NbdServer;
-import org.jblksnap.params.Params;
-import org.jblksnap.snapshot.SnapshotManager;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -44,9 +42,7 @@ final class ServeCommand implements Callable<Integer> {
             long id = repo.point(r, point);
             Point p = r.points().get(id);
             String name = p.meta().device() + "@point-" + id;
-            // No devices or snapshots of its own: the server only carries the point's export.
-            try (SnapshotManager none = new SnapshotManager(Params.defaults());
-                    NbdServer server = new NbdServer(none)) {
+            try (NbdServer server = new NbdServer()) {
                 server.exports().add(new Export(name, "backup point " + id + " of " + p.meta().device() + " taken "
                         + p.meta().created(), PointImage.open(r, id), true));
                 server.listenUnix(socket.toAbsolutePath());

@@ -3,7 +3,6 @@ package org.jblksnap.fuse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -13,7 +12,6 @@ import org.cryptomator.jfuse.api.FuseBuilder;
 import org.cryptomator.jfuse.api.FuseMountFailedException;
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.image.SnapshotImage;
-import org.jblksnap.snapshot.Snapshot;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.tracker.Tracker;
 
@@ -21,7 +19,8 @@ import org.jblksnap.tracker.Tracker;
  * The tracked devices and snapshot images of an engine as files of a FUSE mount: a device is
  * {@code DIR/<name>}, an image {@code DIR/<device>@<snapshot-id>}, each of its device's size
  * and read-write through the tracker or the image. Files come and go with attach/take and
- * detach/destroy; {@link #loops()} turns them into loop devices, which go with them.
+ * detach/destroy (it subscribes to the engine); {@link #loops()} turns them into loop devices,
+ * which go with them.
  *
  * <p>At construction a mount and loop devices left under the directory by a crashed process
  * are cleaned up first ({@link LoopDevices#cleanupStale}).
@@ -48,11 +47,10 @@ public final class FuseExports implements AutoCloseable {
         }
     }
 
-    private final SnapshotManager manager;
     private final Path mountDir;
     private final ExportFileSystem fs;
     private final LoopDevices loops;
-    private final Listener listener = new Listener();
+    private final SnapshotManager.Subscription subscription;
     private final Fuse fuse;
     private boolean closed;
 
@@ -61,7 +59,6 @@ public final class FuseExports implements AutoCloseable {
     }
 
     public FuseExports(SnapshotManager manager, Path mountDir, Options options) throws IOException {
-        this.manager = manager;
         this.mountDir = mountDir.toAbsolutePath().normalize();
         LoopDevices.cleanupStale(this.mountDir);
         Files.createDirectories(this.mountDir);
@@ -69,30 +66,20 @@ public final class FuseExports implements AutoCloseable {
         builder.setLibraryPath(LibFuse.path());
         this.fs = new ExportFileSystem(builder.errno(), options);
         this.loops = new LoopDevices(this.mountDir, fs::contains);
-        // The manager's monitor keeps attach/detach/take/destroy out while the present
-        // exports are listed, so none is missed or left behind.
-        synchronized (manager) {
-            manager.addListener(listener);
-            for (Tracker t : manager.trackers()) {
-                add(t.name(), t);
-            }
-            for (Snapshot s : manager.snapshots()) {
-                for (SnapshotImage i : s.images().values()) {
-                    add(i.name(), i);
-                }
-            }
-        }
+        this.subscription = manager.subscribe(new Listener());
         try {
             fuse = builder.build(fs);
         } catch (UnsatisfiedLinkError e) {
-            manager.removeListener(listener);
+            subscription.close();
+            loops.close();
             throw new IOException("libfuse3 could not be loaded (" + e.getMessage() + "); install fuse3/libfuse3"
                     + " or name the library in " + LibFuse.ENV, e);
         }
         try {
             fuse.mount("jblksnap", this.mountDir, "-o", mountOptions(options));
         } catch (FuseMountFailedException | RuntimeException e) {
-            manager.removeListener(listener);
+            subscription.close();
+            loops.close();
             closeFuse();
             throw new IOException("mounting FUSE at " + this.mountDir + " failed: " + e.getMessage(), e);
         }
@@ -114,11 +101,6 @@ public final class FuseExports implements AutoCloseable {
         return mountDir.resolve(exportName);
     }
 
-    /** The names of the files now in the mount. */
-    public List<String> exportNames() {
-        return fs.names();
-    }
-
     /** Whether reads and writes of the files bypass the kernel's page cache (FUSE direct_io). */
     public boolean directIo() {
         return fs.directIo();
@@ -136,10 +118,10 @@ public final class FuseExports implements AutoCloseable {
             return;
         }
         closed = true;
-        manager.removeListener(listener);
+        subscription.close();
         IOException failure = null;
         try {
-            loops.detachAll();
+            loops.close();
         } catch (IOException e) {
             failure = e;
         }
@@ -196,6 +178,12 @@ public final class FuseExports implements AutoCloseable {
         LOG.fine(() -> "export " + name + " appears under " + mountDir);
     }
 
+    /**
+     * The export's file goes at once; its loop device, if it has one, is detached by
+     * {@link LoopDevices}' worker (losetup may take long, and this runs under the engine's
+     * monitor). I/O through that loop device fails meanwhile, as the export's device or image
+     * is closed right after.
+     */
     private void remove(String name) {
         loops.exportGone(name);
         fs.remove(name);

@@ -6,6 +6,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -21,6 +26,8 @@ import org.jblksnap.error.NoSuchDeviceException;
  */
 public final class LoopDevices {
     private static final Logger LOG = Logger.getLogger(LoopDevices.class.getName());
+    /** losetup -d is given 60 s (SystemTools); a few of them queued fit in this. */
+    private static final long SETTLE_TIMEOUT_SECONDS = 180;
 
     /** A loop device set up here. */
     public record Loop(String device, String exportName, Path file, boolean directIo) {
@@ -33,6 +40,9 @@ public final class LoopDevices {
     private final Path mountDir;
     private final Predicate<String> exported;
     private final Map<String, Loop> loops = new LinkedHashMap<>();
+    /** One thread that detaches the loop devices of exports that went, in order. */
+    private final ExecutorService teardown = Executors.newSingleThreadExecutor(
+            Thread.ofVirtual().name("loop-teardown").factory());
 
     LoopDevices(Path mountDir, Predicate<String> exported) {
         this.mountDir = mountDir.toAbsolutePath().normalize();
@@ -80,7 +90,7 @@ public final class LoopDevices {
     }
 
     /** Detaches every loop device set up here; tries them all and reports the first failure. */
-    public synchronized void detachAll() throws IOException {
+    private synchronized void detachAll() throws IOException {
         IOException first = null;
         for (Loop loop : List.copyOf(loops.values())) {
             loops.remove(loop.exportName());
@@ -109,16 +119,44 @@ public final class LoopDevices {
         return loops.get(exportName);
     }
 
-    /** The export is going: its loop device too, without failing the caller. */
+    /**
+     * The export is going: its loop device too, without failing or holding up the caller (it
+     * runs under the engine's monitor, and losetup can take seconds). The device is forgotten
+     * at once and detached by the worker; {@link #settle()} waits for that.
+     */
     synchronized void exportGone(String exportName) {
         Loop loop = loops.remove(exportName);
         if (loop == null) {
             return;
         }
+        teardown.execute(() -> {
+            try {
+                release(loop);
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "detaching " + loop.device() + " of export " + exportName + " failed", e);
+            }
+        });
+    }
+
+    /** Waits until the loop devices of exports that went are detached (bounded). */
+    public void settle() throws IOException {
         try {
-            release(loop);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "detaching " + loop.device() + " of export " + exportName + " failed", e);
+            teardown.submit(() -> { }).get(SETTLE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while loop devices were being detached", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IOException("loop devices of removed exports were not detached in " + SETTLE_TIMEOUT_SECONDS + " s", e);
+        }
+    }
+
+    /** Detaches every loop device, those of exports that went first; the worker stops. */
+    void close() throws IOException {
+        try {
+            settle();
+        } finally {
+            teardown.shutdown();
+            detachAll();
         }
     }
 

@@ -84,12 +84,28 @@ public final class SnapshotManager implements AutoCloseable {
         return params;
     }
 
-    public void addListener(Listener listener) {
-        listeners.add(listener);
+    /** A listener's registration; closing it ends the listener's calls. */
+    public interface Subscription extends AutoCloseable {
+        @Override
+        void close();
     }
 
-    public void removeListener(Listener listener) {
-        listeners.remove(listener);
+    /**
+     * Registers a listener and, under this monitor, tells it of every device attached and every
+     * image that exists now, so it misses none and hears of none twice. Its calls run under
+     * this monitor too (see the lock order in the package doc): they must not block.
+     */
+    public synchronized Subscription subscribe(Listener listener) {
+        listeners.add(listener);
+        for (Tracker t : trackers.values()) {
+            listener.deviceAttached(t);
+        }
+        for (Snapshot s : snapshots.values()) {
+            for (SnapshotImage i : s.images().values()) {
+                listener.imageCreated(i);
+            }
+        }
+        return () -> listeners.remove(listener);
     }
 
     // ---- devices ----

@@ -75,6 +75,7 @@ class ImagePatternScenarioTest {
 
                 unalignedThroughTheFile(rig.exports.file(name), it);
                 rig.engine.destroy(id);
+                rig.exports.loops().settle();
                 assertEquals(null, LoopSysfs.backingFile(image));
             }
         }

@@ -90,8 +90,10 @@ class LoopDevicesTest {
             assertEquals(rig.exports.file(image).toString(), LoopSysfs.backingFile(imageDev));
 
             rig.engine.destroy(id);
+            rig.exports.loops().settle();
             assertNull(LoopSysfs.backingFile(imageDev), "destroy took the image's loop device down");
             rig.engine.detach("d1");
+            rig.exports.loops().settle();
             assertNull(LoopSysfs.backingFile(d1), "detach took the device's loop device down");
             assertEquals(rig.exports.file("d2").toString(), LoopSysfs.backingFile(d2));
         }

@@ -47,7 +47,7 @@ class SnapshotLifecycleTest {
         Path store = Files.createDirectory(dir.resolve("store"));
         List<String> heard = new CopyOnWriteArrayList<>();
         try (SnapshotManager m = new SnapshotManager(PARAMS)) {
-            m.addListener(new Recorder(heard));
+            m.subscribe(new Recorder(heard));
             Tracker d = m.attach("d", TestDevices.patternFile(dir, "d.img", SIZE));
             CbtInfo fresh = m.cbtInfo("d");
             assertEquals(new CbtInfo(SIZE, BLOCK, 16, fresh.generationId(), 0, false), fresh);

@@ -19,15 +19,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-import org.jblksnap.image.SnapshotImage;
-import org.jblksnap.snapshot.Snapshot;
 import org.jblksnap.snapshot.SnapshotManager;
-import org.jblksnap.tracker.Tracker;
 
 /**
  * The NBD server: every tracked device under its name and every snapshot image as
  * {@code <device>@<snapshot-id>}, on any number of Unix and TCP listeners. Devices and
- * images come and go with the engine (it is a {@link SnapshotManager.Listener}); other
+ * images come and go with the engine (through {@link EngineExports}, subscribed to it); other
  * exports, such as a backup point, can be added through {@link #exports()}.
  *
  * <p>Threads: a virtual thread per listener accepts; each connection has 16 worker threads
@@ -40,8 +37,6 @@ public final class NbdServer implements AutoCloseable {
     static final int MAX_PAYLOAD = 32 << 20;
     private static final long CLOSE_TIMEOUT_MS = 10_000;
 
-    private final SnapshotManager engine;
-    private final boolean readOnlyImages;
     private final ExportRegistry exports = new ExportRegistry();
     private final BufferPool pool = new BufferPool(MAX_PAYLOAD);
     /** Socket buffers (the kernel caps them at net.core.[rw]mem_max): a 1 MiB reply fits at once. */
@@ -50,8 +45,14 @@ public final class NbdServer implements AutoCloseable {
     private static final int WORKERS = 16;
     private final List<Listener> listeners = new ArrayList<>();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-    private final SnapshotManager.Listener engineListener = new EngineListener();
+    /** The engine's devices and images coming and going; null for a server without an engine. */
+    private final SnapshotManager.Subscription engineExports;
     private volatile boolean closed;
+
+    /** A server of the exports added through {@link #exports()} only (a backup point, say). */
+    public NbdServer() {
+        this.engineExports = null;
+    }
 
     /** Serves the engine's devices and images (images read-write, like blksnap's). */
     public NbdServer(SnapshotManager engine) {
@@ -60,21 +61,7 @@ public final class NbdServer implements AutoCloseable {
 
     /** @param readOnlyImages export snapshot images read-only */
     public NbdServer(SnapshotManager engine, boolean readOnlyImages) {
-        this.engine = engine;
-        this.readOnlyImages = readOnlyImages;
-        // Holding the engine's monitor: no device or image can come or go between the listener
-        // being registered and the existing ones being exported.
-        synchronized (engine) {
-            engine.addListener(engineListener);
-            for (Tracker t : engine.trackers()) {
-                exports.add(Exports.device(t));
-            }
-            for (Snapshot s : engine.snapshots()) {
-                for (SnapshotImage i : s.images().values()) {
-                    exports.add(Exports.image(i, readOnlyImages));
-                }
-            }
-        }
+        this.engineExports = engine.subscribe(new EngineExports(exports, readOnlyImages));
     }
 
     public ExportRegistry exports() {
@@ -158,7 +145,9 @@ public final class NbdServer implements AutoCloseable {
             closed = true;
             ls = List.copyOf(listeners);
         }
-        engine.removeListener(engineListener);
+        if (engineExports != null) {
+            engineExports.close();
+        }
         for (Listener l : ls) {
             l.close();
         }
@@ -288,29 +277,6 @@ public final class NbdServer implements AutoCloseable {
             c.close();
         } catch (IOException e) {
             // nothing more to do
-        }
-    }
-
-    /** Devices and images becoming exports and ceasing to be. */
-    private final class EngineListener implements SnapshotManager.Listener {
-        @Override
-        public void deviceAttached(Tracker tracker) {
-            exports.add(Exports.device(tracker));
-        }
-
-        @Override
-        public void deviceDetaching(Tracker tracker) {
-            exports.remove(tracker.name());
-        }
-
-        @Override
-        public void imageCreated(SnapshotImage image) {
-            exports.add(Exports.image(image, readOnlyImages));
-        }
-
-        @Override
-        public void imageDestroying(SnapshotImage image) {
-            exports.remove(image.name());
         }
     }
 }
