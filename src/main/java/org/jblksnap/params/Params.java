@@ -1,12 +1,14 @@
 package org.jblksnap.params;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The blksnap module parameters, with the upstream names and defaults (blksnap 2.0, main.c).
+ * A set of the blksnap module parameters; each parameter, its name, default, range and
+ * meaning, is declared once in {@link Param}.
  *
  * <p>{@link #corrected()} applies the same fix-ups the module applies at load time and reports
  * each one, so a daemon can log them exactly as the kernel module warns.
@@ -27,38 +29,49 @@ public record Params(
     /** The kernel's PAGE_SHIFT: a chunk is never smaller than a page. */
     public static final int PAGE_SHIFT = 12;
 
-    public static final List<String> NAMES = List.of(
-            "tracking_block_minimum_shift", "tracking_block_maximum_count", "tracking_block_maximum_shift",
-            "chunk_minimum_shift", "chunk_maximum_count_shift", "chunk_maximum_shift",
-            "chunk_maximum_in_queue", "free_diff_buffer_pool_size", "diff_storage_minimum");
-
+    /** The defaults of every {@link Param}. */
     public static Params defaults() {
-        return new Params(16, 2097152, 26, 18, 40, 26, 256, 128, 2097152);
+        Map<Param, Long> m = new EnumMap<>(Param.class);
+        for (Param p : Param.values()) {
+            m.put(p, p.defaultValue());
+        }
+        return of(m);
+    }
+
+    /** A set from a value for every parameter. */
+    private static Params of(Map<Param, Long> m) {
+        return new Params((int) (long) m.get(Param.TRACKING_BLOCK_MINIMUM_SHIFT), (int) (long) m.get(Param.TRACKING_BLOCK_MAXIMUM_COUNT),
+                (int) (long) m.get(Param.TRACKING_BLOCK_MAXIMUM_SHIFT), (int) (long) m.get(Param.CHUNK_MINIMUM_SHIFT),
+                (int) (long) m.get(Param.CHUNK_MAXIMUM_COUNT_SHIFT), (int) (long) m.get(Param.CHUNK_MAXIMUM_SHIFT),
+                (int) (long) m.get(Param.CHUNK_MAXIMUM_IN_QUEUE), (int) (long) m.get(Param.FREE_DIFF_BUFFER_POOL_SIZE),
+                m.get(Param.DIFF_STORAGE_MINIMUM));
+    }
+
+    /** Values by parameter, in the upstream order. */
+    private Map<Param, Long> values() {
+        Map<Param, Long> m = new EnumMap<>(Param.class);
+        for (Param p : Param.values()) {
+            m.put(p, p.of(this));
+        }
+        return m;
     }
 
     /** Values as a name → value map, in the upstream order. */
     public Map<String, Long> asMap() {
         Map<String, Long> m = new LinkedHashMap<>();
-        long[] v = {trackingBlockMinimumShift, trackingBlockMaximumCount, trackingBlockMaximumShift,
-                chunkMinimumShift, chunkMaximumCountShift, chunkMaximumShift, chunkMaximumInQueue,
-                freeDiffBufferPoolSize, diffStorageMinimum};
-        for (int i = 0; i < v.length; i++) {
-            m.put(NAMES.get(i), v[i]);
-        }
+        values().forEach((p, v) -> m.put(p.key(), v));
         return m;
     }
 
     /**
      * This set with the named values replaced. Unknown names and values that are not
-     * non-negative integers in range are refused; nothing is replaced then.
+     * non-negative integers that fit the parameter are refused; nothing is replaced then.
+     * Values outside what the engine can use are moved into range by {@link #corrected()}.
      */
     public Params with(Map<String, String> overrides) {
-        Map<String, Long> m = asMap();
+        Map<Param, Long> m = values();
         for (var e : overrides.entrySet()) {
-            if (!m.containsKey(e.getKey())) {
-                throw new IllegalArgumentException("unknown parameter '" + e.getKey() + "'; known: "
-                        + String.join(", ", NAMES));
-            }
+            Param p = Param.byKey(e.getKey());
             long value;
             try {
                 value = Long.parseLong(e.getValue().trim());
@@ -66,15 +79,13 @@ public record Params(
                 throw new IllegalArgumentException("parameter " + e.getKey() + ": '" + e.getValue()
                         + "' is not an integer");
             }
-            long max = e.getKey().equals("diff_storage_minimum") ? Long.MAX_VALUE >> SECTOR_SHIFT : Integer.MAX_VALUE;
+            long max = p == Param.DIFF_STORAGE_MINIMUM ? p.maximum() : Integer.MAX_VALUE;
             if (value < 0 || value > max) {
                 throw new IllegalArgumentException("parameter " + e.getKey() + ": " + value + " is out of range 0.." + max);
             }
-            m.put(e.getKey(), value);
+            m.put(p, value);
         }
-        return new Params(m.get(NAMES.get(0)).intValue(), m.get(NAMES.get(1)).intValue(), m.get(NAMES.get(2)).intValue(),
-                m.get(NAMES.get(3)).intValue(), m.get(NAMES.get(4)).intValue(), m.get(NAMES.get(5)).intValue(),
-                m.get(NAMES.get(6)).intValue(), m.get(NAMES.get(7)).intValue(), m.get(NAMES.get(8)));
+        return of(m);
     }
 
     /** A parameter set after the module's load-time fix-ups, and what was fixed. */
@@ -87,32 +98,18 @@ public record Params(
      */
     public Corrected corrected() {
         List<String> warnings = new ArrayList<>();
-        int tMin = clamp("tracking_block_minimum_shift", trackingBlockMinimumShift, SECTOR_SHIFT, 40, warnings);
-        int tMax = trackingBlockMaximumShift;
-        if (tMax < tMin) {
-            tMax = tMin;
-            warnings.add("fixed tracking_block_maximum_shift: " + tMax);
+        Map<Param, Long> m = values();
+        for (Param p : Param.values()) {
+            m.put(p, clamp(p, m.get(p), p.minimum(), warnings));
         }
-        tMax = clamp("tracking_block_maximum_shift", tMax, tMin, 40, warnings);
-        int tCount = clamp("tracking_block_maximum_count", trackingBlockMaximumCount, 1, Integer.MAX_VALUE - 8, warnings);
-        int cMin = chunkMinimumShift;
-        if (cMin < PAGE_SHIFT) {
-            cMin = PAGE_SHIFT;
-            warnings.add("fixed chunk_minimum_shift: " + cMin);
-        }
-        // A chunk is copied through one Java buffer, so it must fit an int.
-        cMin = clamp("chunk_minimum_shift", cMin, PAGE_SHIFT, 30, warnings);
-        int cMax = chunkMaximumShift;
-        if (cMax < cMin) {
-            cMax = cMin;
-            warnings.add("fixed chunk_maximum_shift: " + cMax);
-        }
-        cMax = clamp("chunk_maximum_shift", cMax, cMin, 30, warnings);
-        int cCountShift = clamp("chunk_maximum_count_shift", chunkMaximumCountShift, 1, 62, warnings);
-        int inQueue = clamp("chunk_maximum_in_queue", chunkMaximumInQueue, 1, 65536, warnings);
-        int pool = clamp("free_diff_buffer_pool_size", freeDiffBufferPoolSize, 0, 65536, warnings);
-        long chunkMinSectors = 1L << (cMin - SECTOR_SHIFT);
-        long dMin = diffStorageMinimum;
+        // The rules between parameters: a maximum shift not below its minimum...
+        m.put(Param.TRACKING_BLOCK_MAXIMUM_SHIFT, clamp(Param.TRACKING_BLOCK_MAXIMUM_SHIFT,
+                m.get(Param.TRACKING_BLOCK_MAXIMUM_SHIFT), m.get(Param.TRACKING_BLOCK_MINIMUM_SHIFT), warnings));
+        m.put(Param.CHUNK_MAXIMUM_SHIFT, clamp(Param.CHUNK_MAXIMUM_SHIFT, m.get(Param.CHUNK_MAXIMUM_SHIFT),
+                m.get(Param.CHUNK_MINIMUM_SHIFT), warnings));
+        // ... and a storage growth step of at least two smallest chunks, in whole chunks.
+        long chunkMinSectors = 1L << (m.get(Param.CHUNK_MINIMUM_SHIFT) - SECTOR_SHIFT);
+        long dMin = m.get(Param.DIFF_STORAGE_MINIMUM);
         if (dMin < chunkMinSectors * 2) {
             dMin = chunkMinSectors * 2;
             warnings.add("fixed diff_storage_minimum: " + dMin);
@@ -121,13 +118,14 @@ public record Params(
             dMin &= ~(chunkMinSectors - 1);
             warnings.add("fixed diff_storage_minimum: " + dMin);
         }
-        return new Corrected(new Params(tMin, tCount, tMax, cMin, cCountShift, cMax, inQueue, pool, dMin), warnings);
+        m.put(Param.DIFF_STORAGE_MINIMUM, dMin);
+        return new Corrected(of(m), warnings);
     }
 
-    private static int clamp(String name, int value, int min, int max, List<String> warnings) {
-        int fixed = Math.max(min, Math.min(max, value));
+    private static long clamp(Param p, long value, long min, List<String> warnings) {
+        long fixed = Math.max(min, Math.min(p.maximum(), value));
         if (fixed != value) {
-            warnings.add("fixed " + name + ": " + fixed);
+            warnings.add("fixed " + p.key() + ": " + fixed);
         }
         return fixed;
     }
