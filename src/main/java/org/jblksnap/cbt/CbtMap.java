@@ -30,7 +30,6 @@ public final class CbtMap {
     private UUID generation;
     private volatile int active;
     private int previous;
-    private volatile boolean corrupted;
 
     public CbtMap(long capacity, Params params) {
         this(capacity, params.trackingBlockShift(capacity), UUID.randomUUID(), 1, 0, null, null);
@@ -160,15 +159,7 @@ public final class CbtMap {
         return active;
     }
 
-    public void setCorrupted() {
-        corrupted = true;
-    }
-
-    public boolean isCorrupted() {
-        return corrupted;
-    }
-
     public synchronized CbtInfo info() {
-        return new CbtInfo(capacity, blockSize(), blockCount, generation, previous, corrupted);
+        return new CbtInfo(capacity, blockSize(), blockCount, generation, previous);
     }
 }

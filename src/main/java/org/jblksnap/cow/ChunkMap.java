@@ -27,13 +27,13 @@ import org.jblksnap.error.SnapshotCorruptedException;
  * (which must come before any device write to the chunk) waits for them. A slot only ever
  * moves away from 0, so a non-zero slot is read without a lock.
  *
- * <p>Slots sit in pages of {@value #PAGE_SLOTS} allocated on first touch, so memory follows
+ * <p>Slots sit in pages of {@value #SLOTS_PER_PAGE} allocated on first touch, so memory follows
  * the chunks written, not the device size. Locks are striped: two chunks may share a lock,
  * which costs some waiting, never correctness.
  */
 public final class ChunkMap {
-    private static final int PAGE_SHIFT = 12;
-    private static final int PAGE_SLOTS = 1 << PAGE_SHIFT;
+    private static final int SLOT_PAGE_SHIFT = 12;
+    private static final int SLOTS_PER_PAGE = 1 << SLOT_PAGE_SHIFT;
     private static final int STRIPES = 1024;
     private static final long FAILED = -1;
 
@@ -61,7 +61,7 @@ public final class ChunkMap {
         this.storage = storage;
         this.buffers = buffers;
         this.health = health;
-        this.pages = new AtomicReferenceArray<>((int) ((chunkCount + PAGE_SLOTS - 1) >>> PAGE_SHIFT));
+        this.pages = new AtomicReferenceArray<>((int) ((chunkCount + SLOTS_PER_PAGE - 1) >>> SLOT_PAGE_SHIFT));
         for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new ReentrantReadWriteLock();
         }
@@ -128,22 +128,36 @@ public final class ChunkMap {
     public void readImage(long offset, ByteBuffer dst) throws IOException {
         checkHealthy();
         device.checkRange(offset, dst.remaining());
-        int limit = dst.limit();
+        forEachChunkPiece(offset, dst, this::readChunkPiece);
+        // A device read of a new chunk overlaps COW being switched off only if it failed first.
+        checkHealthy();
+    }
+
+    /** What is done with the piece of a buffer that falls in chunk c, at device offset pos. */
+    @FunctionalInterface
+    private interface PieceIo {
+        void run(long c, long pos, ByteBuffer piece) throws IOException;
+    }
+
+    /**
+     * Splits buf's remaining bytes at chunk borders and hands each piece (buf, limited to the
+     * piece) to io; buf's limit is restored afterwards, its position is at the end.
+     */
+    private void forEachChunkPiece(long offset, ByteBuffer buf, PieceIo io) throws IOException {
+        int limit = buf.limit();
         try {
             long pos = offset;
-            while (dst.position() < limit) {
+            while (buf.position() < limit) {
                 long c = pos >>> chunkShift;
                 long chunkEnd = (c + 1) << chunkShift;
-                int n = (int) Math.min(limit - dst.position(), chunkEnd - pos);
-                dst.limit(dst.position() + n);
-                readChunkPiece(c, pos, dst);
+                int n = (int) Math.min(limit - buf.position(), chunkEnd - pos);
+                buf.limit(buf.position() + n);
+                io.run(c, pos, buf);
                 pos += n;
             }
         } finally {
-            dst.limit(limit);
+            buf.limit(limit);
         }
-        // A device read of a new chunk overlaps COW being switched off only if it failed first.
-        checkHealthy();
     }
 
     private void readChunkPiece(long c, long pos, ByteBuffer dst) throws IOException {
@@ -178,27 +192,16 @@ public final class ChunkMap {
     public void writeImage(long offset, ByteBuffer src) throws IOException {
         checkHealthy();
         device.checkRange(offset, src.remaining());
-        int limit = src.limit();
-        try {
-            long pos = offset;
-            while (src.position() < limit) {
-                long c = pos >>> chunkShift;
-                long chunkEnd = (c + 1) << chunkShift;
-                int n = (int) Math.min(limit - src.position(), chunkEnd - pos);
-                src.limit(src.position() + n);
-                long s = slot(c);
-                if (s == 0) {
-                    s = copyForImage(c);
-                }
-                if (s <= 0) {
-                    throw corrupted();
-                }
-                storage.write(s - 1 + (pos & chunkMask()), src);
-                pos += n;
+        forEachChunkPiece(offset, src, (c, pos, piece) -> {
+            long s = slot(c);
+            if (s == 0) {
+                s = copyForImage(c);
             }
-        } finally {
-            src.limit(limit);
-        }
+            if (s <= 0) {
+                throw corrupted();
+            }
+            storage.write(s - 1 + (pos & chunkMask()), piece);
+        });
     }
 
     /**
@@ -274,17 +277,17 @@ public final class ChunkMap {
     }
 
     private long slot(long c) {
-        AtomicLongArray page = pages.get((int) (c >>> PAGE_SHIFT));
-        return page == null ? 0 : page.get((int) (c & (PAGE_SLOTS - 1)));
+        AtomicLongArray page = pages.get((int) (c >>> SLOT_PAGE_SHIFT));
+        return page == null ? 0 : page.get((int) (c & (SLOTS_PER_PAGE - 1)));
     }
 
     private void setSlot(long c, long value) {
-        int p = (int) (c >>> PAGE_SHIFT);
+        int p = (int) (c >>> SLOT_PAGE_SHIFT);
         AtomicLongArray page = pages.get(p);
         if (page == null) {
-            pages.compareAndSet(p, null, new AtomicLongArray(PAGE_SLOTS));
+            pages.compareAndSet(p, null, new AtomicLongArray(SLOTS_PER_PAGE));
             page = pages.get(p);
         }
-        page.set((int) (c & (PAGE_SLOTS - 1)), value);
+        page.set((int) (c & (SLOTS_PER_PAGE - 1)), value);
     }
 }

@@ -9,7 +9,7 @@ import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.cow.ChunkMap;
 import org.jblksnap.error.ImageClosedException;
-import org.jblksnap.tracker.WriteGate;
+import org.jblksnap.device.WriteGate;
 
 /**
  * The image of one device in a taken snapshot (blksnap's snapimage.c): the device as it was

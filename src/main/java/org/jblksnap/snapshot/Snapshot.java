@@ -21,12 +21,13 @@ import org.jblksnap.tracker.Tracker;
 
 /**
  * One snapshot (blksnap's snapshot.c): its devices, its difference storage, its images and its
- * events. Life: created → (devices added) → taken → destroyed. The {@link SnapshotManager}
- * serialises every state change; this class only holds the state.
+ * events. Life: created → (devices added) → taken → destroyed (see the package doc for the
+ * take and destroy protocols). The {@link SnapshotManager} serialises every state change under
+ * its monitor; this class only holds the state.
  */
 public final class Snapshot {
-    /** Where a snapshot is in its life. */
-    public enum State { CREATED, TAKEN, DESTROYED }
+    /** Where a snapshot is in its life; destroyed, it is no longer in the manager. */
+    public enum State { CREATED, TAKEN }
 
     private final UUID id;
     private final DiffStorage storage;
@@ -34,6 +35,8 @@ public final class Snapshot {
     private final CowHealth health;
     private final Map<String, Tracker> devices = new LinkedHashMap<>();
     private final Map<String, SnapshotImage> images = new LinkedHashMap<>();
+    /** The chunk maps made at take, one per device. */
+    private final List<ChunkMap> chunkMaps = new ArrayList<>();
     private volatile State state = State.CREATED;
 
     /** Opens the difference storage; on error nothing exists. */
@@ -81,10 +84,6 @@ public final class Snapshot {
         devices.put(tracker.name(), tracker);
     }
 
-    Tracker device(String name) {
-        return devices.get(name);
-    }
-
     /** Called by the storage when it is at its limit and runs low. */
     private void noSpace(long requestedSectors) {
         events.add(new SnapshotEvent.NoSpace(Instant.now(), requestedSectors));
@@ -107,9 +106,11 @@ public final class Snapshot {
                 params.freeDiffBufferPoolSize());
         List<SnapshotImage> made = new ArrayList<>();
         for (Tracker t : devices.values()) {
+            assert t.isFrozen() : "take of " + id + " with writes to " + t.name() + " passing";
             ChunkMap chunks = new ChunkMap(t.name(), t.device(), params.chunkShift(t.capacity()), storage, buffers, health);
             t.cbt().switchForTake();
             t.setCowWhileFrozen(chunks);
+            chunkMaps.add(chunks);
             SnapshotImage image = new SnapshotImage(t.name(), id, t.capacity(), chunks, t.cbt());
             images.put(t.name(), image);
             made.add(image);
@@ -122,18 +123,11 @@ public final class Snapshot {
         return devices.values();
     }
 
-    void markDestroyed() {
-        state = State.DESTROYED;
-    }
-
-    /** Chunks copied so far, over all devices. */
+    /** Chunks copied to the difference storage so far, over all devices. */
     public long copiedChunks() {
         long n = 0;
-        for (Tracker t : devices.values()) {
-            ChunkMap c = t.cow();
-            if (c != null && c.health() == health) {
-                n += c.copiedChunks();
-            }
+        for (ChunkMap c : chunkMaps) {
+            n += c.copiedChunks();
         }
         return n;
     }

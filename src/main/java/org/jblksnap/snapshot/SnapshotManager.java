@@ -306,7 +306,6 @@ public final class SnapshotManager implements AutoCloseable {
     public synchronized void destroy(UUID id) throws IOException {
         Snapshot s = snapshot(id);
         snapshots.remove(id);
-        s.markDestroyed();
         for (SnapshotImage image : s.images().values()) {
             for (Listener l : listeners) {
                 l.imageDestroying(image);

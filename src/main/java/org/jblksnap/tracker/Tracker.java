@@ -7,13 +7,15 @@ import org.jblksnap.cbt.CbtMap;
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.cow.ChunkMap;
 import org.jblksnap.device.BlockDevice;
+import org.jblksnap.device.WriteGate;
 import org.jblksnap.error.NoSuchDeviceException;
 
 /**
  * The write path of one tracked device (blksnap's tracker.c with its block-layer filter).
  * Every write marks the CBT, then copies the chunks a snapshot still needs, then goes to the
- * device. Snapshot take and destroy switch state with the device's writes frozen and drained,
- * so each write sees one consistent state from start to end.
+ * device, all inside the device's {@link WriteGate}. Snapshot take and destroy switch the CBT
+ * and COW with the gate frozen and drained, so each write sees one consistent state from start
+ * to end (the take and destroy protocols are in the {@code snapshot} package doc).
  */
 public final class Tracker implements BlockIo, AutoCloseable {
     private final String name;
@@ -87,11 +89,17 @@ public final class Tracker implements BlockIo, AutoCloseable {
     }
 
     /**
-     * Called while frozen: switches the CBT for a take and turns COW on with the given map
-     * (or off, with null, at destroy).
+     * Turns COW on with the given map at take, or off with null at destroy. Only while frozen:
+     * every write then runs wholly with the old map or wholly with the new one.
      */
     public void setCowWhileFrozen(ChunkMap chunkMap) {
+        assert gate.isFrozenAndDrained() : "COW of " + name + " switched while writes pass";
         cow = chunkMap;
+    }
+
+    /** True while frozen with no write in flight (for the engine's assertions). */
+    public boolean isFrozen() {
+        return gate.isFrozenAndDrained();
     }
 
     public ChunkMap cow() {

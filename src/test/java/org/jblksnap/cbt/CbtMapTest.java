@@ -32,7 +32,6 @@ class CbtMapTest {
         assertEquals(17, info.blockCount());
         assertNotNull(info.generationId());
         assertEquals(0, info.changesNumber());
-        assertFalse(info.corrupted());
         assertEquals(1, map.active());
         assertEquals(0, map.previous());
         CbtState s = map.state();
@@ -163,13 +162,6 @@ class CbtMapTest {
         CbtInfo bigger = new CbtMap((1 << 20) + 512, p).info();
         assertEquals(1 << 19, bigger.blockSize());
         assertEquals(3, bigger.blockCount());
-    }
-
-    @Test
-    void corruptedFlagShowsInInfo() {
-        map.setCorrupted();
-        assertTrue(map.info().corrupted());
-        assertTrue(map.isCorrupted());
     }
 
     @Test

@@ -50,7 +50,7 @@ class SnapshotLifecycleTest {
             m.subscribe(new Recorder(heard));
             Tracker d = m.attach("d", TestDevices.patternFile(dir, "d.img", SIZE));
             CbtInfo fresh = m.cbtInfo("d");
-            assertEquals(new CbtInfo(SIZE, BLOCK, 16, fresh.generationId(), 0, false), fresh);
+            assertEquals(new CbtInfo(SIZE, BLOCK, 16, fresh.generationId(), 0), fresh);
 
             TestDevices.writePattern(d, 2L * BS, 1, 1, 1); // block 2 before the first backup
             UUID first = m.create(store, 64L << 20, List.of("d"));

@@ -2,7 +2,6 @@ package org.jblksnap.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.jblksnap.cbt.CbtInfo;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.SnapshotCorruptedException;
 import org.jblksnap.image.SnapshotImage;
@@ -72,6 +72,7 @@ class SnapshotOverflowTest {
             Tracker b = m.attach("b", fileB);
             UUID id = m.create(store, LIMIT, List.of("a", "b"));
             m.take(id);
+            CbtInfo cbtAtTake = m.cbtInfo("a");
             SnapshotImage imageA = m.image("a");
             SnapshotImage imageB = m.image("b");
             byte[] initialB = TestDevices.readAll(b);
@@ -115,7 +116,13 @@ class SnapshotOverflowTest {
             TestDevices.writePattern(a, 0, CHUNK_SECTORS, 3, 1);
             Arrays.fill(model, 0, CHUNK_SECTORS, TestDevices.stamp(3, 1));
             TestDevices.expectModel(TestDevices.readAll(a), model);
-            assertFalse(m.cbtInfo("a").corrupted(), "an overflow loses the snapshot, not the change tracking");
+            // An overflow loses the snapshot, not the change tracking: the same generation, and
+            // every block (all were written after take) marked with the number after take.
+            assertEquals(cbtAtTake, m.cbtInfo("a"));
+            byte[] writable = m.tracker("a").cbt().state().writable();
+            for (int i = 0; i < writable.length; i++) {
+                assertEquals(cbtAtTake.changesNumber() + 1, Byte.toUnsignedInt(writable[i]), "block " + i);
+            }
 
             // A new snapshot of the same devices works.
             UUID next = m.create(store, 64L << 20, List.of("a", "b"));

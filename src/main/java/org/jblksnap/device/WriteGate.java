@@ -1,4 +1,4 @@
-package org.jblksnap.tracker;
+package org.jblksnap.device;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
@@ -11,6 +11,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>One atomic word: the top bit is "frozen", the rest counts I/O in flight. Entering is a
  * single CAS while open; waiting happens only around a freeze, on one lock and condition.
  * A gate can also be closed for good: then entering fails.
+ *
+ * <p>A device's writes pass its tracker's gate and an image's reads and writes pass the
+ * image's; see the lock order in the {@code snapshot} package doc.
  */
 public final class WriteGate {
     private static final long FROZEN = 1L << 62;
@@ -55,6 +58,12 @@ public final class WriteGate {
             }
         } while (!state.compareAndSet(s, s | FROZEN));
         awaitWhile(COUNT);
+    }
+
+    /** True while frozen with nothing in flight: what state switches under a freeze rely on. */
+    public boolean isFrozenAndDrained() {
+        long s = state.get();
+        return (s & FROZEN) != 0 && (s & COUNT) == 0;
     }
 
     public void thaw() {

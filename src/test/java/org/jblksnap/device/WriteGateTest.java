@@ -1,4 +1,4 @@
-package org.jblksnap.tracker;
+package org.jblksnap.device;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
