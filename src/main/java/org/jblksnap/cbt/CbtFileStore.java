@@ -17,21 +17,8 @@ import java.util.zip.CRC32C;
 import org.jblksnap.device.FileIo;
 
 /**
- * CBT maps saved as one file per device in a directory ({@code <name>.cbt}).
- *
- * <p>On-disk format, little endian:
- * <pre>
- *   0  magic "JBSCBT01"
- *   8  capacity (8)      16 block shift (4)    20 active (4)    24 previous (4)
- *  28  generation UUID (16)
- *  44  backing file mtime in ns, or -1 for a block device (8)
- *  52  length of the UTF-8 backing path (4), then the path
- *   …  readable map (block count bytes), writable map (block count bytes)
- *   …  CRC32C of everything before it (4)
- * </pre>
- * The file exists only between a clean save and the next claim: claiming deletes it (and
- * syncs the directory) before the device takes a write, so after a crash there is nothing
- * to load and a new generation starts.
+ * CBT maps saved as one file per device in a directory ({@code <name>.cbt}). The file's format,
+ * and why it is deleted at claim, are in docs/STATE.md ("CBT state file").
  */
 public final class CbtFileStore implements CbtStore {
     private static final Logger LOG = Logger.getLogger(CbtFileStore.class.getName());

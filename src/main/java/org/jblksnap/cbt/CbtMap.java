@@ -25,11 +25,15 @@ public final class CbtMap {
     private final long capacity;
     private final int blockShift;
     private final int blockCount;
+    /** Guarded by this. */
     private final byte[] readable;
+    /** Written by device writes without a lock (see the class doc), by the rest under this. */
     private final byte[] writable;
+    // -- guarded by this --
     private UUID generation;
-    private volatile int active;
     private int previous;
+    /** Changed under this, with every writer drained; read by device writes without a lock. */
+    private volatile int active;
 
     public CbtMap(long capacity, Params params) {
         this(capacity, params.trackingBlockShift(capacity), UUID.randomUUID(), 1, 0, null, null);

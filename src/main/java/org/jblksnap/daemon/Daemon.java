@@ -28,11 +28,8 @@ import org.jblksnap.snapshot.SnapshotManager;
 /**
  * The long-running service: owns the engine and every front end, and the run directory.
  *
- * <p>Run directory: {@code daemon.lock} (held while running, so two daemons never share a
- * directory), {@code control.sock}, {@code nbd.sock}, {@code cbt/} (saved CBT maps).
- * Start order: lock → engine → devices → front ends → control socket (last, so a client
- * that can connect finds everything ready). Stop runs it backwards: no new requests, then
- * snapshots destroyed and devices detached (writes drained and flushed, CBT saved).
+ * <p>The run directory's files, the state directory, and the start and stop order are in
+ * docs/STATE.md.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Daemon.class.getName());

@@ -44,10 +44,12 @@ public final class DiffStorage implements AutoCloseable {
     private final long limit;
     private final long growthStep;
     private final LongConsumer noSpace;
+    // -- guarded by this (allocation, growth, close) --
     private long size;
     private long filled;
     private boolean noSpaceReported;
     private boolean growthFailed;
+    /** Set under this, for good; read without a lock. */
     private volatile boolean overflow;
 
     private DiffStorage(Path path, Kind kind, FileChannel channel, int fd, long size, long limit, long growthStep,

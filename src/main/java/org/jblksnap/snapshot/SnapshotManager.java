@@ -37,16 +37,17 @@ import org.jblksnap.tracker.Tracker;
 /**
  * The engine: tracked devices and snapshots, with the operations of blksnap's control
  * interface. Every state change holds this object's monitor, so control operations are
- * serialised; the I/O paths (tracker writes, image reads and writes) never take it.
- *
- * <p>Lock order: manager monitor → device write gates (in the snapshot's device order) →
- * chunk locks. Waiting for events holds none of them.
+ * serialised; the I/O paths (tracker writes, image reads and writes) never take it. The take
+ * and destroy protocols and the lock order are in the package doc.
  */
 public final class SnapshotManager implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(SnapshotManager.class.getName());
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,127}");
 
-    /** What front ends (NBD, FUSE) hear of devices and images coming and going. */
+    /**
+     * What front ends (NBD, FUSE) hear of devices and images coming and going. Calls run under
+     * the manager's monitor, in the order of the changes, and must not block.
+     */
     public interface Listener {
         default void deviceAttached(Tracker tracker) {
         }
