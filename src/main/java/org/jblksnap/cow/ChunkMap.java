@@ -9,7 +9,6 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.diff.DiffStorage;
-import org.jblksnap.diff.DiffStorageOverflowException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.SnapshotCorruptedException;
 
@@ -200,7 +199,16 @@ public final class ChunkMap {
             if (s <= 0) {
                 throw corrupted();
             }
-            storage.write(s - 1 + (pos & chunkMask()), piece);
+            try {
+                storage.write(s - 1 + (pos & chunkMask()), piece);
+            } catch (IOException e) {
+                // Part of the image's write may be in the storage: the image is no longer
+                // what it was at take plus its acknowledged writes.
+                health.fail(deviceName, Errno.EIO, e);
+                SnapshotCorruptedException failed = corrupted();
+                failed.initCause(e);
+                throw failed;
+            }
         });
     }
 
@@ -220,7 +228,12 @@ public final class ChunkMap {
         }
     }
 
-    /** Copies chunk c unless someone did meanwhile; returns its slot. */
+    /**
+     * Copies chunk c unless someone did meanwhile; returns its slot. Any failure (an I/O
+     * error, the storage full, memory or threads running out) fails the chunk and the
+     * device's image, and comes back as an IOException: the device write that asked for the
+     * copy goes on regardless.
+     */
     private long copy(long c) throws IOException {
         ReentrantReadWriteLock.WriteLock lock = stripe(c).writeLock();
         lock.lock();
@@ -232,27 +245,38 @@ public final class ChunkMap {
             if (!health.ok()) {
                 throw corrupted();
             }
-            long start = c << chunkShift;
-            int length = (int) Math.min(1L << chunkShift, device.capacity() - start);
-            ByteBuffer buffer = buffers.acquire();
-            try {
-                buffer.limit(length);
-                device.read(start, buffer); // in memory
-                buffer.flip();
-                long at = storage.allocate(length);
-                storage.write(at, buffer);
-                setSlot(c, at + 1); // stored
-                copied.incrementAndGet();
-                return at + 1;
-            } catch (IOException e) {
-                setSlot(c, FAILED);
-                health.fail(deviceName, e instanceof DiffStorageOverflowException ? Errno.ENOSPC : Errno.EIO, e);
-                throw e;
-            } finally {
-                buffers.release(buffer);
-            }
+            return store(c);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** The copy itself, under the chunk's write lock: device → buffer → storage. */
+    private long store(long c) throws IOException {
+        long start = c << chunkShift;
+        int length = (int) Math.min(1L << chunkShift, device.capacity() - start);
+        ByteBuffer buffer = null;
+        try {
+            buffer = buffers.acquire();
+            buffer.limit(length);
+            device.read(start, buffer); // in memory
+            buffer.flip();
+            long at = storage.allocate(length);
+            storage.write(at, buffer);
+            setSlot(c, at + 1); // stored
+            copied.incrementAndGet();
+            return at + 1;
+        } catch (Throwable t) {
+            setSlot(c, FAILED);
+            Errno errno = Errno.of(t); // ENOSPC for an overflow, ENOMEM out of memory, else EIO
+            IOException cause = t instanceof IOException io ? io
+                    : new IOException("copy of chunk " + c + " of " + deviceName + " failed: " + t, t);
+            health.fail(deviceName, errno, cause);
+            throw cause;
+        } finally {
+            if (buffer != null) {
+                buffers.release(buffer);
+            }
         }
     }
 

@@ -12,6 +12,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.util.Objects;
 import java.util.Set;
+import java.util.logging.Logger;
 
 import org.jblksnap.error.EngineIOException;
 import org.jblksnap.error.Errno;
@@ -25,12 +26,15 @@ import org.jblksnap.params.Params;
  * is replaced underneath is reported instead of read as zeroes.
  */
 public final class BlockDevice implements BlockIo, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(BlockDevice.class.getName());
     private final Path path;
     private final FileChannel channel;
     private final long capacity;
     private final boolean blockDevice;
     private final boolean readOnly;
     private final Object fileKey;
+    /** The first failed flush; from then on every flush fails (see {@link #flush}). */
+    private volatile IOException flushFailure;
 
     private BlockDevice(Path path, FileChannel channel, long capacity, boolean blockDevice, boolean readOnly, Object fileKey) {
         this.path = path;
@@ -170,10 +174,7 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
         }
     }
 
-    /**
-     * Writes src.remaining() bytes at offset. A full file system or quota is ENOSPC: the JDK
-     * gives only the kernel's message for it, so this is the one place that reads it.
-     */
+    /** Writes src.remaining() bytes at offset (a full file system is ENOSPC, see FileIo). */
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         if (readOnly) {
@@ -184,29 +185,48 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
             FileIo.writeFully(channel, offset, src);
         } catch (ClosedChannelException e) {
             throw detached(e);
-        } catch (IOException e) {
-            String m = e.getMessage();
-            if (m != null && (m.contains("No space left") || m.contains("Disk quota"))) {
-                throw new EngineIOException(Errno.ENOSPC, "device " + path + ": " + m, e);
-            }
-            throw e;
         }
     }
 
     /**
      * Makes every completed write durable, and checks the backing file is still whole (three
      * more system calls per flush: a stat, its attributes and the size).
+     *
+     * <p>A failed flush is sticky: Linux reports a lost write-back once per open file, and all
+     * clients of this device share this one file, so after the kernel has told one of them the
+     * next fdatasync would succeed although acknowledged writes were dropped (PostgreSQL's
+     * "fsyncgate"). From the first failure on, every flush fails, naming it, until the device
+     * is detached and attached again.
      */
     @Override
     public void flush() throws IOException {
+        IOException failed = flushFailure;
+        if (failed != null) {
+            throw new EngineIOException(Errno.EIO, "device " + path + ": a flush failed earlier (" + failed.getMessage()
+                    + "), so writes since the one before may be lost; detach and attach the device again", failed);
+        }
         try {
             if (!readOnly) {
                 channel.force(false);
             }
+        } catch (ClosedChannelException e) {
+            throw detached(e);
+        } catch (IOException e) {
+            flushFailure = e;
+            LOG.severe(() -> "device " + path + ": flush failed (" + e.getMessage() + "); every later flush fails"
+                    + " until the device is detached and attached again");
+            throw new EngineIOException(Errno.EIO, "device " + path + ": flush failed: " + e.getMessage(), e);
+        }
+        try {
             checkBacking();
         } catch (ClosedChannelException e) {
             throw detached(e);
         }
+    }
+
+    /** The first flush failure of this open device, or null (cbtinfo and metrics show it). */
+    public IOException flushFailure() {
+        return flushFailure;
     }
 
     /** I/O on a device whose channel was closed: it was detached (ENODEV). */

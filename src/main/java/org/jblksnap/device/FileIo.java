@@ -2,8 +2,12 @@ package org.jblksnap.device;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+
+import org.jblksnap.error.EngineIOException;
+import org.jblksnap.error.Errno;
 
 /** Whole-buffer positional reads and writes: a FileChannel may do less than asked at once. */
 public final class FileIo {
@@ -23,10 +27,24 @@ public final class FileIo {
         }
     }
 
+    /**
+     * Writes all of src at offset. A full file system or quota is ENOSPC: the JDK gives only
+     * the kernel's message for it, so this is the one place that reads it.
+     */
     public static void writeFully(FileChannel ch, long offset, ByteBuffer src) throws IOException {
         long pos = offset;
-        while (src.hasRemaining()) {
-            pos += ch.write(src, pos);
+        try {
+            while (src.hasRemaining()) {
+                pos += ch.write(src, pos);
+            }
+        } catch (ClosedChannelException e) {
+            throw e;
+        } catch (IOException e) {
+            String m = e.getMessage();
+            if (m != null && (m.contains("No space left") || m.contains("Disk quota"))) {
+                throw new EngineIOException(Errno.ENOSPC, m, e);
+            }
+            throw e;
         }
     }
 }

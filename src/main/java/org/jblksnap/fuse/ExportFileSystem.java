@@ -32,6 +32,8 @@ final class ExportFileSystem implements FuseOperations {
     private final FuseExports.Options options;
     private final ConcurrentMap<String, ExportFile> exports = new ConcurrentHashMap<>();
     private final ConcurrentMap<Long, ExportFile> handles = new ConcurrentHashMap<>();
+    /** The handles opened for writing: only their close makes writes durable. */
+    private final Set<Long> writers = ConcurrentHashMap.newKeySet();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final Instant started = Instant.now();
     private volatile boolean directIo;
@@ -128,6 +130,9 @@ final class ExportFileSystem implements FuseOperations {
             }
             long handle = nextHandle.getAndIncrement();
             handles.put(handle, e);
+            if ((fi.getFlags() & O_ACCMODE) != O_RDONLY) {
+                writers.add(handle);
+            }
             fi.setFh(handle);
             return 0;
         } catch (Throwable t) {
@@ -173,10 +178,14 @@ final class ExportFileSystem implements FuseOperations {
         }
     }
 
-    /** close(2) of a descriptor: like the last close of a block device, makes writes durable. */
+    /**
+     * close(2) of a descriptor opened for writing: like the last close of a block device, makes
+     * writes durable. A reader's close syncs nothing (a flush there would only cost time, and
+     * could be the one to hear of a write-back error meant for a writer).
+     */
     @Override
     public int flush(String path, FileInfo fi) {
-        return sync("flush", fi);
+        return writers.contains(fi.getFh()) ? sync("flush", fi) : 0;
     }
 
     @Override
@@ -202,6 +211,7 @@ final class ExportFileSystem implements FuseOperations {
     @Override
     public int release(String path, FileInfo fi) {
         handles.remove(fi.getFh());
+        writers.remove(fi.getFh());
         return 0;
     }
 

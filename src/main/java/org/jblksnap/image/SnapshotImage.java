@@ -87,9 +87,10 @@ public final class SnapshotImage implements BlockIo {
     public void write(long offset, ByteBuffer src) throws IOException {
         enter();
         try {
-            int length = src.remaining();
+            // Marked first: a write that fails half-way may have changed the image, and an
+            // extra mark costs a backup some reading, a missing one a silently stale block.
+            cbt.markDirty(offset, src.remaining());
             chunks.writeImage(offset, src);
-            cbt.markDirty(offset, length);
         } finally {
             gate.exit();
         }

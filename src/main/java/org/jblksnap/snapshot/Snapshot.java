@@ -32,7 +32,8 @@ public final class Snapshot {
     private final UUID id;
     private final DiffStorage storage;
     private final EventQueue events = new EventQueue();
-    private final CowHealth health;
+    /** Each device's copy-on-write health, made at take: one device's failure is its own. */
+    private final Map<String, CowHealth> health = new LinkedHashMap<>();
     private final Map<String, Tracker> devices = new LinkedHashMap<>();
     private final Map<String, SnapshotImage> images = new LinkedHashMap<>();
     /** The chunk maps made at take, one per device. */
@@ -42,7 +43,6 @@ public final class Snapshot {
     /** Opens the difference storage; on error nothing exists. */
     Snapshot(UUID id, Path storagePath, long limit, Params params) throws IOException {
         this.id = id;
-        this.health = new CowHealth(this::cowFailed);
         this.storage = DiffStorage.open(storagePath, limit, params, this::noSpace);
     }
 
@@ -62,9 +62,13 @@ public final class Snapshot {
         return events;
     }
 
-    /** 0 while healthy, else the negative errno of the failure (−ENOSPC on overflow). */
-    public int errorCode() {
-        Errno e = health.error();
+    /**
+     * 0 while the device's image is healthy (or the snapshot not taken), else the negative
+     * errno of its failure (−ENOSPC after an overflow of the storage).
+     */
+    public int errorCode(String device) {
+        CowHealth h = health.get(device);
+        Errno e = h == null ? null : h.error();
         return e == null ? 0 : -e.code();
     }
 
@@ -107,7 +111,9 @@ public final class Snapshot {
         List<SnapshotImage> made = new ArrayList<>();
         for (Tracker t : devices.values()) {
             assert t.isFrozen() : "take of " + id + " with writes to " + t.name() + " passing";
-            ChunkMap chunks = new ChunkMap(t.name(), t.device(), params.chunkShift(t.capacity()), storage, buffers, health);
+            CowHealth h = new CowHealth(this::cowFailed);
+            health.put(t.name(), h);
+            ChunkMap chunks = new ChunkMap(t.name(), t.device(), params.chunkShift(t.capacity()), storage, buffers, h);
             t.cbt().switchForTake();
             t.setCowWhileFrozen(chunks);
             chunkMaps.add(chunks);

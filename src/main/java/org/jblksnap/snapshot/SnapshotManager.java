@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -22,6 +23,7 @@ import org.jblksnap.device.BlockDevice;
 import org.jblksnap.diff.DiffStorage;
 import org.jblksnap.error.DeviceAlreadyAttachedException;
 import org.jblksnap.error.DeviceBusyException;
+import org.jblksnap.error.EngineIOException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.NoDevicesException;
@@ -146,9 +148,7 @@ public final class SnapshotManager implements AutoCloseable {
         trackers.put(name, tracker);
         LOG.info(() -> "attached " + name + " = " + path + " (" + device.capacity() + " bytes, CBT generation "
                 + cbt.generation() + ", changes number " + cbt.previous() + ")");
-        for (Listener l : listeners) {
-            l.deviceAttached(tracker);
-        }
+        tell(l -> l.deviceAttached(tracker), "attach of " + name);
         return tracker;
     }
 
@@ -162,13 +162,20 @@ public final class SnapshotManager implements AutoCloseable {
         if (s != null) {
             throw new DeviceBusyException("device " + name + " is in snapshot " + s.id() + "; destroy it first");
         }
-        for (Listener l : listeners) {
-            l.deviceDetaching(t);
-        }
+        tell(l -> l.deviceDetaching(t), "detach of " + name);
         trackers.remove(name);
-        t.close();
+        IOException notDurable = null;
+        try {
+            t.close();
+        } catch (IOException e) {
+            notDurable = e; // detached all the same; the map still covers every write
+        }
         CbtState state = t.cbt().state();
         cbtStore.save(name, t.device().path(), state);
+        if (notDurable != null) {
+            throw new EngineIOException(Errno.EIO, "device " + name + " is detached, but its writes could not all be"
+                    + " made durable: " + notDurable.getMessage(), notDurable);
+        }
         LOG.info(() -> "detached " + name);
         return state;
     }
@@ -297,33 +304,39 @@ public final class SnapshotManager implements AutoCloseable {
         }
         LOG.info(() -> "snapshot " + id + " taken: " + s.deviceNames());
         for (SnapshotImage image : images) {
-            for (Listener l : listeners) {
-                l.imageCreated(image);
-            }
+            tell(l -> l.imageCreated(image), "image " + image.name());
         }
     }
 
-    /** snapshot_destroy: images gone, storage freed; the devices stay tracked. */
+    /**
+     * snapshot_destroy: images gone, storage freed; the devices stay tracked. The images are
+     * closed (their I/O drained) before COW is turned off, so no image read can see a device
+     * write made after take; and the teardown completes whatever a listener does.
+     */
     public synchronized void destroy(UUID id) throws IOException {
         Snapshot s = snapshot(id);
         snapshots.remove(id);
         for (SnapshotImage image : s.images().values()) {
-            for (Listener l : listeners) {
-                l.imageDestroying(image);
-            }
+            tell(l -> l.imageDestroying(image), "destroy of image " + image.name());
         }
-        for (Tracker t : s.trackers()) {
-            t.freeze();
+        try {
+            for (SnapshotImage image : s.images().values()) {
+                image.close();
+            }
+        } finally {
             try {
-                t.setCowWhileFrozen(null);
+                for (Tracker t : s.trackers()) {
+                    t.freeze();
+                    try {
+                        t.setCowWhileFrozen(null);
+                    } finally {
+                        t.thaw();
+                    }
+                }
             } finally {
-                t.thaw();
+                s.storage().close();
             }
         }
-        for (SnapshotImage image : s.images().values()) {
-            image.close();
-        }
-        s.storage().close();
         LOG.info(() -> "snapshot " + id + " destroyed");
     }
 
@@ -347,7 +360,7 @@ public final class SnapshotManager implements AutoCloseable {
     /** snapshot_info of a device: its snapshot's error code and its image name. */
     public synchronized SnapshotInfo info(String deviceName) {
         Snapshot s = takenSnapshotOf(deviceName);
-        return new SnapshotInfo(s.errorCode(), SnapshotImage.name(deviceName, s.id()));
+        return new SnapshotInfo(s.errorCode(deviceName), SnapshotImage.name(deviceName, s.id()));
     }
 
     /** The image of a device in a taken snapshot. */
@@ -388,6 +401,20 @@ public final class SnapshotManager implements AutoCloseable {
                 detach(name);
             } catch (IOException | RuntimeException e) {
                 LOG.log(Level.WARNING, "detaching " + name + " at shutdown failed", e);
+            }
+        }
+    }
+
+    /**
+     * Tells every listener; one that fails is logged and the others are still told, so a
+     * front end's failure never leaves the engine half way through a change.
+     */
+    private void tell(Consumer<Listener> call, String what) {
+        for (Listener l : listeners) {
+            try {
+                call.accept(l);
+            } catch (Throwable t) {
+                LOG.log(Level.SEVERE, "a front end failed to follow the " + what + " (" + l + ")", t);
             }
         }
     }

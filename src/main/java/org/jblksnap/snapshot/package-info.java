@@ -33,12 +33,15 @@
  * <li>Tell the listeners ({@code imageDestroying}): each image's NBD export goes (its
  * connections are told to end: requests in flight finish, later ones get ESHUTDOWN), its FUSE
  * file goes, and its loop device is handed to a worker to detach.</li>
- * <li>For each device: freeze, COW off ({@code setCowWhileFrozen(null)}), thaw.</li>
  * <li>Close each image: image I/O in flight drains, later image I/O fails with ESHUTDOWN
  * ({@link org.jblksnap.error.ImageClosedException}).</li>
+ * <li>For each device: freeze, COW off ({@code setCowWhileFrozen(null)}), thaw.</li>
  * <li>Close the difference storage (a hidden temporary file's space is freed).</li>
  * </ol>
- * The devices stay attached and tracked; their CBT keeps the numbers of the take.
+ * Images close before COW goes: a device write that no longer copies its chunk can only run
+ * once no image read is left to see it. A listener that fails is logged and the teardown goes
+ * on (steps 3 to 5 run whatever happens before them). The devices stay attached and tracked;
+ * their CBT keeps the numbers of the take.
  *
  * <h2>Lock order</h2>
  * Outer to inner: a thread holding a lock of the list never waits for one above it.

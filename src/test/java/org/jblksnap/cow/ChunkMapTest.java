@@ -13,13 +13,17 @@ import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
+import org.jblksnap.cbt.CbtMap;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.diff.DiffStorage;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.SnapshotCorruptedException;
 import org.jblksnap.params.Params;
+import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.testutil.TestDevices;
+import org.jblksnap.tracker.Tracker;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -101,6 +105,31 @@ class ChunkMapTest {
         chunks.beforeDeviceWrite(CHUNK, 512);
         assertEquals(0, chunks.copiedChunks(), "COW is off after the failure");
         assertEquals(1, failures.size(), "the failure is reported once");
+    }
+
+    @Test
+    void memoryRunningOutFailsTheImageNeverTheWriteAndLosesNoBuffer() throws IOException {
+        AtomicInteger allocations = new AtomicInteger();
+        ChunkBufferPool pool = new ChunkBufferPool(CHUNK, 4, 0, size -> {
+            if (allocations.incrementAndGet() == 1) {
+                throw new OutOfMemoryError("Direct buffer memory");
+            }
+            return ByteBuffer.allocateDirect(size);
+        });
+        CowHealth health = new CowHealth((dev, errno, cause) -> failures.add(dev + " " + errno));
+        ChunkMap map = new ChunkMap("d", device, SHIFT, storage, pool, health);
+        Tracker t = new Tracker("d", device, new CbtMap(SIZE, PARAMS));
+        t.freeze();
+        t.setCowWhileFrozen(map);
+        t.thaw();
+        ByteBuffer written = SectorPattern.sectors(0, 1, 7, 7);
+        t.write(0, written.duplicate()); // the copy runs out of memory; the write goes on
+        assertEquals(List.of("d " + Errno.ENOMEM), failures);
+        ByteBuffer back = ByteBuffer.allocate(512);
+        device.read(0, back);
+        assertArrayEquals(written.array(), back.array(), "the device got the write");
+        assertEquals(4, pool.available(), "the failed allocation gave its buffer permit back");
+        assertThrows(SnapshotCorruptedException.class, () -> map.readImage(0, ByteBuffer.allocate(512)));
     }
 
     @Test

@@ -82,6 +82,22 @@ class ExportFileSystemTest {
     }
 
     @Test
+    void onlyAWritersCloseMakesWritesDurable() {
+        MemoryBlockIo dev = new MemoryBlockIo(4096, 0);
+        fs.add(new ExportFile("d0", dev));
+        FakeFileInfo reader = new FakeFileInfo(O_RDONLY);
+        assertEquals(0, fs.open("/d0", reader));
+        assertEquals(0, fs.flush("/d0", reader));
+        assertEquals(0, dev.flushes, "a reader's close (md5sum, blkid) syncs nothing");
+        FakeFileInfo writer = new FakeFileInfo(O_RDWR);
+        assertEquals(0, fs.open("/d0", writer));
+        assertEquals(0, fs.flush("/d0", writer));
+        assertEquals(1, dev.flushes);
+        assertEquals(0, fs.fsync("/d0", 0, reader));
+        assertEquals(2, dev.flushes, "an explicit fsync syncs whoever asks");
+    }
+
+    @Test
     void anOpenHandleOutlivesItsExport() {
         fs.add(new ExportFile("d0", new MemoryBlockIo(4096, 0)));
         FakeFileInfo fi = new FakeFileInfo(O_RDWR);

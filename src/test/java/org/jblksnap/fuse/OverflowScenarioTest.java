@@ -60,7 +60,7 @@ class OverflowScenarioTest {
                 long grown = rig.engine.snapshot(id).storage().size();
                 assertTrue(grown > firstSize, "the storage grew from " + firstSize + " to " + grown);
                 assertTrue(grown <= LIMIT);
-                assertEquals(0, rig.engine.snapshot(id).errorCode());
+                assertEquals(0, rig.engine.snapshot(id).errorCode("d1"));
                 assertEquals(List.of(), List.copyOf(events), "no event while below the limit");
 
                 String image = SnapshotImage.name("d1", id);
@@ -69,7 +69,7 @@ class OverflowScenarioTest {
                 assertEquals(FileSet.union(before, tracked), FileSet.check(mi), "the image before the overflow");
 
                 List<String> overflow = FileSet.mebibytes(m1, "overflow", 64, 4);
-                assertEquals(-Errno.ENOSPC.code(), rig.engine.snapshot(id).errorCode(), "overflow corrupts the snapshot");
+                assertEquals(-Errno.ENOSPC.code(), rig.engine.snapshot(id).errorCode("d1"), "overflow corrupts the snapshot");
                 assertEquals(LIMIT, rig.engine.snapshot(id).storage().size(), "the storage stopped at its limit");
                 try (FileChannel ch = FileChannel.open(rig.exports.file(image), StandardOpenOption.READ)) {
                     IOException eio = assertThrows(IOException.class, () -> ch.read(ByteBuffer.allocate(4096), 0));
