@@ -13,6 +13,7 @@ import org.jblksnap.error.Errno;
 import org.jblksnap.error.ImageClosedException;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.SnapshotCorruptedException;
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
@@ -294,7 +295,7 @@ final class Commands {
     private static void checkFlags(Request r, int allowed) throws RefusedRequestException {
         if ((r.flags() & ~allowed) != 0) {
             throw new RefusedRequestException(Nbd.EINVAL, "flags 0x" + Integer.toHexString(r.flags()) + " are not valid for "
-                    + Request.name(r.type()));
+                    + Names.command(r.type()));
         }
     }
 

@@ -15,6 +15,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * One client connection: the handshake, then the transmission phase.
@@ -42,7 +43,7 @@ final class Connection implements ExportRegistry.User {
     private final NbdServer server;
     private final SocketChannel channel;
     private final String peer;
-    private final InputBuffer in;
+    private final WireReader in;
     private final ReplyWriter out;
     private final ReentrantLock readLock = new ReentrantLock();
     private final Semaphore budget = new Semaphore(BUDGET_UNITS);
@@ -55,7 +56,7 @@ final class Connection implements ExportRegistry.User {
         this.server = server;
         this.channel = channel;
         this.peer = peer;
-        this.in = new InputBuffer(channel);
+        this.in = new WireReader(channel, "client");
         this.out = new ReplyWriter(channel, this::close);
     }
 
@@ -148,7 +149,7 @@ final class Connection implements ExportRegistry.User {
      * reading ends (DISC, once the requests in flight are answered, or a broken rule).
      */
     private Request next(Session s) throws IOException {
-        in.need(Request.HEADER, "between requests");
+        in.need(Nbd.REQUEST_HEADER, "between requests");
         int magic = in.getInt();
         int flags = in.getShort();
         int type = in.getShort();

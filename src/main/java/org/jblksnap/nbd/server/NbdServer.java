@@ -20,6 +20,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.snapshot.Snapshot;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.tracker.Tracker;
@@ -36,14 +37,12 @@ import org.jblksnap.tracker.Tracker;
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
-    /** The largest READ or WRITE payload (the spec's recommended 32 MiB). */
-    static final int MAX_PAYLOAD = 32 << 20;
     private static final long CLOSE_TIMEOUT_MS = 10_000;
 
     private final SnapshotManager engine;
     private final boolean readOnlyImages;
     private final ExportRegistry exports = new ExportRegistry();
-    private final BufferPool pool = new BufferPool(MAX_PAYLOAD);
+    private final BufferPool pool = new BufferPool(Nbd.MAX_PAYLOAD);
     /** Socket buffers (the kernel caps them at net.core.[rw]mem_max): a 1 MiB reply fits at once. */
     private static final int SOCKET_BUFFER = 4 << 20;
     /** Requests one connection runs at once (as nbdkit's default of 16 threads). */
@@ -198,7 +197,7 @@ public final class NbdServer implements AutoCloseable {
     }
 
     int maxPayload() {
-        return MAX_PAYLOAD;
+        return Nbd.MAX_PAYLOAD;
     }
 
     void connectionClosed(Connection c) {

@@ -50,7 +50,7 @@ final class Reply {
     /** A final error chunk with a message for humans (cut to what the protocol allows). */
     static Reply structuredError(long cookie, int error, String message) {
         byte[] msg = message == null ? new byte[0] : message.getBytes(StandardCharsets.UTF_8);
-        int len = Math.min(msg.length, Export.MAX_STRING);
+        int len = Math.min(msg.length, Nbd.MAX_STRING);
         Reply r = new Reply();
         r.chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, cookie, 6 + len);
         r.putInt(error);

@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.jblksnap.nbd.protocol.Wire;
+
 /**
  * Sends the replies of one connection, whatever thread finishes them and in whatever order.
  * Replies are queued; whichever thread gets the lock sends everything queued with as few

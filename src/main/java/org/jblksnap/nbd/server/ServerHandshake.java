@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.logging.Logger;
 
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.Wire;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * The fixed newstyle handshake of one connection: option haggling until GO or EXPORT_NAME
@@ -29,7 +32,7 @@ final class ServerHandshake {
     static final int PREFERRED_BLOCK = 4096;
 
     private final SocketChannel channel;
-    private final InputBuffer in;
+    private final WireReader in;
     private final ExportRegistry registry;
     private final ExportRegistry.User user;
     private final int maxPayload;
@@ -40,7 +43,7 @@ final class ServerHandshake {
     private String contextsExport;
     private List<Session.Selected> contexts = List.of();
 
-    ServerHandshake(SocketChannel channel, InputBuffer in, ExportRegistry registry, ExportRegistry.User user, int maxPayload,
+    ServerHandshake(SocketChannel channel, WireReader in, ExportRegistry registry, ExportRegistry.User user, int maxPayload,
             String peer) {
         this.channel = channel;
         this.in = in;
@@ -77,13 +80,13 @@ final class ServerHandshake {
                     LOG.info(() -> peer + ": EXPORT_NAME of " + length + " bytes; closing");
                     return null;
                 }
-                in.skip(length, "in the data of option " + option);
+                in.skip(length, "in the data of " + Names.option(option));
                 reply(option, known(option) ? Nbd.REP_ERR_TOO_BIG : Nbd.REP_ERR_UNSUP,
                         "option data of " + length + " bytes is too long");
                 continue;
             }
             ByteBuffer data = ByteBuffer.allocate((int) length);
-            in.readFully(data, "in the data of option " + option);
+            in.readFully(data, "in the data of " + Names.option(option));
             data.flip();
             Session s = option(option, data);
             if (s != null) {
@@ -117,7 +120,7 @@ final class ServerHandshake {
                 }
             }
             case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(option, data);
-            default -> reply(option, Nbd.REP_ERR_UNSUP, "option " + option + " is not supported by this server");
+            default -> reply(option, Nbd.REP_ERR_UNSUP, Names.option(option) + " is not supported by this server");
         }
         return null;
     }
@@ -305,7 +308,7 @@ final class ServerHandshake {
             return null;
         }
         long length = data.getInt() & 0xffffffffL;
-        if (length > data.remaining() || length > Export.MAX_STRING) {
+        if (length > data.remaining() || length > Nbd.MAX_STRING) {
             return null;
         }
         String s = Wire.decode(data.slice(data.position(), (int) length));
