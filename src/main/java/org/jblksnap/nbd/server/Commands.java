@@ -119,7 +119,7 @@ final class Commands {
         Reply reply = session.structured()
                 ? structuredRead(r.cookie(), r.offset(), buf, (r.flags() & Nbd.CMD_FLAG_DF) != 0)
                 : Reply.simpleData(r.cookie(), buf);
-        reply.pooled(buf);
+        reply.whenSent(() -> pool.release(buf));
         return reply;
     }
 

@@ -192,17 +192,15 @@ final class Connection implements ExportRegistry.User {
         return new Request(flags, type, cookie, offset, length, payload, cost);
     }
 
-    /** Sends the reply; its buffers and budget come back once it is out. */
+    /**
+     * Sends the reply: the request's payload goes back to the pool now (the command is done
+     * with it), its share of the budget once the reply is out.
+     */
     private void finish(Request r, Reply reply) {
         if (r.payload() != null) {
             server.pool().release(r.payload());
         }
-        reply.onSent(() -> {
-            if (reply.pooled() != null) {
-                server.pool().release(reply.pooled());
-            }
-            budget.release(r.cost());
-        });
+        reply.whenSent(() -> budget.release(r.cost()));
         out.send(reply);
     }
 
