@@ -14,8 +14,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -161,17 +164,17 @@ public final class NbdServer implements AutoCloseable {
         for (Listener l : ls) {
             l.close();
         }
+        List<CompletableFuture<Void>> ends = new ArrayList<>();
         for (Connection c : connections) {
             c.end();
+            ends.add(c.closed());
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_TIMEOUT_MS);
-        while (!connections.isEmpty() && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        try {
+            CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new)).get(CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // a connection that did not end in time is closed below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         for (Connection c : connections) {
             c.close();
