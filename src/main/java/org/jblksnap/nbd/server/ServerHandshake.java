@@ -119,7 +119,8 @@ final class ServerHandshake {
                     ack(option);
                 }
             }
-            case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(option, data);
+            case Nbd.OPT_LIST_META_CONTEXT -> listMetaContexts(data);
+            case Nbd.OPT_SET_META_CONTEXT -> setMetaContexts(data);
             default -> reply(option, Nbd.REP_ERR_UNSUP, Names.option(option) + " is not supported by this server");
         }
         return null;
@@ -233,21 +234,19 @@ final class ServerHandshake {
         return new Session(e, structured, selected);
     }
 
-    private void metaContext(int option, ByteBuffer data) throws IOException {
-        boolean set = option == Nbd.OPT_SET_META_CONTEXT;
-        if (set) {
-            // A SET replaces the earlier choice even when it fails.
-            contexts = List.of();
-            contextsExport = null;
-            if (!structured) {
-                reply(option, Nbd.REP_ERR_INVALID, "negotiate structured replies first");
-                return;
-            }
-        }
+    /** A meta context option's data: the export (it exists) and the queries. */
+    private record ContextQuery(Export export, List<String> queries) {
+    }
+
+    /**
+     * Parses LIST_META_CONTEXT or SET_META_CONTEXT data; null when it is malformed or names
+     * no export, which is answered here.
+     */
+    private ContextQuery contextQuery(int option, ByteBuffer data) throws IOException {
         String name = string(data);
         if (name == null || data.remaining() < 4) {
             reply(option, Nbd.REP_ERR_INVALID, "malformed meta context request");
-            return;
+            return null;
         }
         long count = data.getInt() & 0xffffffffL;
         List<String> queries = new ArrayList<>();
@@ -255,51 +254,74 @@ final class ServerHandshake {
             String q = string(data);
             if (q == null) {
                 reply(option, Nbd.REP_ERR_INVALID, "malformed meta context query");
-                return;
+                return null;
             }
             queries.add(q);
         }
         if (data.hasRemaining()) {
             reply(option, Nbd.REP_ERR_INVALID, "data after the last meta context query");
-            return;
+            return null;
         }
         Export e = registry.get(name).orElse(null);
         if (e == null) {
             reply(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
+            return null;
+        }
+        return new ContextQuery(e, queries);
+    }
+
+    /** LIST_META_CONTEXT: the names matching each query (every context for none), ids 0. */
+    private void listMetaContexts(ByteBuffer data) throws IOException {
+        ContextQuery q = contextQuery(Nbd.OPT_LIST_META_CONTEXT, data);
+        if (q == null) {
             return;
         }
-        if (!set) {
-            Set<String> names = new LinkedHashSet<>();
-            if (queries.isEmpty()) {
-                names.addAll(e.contexts().list(""));
-            }
-            for (String q : queries) {
-                names.addAll(e.contexts().list(q));
-            }
-            for (String n : names) {
-                reply(option, Nbd.REP_META_CONTEXT, contextReply(0, n));
-            }
-            ack(option);
+        Set<String> names = new LinkedHashSet<>();
+        if (q.queries().isEmpty()) {
+            names.addAll(q.export().contexts().list(""));
+        }
+        for (String query : q.queries()) {
+            names.addAll(q.export().contexts().list(query));
+        }
+        for (String n : names) {
+            reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_META_CONTEXT, contextReply(0, n));
+        }
+        ack(Nbd.OPT_LIST_META_CONTEXT);
+    }
+
+    /**
+     * SET_META_CONTEXT: selects the contexts of exactly the names queried, numbered from 1,
+     * for a later GO on the same export. It replaces the earlier choice even when it fails.
+     */
+    private void setMetaContexts(ByteBuffer data) throws IOException {
+        contexts = List.of();
+        contextsExport = null;
+        if (!structured) {
+            reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ERR_INVALID, "negotiate structured replies first");
+            return;
+        }
+        ContextQuery q = contextQuery(Nbd.OPT_SET_META_CONTEXT, data);
+        if (q == null) {
             return;
         }
         List<Session.Selected> chosen = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
-        for (String q : queries) {
-            MetaContext c = e.contexts().select(q);
+        for (String query : q.queries()) {
+            MetaContext c = q.export().contexts().select(query);
             if (c != null && seen.add(c.name())) {
                 chosen.add(new Session.Selected(chosen.size() + 1, c));
             }
         }
         if (chosen.size() > MAX_CONTEXTS) {
-            reply(option, Nbd.REP_ERR_TOO_BIG, "at most " + MAX_CONTEXTS + " meta contexts");
+            reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ERR_TOO_BIG, "at most " + MAX_CONTEXTS + " meta contexts");
             return;
         }
         for (Session.Selected s : chosen) {
-            reply(option, Nbd.REP_META_CONTEXT, contextReply(s.id(), s.context().name()));
+            reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_META_CONTEXT, contextReply(s.id(), s.context().name()));
         }
-        ack(option);
+        ack(Nbd.OPT_SET_META_CONTEXT);
         contexts = List.copyOf(chosen);
-        contextsExport = name;
+        contextsExport = q.export().name();
     }
 
     /** A length-prefixed string of option data; null when malformed or too long. */
