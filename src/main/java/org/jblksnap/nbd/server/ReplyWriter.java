@@ -25,11 +25,13 @@ final class ReplyWriter {
     private final Runnable onFailure;
     private final ConcurrentLinkedQueue<Reply> queue = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
+    // guarded by lock: what its holder is sending
     private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING);
     private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
     private final List<Reply> batch = new ArrayList<>();
     private int gathered;
-    private volatile boolean failed;
+    /** A write failed: the connection is closing, later replies are completed unsent. */
+    private boolean failed;
 
     ReplyWriter(SocketChannel channel, Runnable onFailure) {
         this.channel = channel;
@@ -46,10 +48,6 @@ final class ReplyWriter {
                 lock.unlock();
             }
         }
-    }
-
-    boolean failed() {
-        return failed;
     }
 
     private void drain() {
