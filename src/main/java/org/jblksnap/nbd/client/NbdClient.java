@@ -206,8 +206,8 @@ public final class NbdClient implements AutoCloseable {
     }
 
     private static ByteBuffer request(int command, long handle, long offset, int length) {
-        return ByteBuffer.allocate(Nbd.REQUEST_HEADER).putInt(Nbd.REQUEST_MAGIC).putShort((short) 0).putShort((short) command)
-                .putLong(handle).putLong(offset).putInt(length).flip();
+        return ByteBuffer.allocate(Nbd.REQUEST_HEADER).putInt(Nbd.REQUEST_MAGIC).putShort((short) 0)
+                .putShort((short) command).putLong(handle).putLong(offset).putInt(length).flip();
     }
 
     /** The reader thread: one reply message at a time until the connection ends. */

@@ -33,9 +33,11 @@ import org.jblksnap.nbd.protocol.WireReader;
  * A connection's life is one {@link State} that only moves forward, so a check of "how far"
  * is one comparison:
  * <pre>
- * HANDSHAKE ──GO, EXPORT_NAME──▶ ACTIVE ──end()──▶ ENDING ──in flight answered, then client gone or grace over──▶ CLOSED
- *                                  │                 │                                                            ▲
- *                                  └──────DISC───────┴──▶ DRAINING ──in flight answered───────────────────────────┘
+ *              GO or              end()               in flight answered, then
+ * HANDSHAKE ───────────────▶ ACTIVE ───────▶ ENDING ──────────────────────────────▶ CLOSED
+ *           EXPORT_NAME        │               │      the client left or grace over      ▲
+ *                              │ DISC          │ DISC                                    │
+ *                              └───▶ DRAINING ◀┘ ────────── in flight answered ──────────┘
  * any state ──ABORT, end() in the handshake, a broken rule, an end of stream, a failed write──▶ CLOSED
  * </pre>
  * <ul>

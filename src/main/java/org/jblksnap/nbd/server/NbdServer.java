@@ -170,7 +170,8 @@ public final class NbdServer implements AutoCloseable {
             ends.add(c.closed());
         }
         try {
-            CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new)).get(CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new))
+                    .get(CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
             // a connection that did not end in time is closed below
         } catch (InterruptedException e) {

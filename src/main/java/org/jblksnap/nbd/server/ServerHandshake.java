@@ -43,8 +43,8 @@ final class ServerHandshake {
     private String contextsExport;
     private List<Session.Selected> contexts = List.of();
 
-    ServerHandshake(SocketChannel channel, WireReader in, ExportRegistry registry, ExportRegistry.User user, int maxPayload,
-            String peer) {
+    ServerHandshake(SocketChannel channel, WireReader in, ExportRegistry registry, ExportRegistry.User user,
+            int maxPayload, String peer) {
         this.channel = channel;
         this.in = in;
         this.registry = registry;
