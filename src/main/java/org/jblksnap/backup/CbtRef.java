@@ -1,5 +1,7 @@
 package org.jblksnap.backup;
 
+import org.jblksnap.nbd.protocol.CbtBitmapName;
+
 /**
  * The change tracking state of the snapshot a backup reads: its CBT generation and changes
  * number (what {@code cbtinfo} prints after the snapshot was taken).
@@ -19,6 +21,6 @@ public record CbtRef(String generation, int changesNumber) {
      * since backup {@code sinceNumber} of this generation.
      */
     public String dirtyBitmapSince(int sinceNumber) {
-        return "qemu:dirty-bitmap:cbt-" + generation + "-" + sinceNumber;
+        return new CbtBitmapName(generation, sinceNumber).context();
     }
 }

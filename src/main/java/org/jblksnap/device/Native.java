@@ -19,13 +19,18 @@ import java.util.Set;
 /**
  * The few Linux calls the JDK does not offer, through the FFM API: fallocate(2), so that a
  * difference storage owns its space when it grows (a full disk shows as a failed growth, not
- * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints.
+ * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints; open(2),
+ * lseek(2) and close(2) on a raw descriptor, for the SEEK_DATA / SEEK_HOLE walk of
+ * {@link FileHoles}.
  */
 public final class Native {
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle FALLOCATE;
     private static final MethodHandle FADVISE;
+    private static final MethodHandle OPEN;
+    private static final MethodHandle LSEEK;
+    private static final MethodHandle CLOSE;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -36,6 +41,16 @@ public final class Native {
         FADVISE = linker.downcallHandle(linker.defaultLookup().find("posix_fadvise").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        OPEN = linker.downcallHandle(linker.defaultLookup().find("open").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT),
+                Linker.Option.firstVariadicArg(2));
+        LSEEK = linker.downcallHandle(linker.defaultLookup().find("lseek").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_INT),
+                Linker.Option.captureCallState("errno"));
+        CLOSE = linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     }
 
     private Native() {
@@ -68,6 +83,43 @@ public final class Native {
             return (int) FADVISE.invokeExact(fd, offset, length, advice);
         } catch (Throwable t) {
             throw new IllegalStateException("posix_fadvise call failed", t);
+        }
+    }
+
+    private static final int O_RDONLY = 0;
+    private static final int O_CLOEXEC = 0x80000;
+    /** lseek whence values (Linux). */
+    public static final int SEEK_DATA = 3;
+    public static final int SEEK_HOLE = 4;
+    /** What lseek SEEK_DATA fails with when no data follows. */
+    public static final int ENXIO = 6;
+
+    /** open(path, O_RDONLY | O_CLOEXEC): a descriptor to {@link #close}, or -1. */
+    public static int openReadOnly(Path path) {
+        try (Arena arena = Arena.ofConfined()) {
+            return (int) OPEN.invokeExact(arena.allocateFrom(path.toString()), O_RDONLY | O_CLOEXEC, 0);
+        } catch (Throwable t) {
+            throw new IllegalStateException("open call failed", t);
+        }
+    }
+
+    /** lseek(fd, offset, whence): the resulting offset, or minus the errno. */
+    public static long lseek(int fd, long offset, int whence) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            long rc = (long) LSEEK.invokeExact(state, fd, offset, whence);
+            return rc >= 0 ? rc : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("lseek call failed", t);
+        }
+    }
+
+    /** close(fd), for a descriptor from {@link #openReadOnly}. */
+    public static void close(int fd) {
+        try {
+            int ignored = (int) CLOSE.invokeExact(fd);
+        } catch (Throwable t) {
+            throw new IllegalStateException("close call failed", t);
         }
     }
 

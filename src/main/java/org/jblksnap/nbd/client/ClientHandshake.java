@@ -2,14 +2,17 @@ package org.jblksnap.nbd.client;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.Wire;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * The client side of the fixed newstyle negotiation: greeting, options and their replies, up
@@ -19,11 +22,11 @@ final class ClientHandshake {
     /** Longest option reply accepted; real ones are a few hundred bytes. */
     private static final int MAX_REPLY = 1 << 20;
 
-    private final WireInput in;
-    private final WritableByteChannel out;
+    private final WireReader in;
+    private final GatheringByteChannel out;
     private boolean noZeroes;
 
-    ClientHandshake(WireInput in, WritableByteChannel out) {
+    ClientHandshake(WireReader in, GatheringByteChannel out) {
         this.in = in;
         this.out = out;
     }
@@ -44,7 +47,7 @@ final class ClientHandshake {
         }
         noZeroes = (flags & Nbd.FLAG_NO_ZEROES) != 0;
         int clientFlags = Nbd.FLAG_C_FIXED_NEWSTYLE | (noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0);
-        write(ByteBuffer.allocate(4).putInt(clientFlags).flip());
+        Wire.writeFully(out, ByteBuffer.allocate(4).putInt(clientFlags).flip());
     }
 
     /** Asks for structured replies; false when the server does not do them. */
@@ -57,7 +60,7 @@ final class ClientHandshake {
         if (isError(r.type)) {
             return false;
         }
-        throw new NbdException("unexpected reply " + r.type + " to OPT_STRUCTURED_REPLY");
+        throw unexpected(r, Nbd.OPT_STRUCTURED_REPLY);
     }
 
     /**
@@ -92,9 +95,9 @@ final class ClientHandshake {
             } else if (r.type == Nbd.REP_ERR_UNSUP) {
                 return Map.of();
             } else if (isError(r.type)) {
-                throw refused(r, option == Nbd.OPT_SET_META_CONTEXT ? "OPT_SET_META_CONTEXT" : "OPT_LIST_META_CONTEXT");
+                throw refused(r, Names.option(option));
             } else {
-                throw new NbdException("unexpected reply " + r.type + " to a meta context option");
+                throw unexpected(r, option);
             }
         }
     }
@@ -124,25 +127,25 @@ final class ClientHandshake {
                 throw refused(r, "opening export '" + export + "'");
             }
             if (r.type != Nbd.REP_INFO || r.data.remaining() < 2) {
-                throw new NbdException("unexpected reply " + r.type + " to OPT_GO");
+                throw unexpected(r, Nbd.OPT_GO);
             }
             int info = Short.toUnsignedInt(r.data.getShort());
             if (info == Nbd.INFO_EXPORT) {
                 if (r.data.remaining() < 10) {
-                    throw new NbdException("short NBD_INFO_EXPORT");
+                    throw new NbdException("short " + Names.info(info));
                 }
                 size = r.data.getLong();
                 flags = Short.toUnsignedInt(r.data.getShort());
             } else if (info == Nbd.INFO_BLOCK_SIZE) {
                 if (r.data.remaining() < 12) {
-                    throw new NbdException("short NBD_INFO_BLOCK_SIZE");
+                    throw new NbdException("short " + Names.info(info));
                 }
                 sizes = new BlockSizes(r.data.getInt(), r.data.getInt(), r.data.getInt());
             }
             // other information (name, description) is not needed
         }
         if (size < 0) {
-            throw new NbdException("the server finished OPT_GO without NBD_INFO_EXPORT");
+            throw new NbdException("the server finished OPT_GO without " + Names.info(Nbd.INFO_EXPORT));
         }
         return new ExportInfo(export, size, flags, sizes, structured, contexts, listed);
     }
@@ -168,8 +171,7 @@ final class ClientHandshake {
 
     private void sendOption(int option, ByteBuffer data) throws IOException {
         ByteBuffer head = ByteBuffer.allocate(16).putLong(Nbd.IHAVEOPT).putInt(option).putInt(data.remaining()).flip();
-        write(head);
-        write(data);
+        Wire.writeFully(out, head, data);
     }
 
     private Reply readReply(int option) throws IOException {
@@ -181,7 +183,7 @@ final class ClientHandshake {
             throw new NbdException("bad option reply magic");
         }
         if (opt != option) {
-            throw new NbdException("option reply for option " + opt + " while waiting for " + option);
+            throw new NbdException("reply for " + Names.option(opt) + " while waiting for " + Names.option(option));
         }
         if (len < 0 || len > MAX_REPLY) {
             throw new NbdException("option reply of " + Integer.toUnsignedString(len) + " bytes is too long");
@@ -194,24 +196,11 @@ final class ClientHandshake {
     }
 
     private static NbdException refused(Reply r, String what) {
-        String reason = switch (r.type) {
-            case Nbd.REP_ERR_POLICY -> "refused by policy";
-            case Nbd.REP_ERR_INVALID -> "invalid request";
-            case Nbd.REP_ERR_PLATFORM -> "not supported on the server's platform";
-            case Nbd.REP_ERR_TLS_REQD -> "TLS required";
-            case Nbd.REP_ERR_UNKNOWN -> "no such export";
-            case Nbd.REP_ERR_SHUTDOWN -> "the server is shutting down";
-            case Nbd.REP_ERR_BLOCK_SIZE_REQD -> "block size constraints required";
-            case Nbd.REP_ERR_TOO_BIG -> "request too big";
-            default -> "error " + Integer.toHexString(r.type);
-        };
         String msg = StandardCharsets.UTF_8.decode(r.data).toString();
-        return new NbdException(what + ": " + reason + (msg.isEmpty() ? "" : " (" + msg + ")"));
+        return new NbdException(what + ": " + Names.refusal(r.type) + (msg.isEmpty() ? "" : " (" + msg + ")"));
     }
 
-    private void write(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            out.write(b);
-        }
+    private static NbdException unexpected(Reply r, int option) {
+        return new NbdException("unexpected " + Names.optionReply(r.type) + " to " + Names.option(option));
     }
 }

@@ -18,6 +18,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.Wire;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * A read-only NBD client: fixed newstyle negotiation with structured replies and metadata
@@ -32,7 +34,7 @@ public final class NbdClient implements AutoCloseable {
     public static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
 
     private final SocketChannel channel;
-    private final WireInput in;
+    private final WireReader in;
     private final ExportInfo export;
     private final Map<Integer, String> contextNames = new HashMap<>();
     private final Map<Long, PendingReply<?>> pending = new ConcurrentHashMap<>();
@@ -42,7 +44,7 @@ public final class NbdClient implements AutoCloseable {
     private volatile IOException broken;
     private volatile boolean closing;
 
-    private NbdClient(SocketChannel channel, WireInput in, ExportInfo export) {
+    private NbdClient(SocketChannel channel, WireReader in, ExportInfo export) {
         this.channel = channel;
         this.in = in;
         this.export = export;
@@ -74,7 +76,7 @@ public final class NbdClient implements AutoCloseable {
         SocketChannel ch = address.open();
         Watchdog w = new Watchdog(ch, address, timeout);
         try {
-            WireInput in = new WireInput(ch);
+            WireReader in = new WireReader(ch, "the NBD server");
             ClientHandshake hs = new ClientHandshake(in, ch);
             hs.greet();
             boolean structured = hs.structuredReplies();
@@ -102,7 +104,7 @@ public final class NbdClient implements AutoCloseable {
         try (SocketChannel ch = address.open()) {
             Watchdog w = new Watchdog(ch, address, HANDSHAKE_TIMEOUT);
             try {
-                WireInput in = new WireInput(ch);
+                WireReader in = new WireReader(ch, "the NBD server");
                 ClientHandshake hs = new ClientHandshake(in, ch);
                 hs.greet();
                 if (!hs.structuredReplies()) {
@@ -193,7 +195,7 @@ public final class NbdClient implements AutoCloseable {
         ByteBuffer req = request(command, handle, reply.offset, length);
         try {
             synchronized (writeLock) {
-                writeFully(req);
+                Wire.writeFully(channel, req);
             }
         } catch (IOException e) {
             breakConnection(new NbdException("sending " + reply.describe() + ": " + e.getMessage(), e));
@@ -204,14 +206,8 @@ public final class NbdClient implements AutoCloseable {
     }
 
     private static ByteBuffer request(int command, long handle, long offset, int length) {
-        return ByteBuffer.allocate(28).putInt(Nbd.REQUEST_MAGIC).putShort((short) 0).putShort((short) command)
-                .putLong(handle).putLong(offset).putInt(length).flip();
-    }
-
-    private void writeFully(ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) {
-            channel.write(b);
-        }
+        return ByteBuffer.allocate(Nbd.REQUEST_HEADER).putInt(Nbd.REQUEST_MAGIC).putShort((short) 0)
+                .putShort((short) command).putLong(handle).putLong(offset).putInt(length).flip();
     }
 
     /** The reader thread: one reply message at a time until the connection ends. */
@@ -316,7 +312,7 @@ public final class NbdClient implements AutoCloseable {
         if (broken == null) {
             try {
                 synchronized (writeLock) {
-                    writeFully(request(Nbd.CMD_DISC, 0, 0, 0));
+                    Wire.writeFully(channel, request(Nbd.CMD_DISC, 0, 0, 0));
                 }
                 channel.shutdownOutput();
             } catch (IOException e) {

@@ -3,7 +3,9 @@ package org.jblksnap.nbd.client;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * The reply to one request in flight, built from a simple reply or from structured chunks.
@@ -25,15 +27,15 @@ abstract sealed class PendingReply<T> permits ReadReply, StatusReply {
     }
 
     /** A simple reply: error 0 means success and any payload follows. */
-    abstract void simple(int error, WireInput in) throws IOException;
+    abstract void simple(int error, WireReader in) throws IOException;
 
     /** One structured chunk with its payload length. */
-    final void chunk(int type, int payload, WireInput in) throws IOException {
-        if ((type & 0x8000) != 0) {
+    final void chunk(int type, int payload, WireReader in) throws IOException {
+        if ((type & Nbd.REPLY_TYPE_FLAG_ERROR) != 0) {
             errorChunk(type, payload, in);
         } else if (type == Nbd.REPLY_TYPE_NONE) {
             if (payload != 0) {
-                throw new NbdException(command + ": NBD_REPLY_TYPE_NONE with a payload");
+                throw violation(Names.replyType(type) + " with a payload");
             }
         } else {
             content(type, payload, in);
@@ -41,7 +43,7 @@ abstract sealed class PendingReply<T> permits ReadReply, StatusReply {
     }
 
     /** A chunk type particular to the command. */
-    abstract void content(int type, int payload, WireInput in) throws IOException;
+    abstract void content(int type, int payload, WireReader in) throws IOException;
 
     /** The final chunk arrived: complete the future with the result or the error. */
     final void done() {
@@ -75,7 +77,7 @@ abstract sealed class PendingReply<T> permits ReadReply, StatusReply {
         return new NbdException(describe() + ": " + what);
     }
 
-    private void errorChunk(int type, int payload, WireInput in) throws IOException {
+    private void errorChunk(int type, int payload, WireReader in) throws IOException {
         if (payload < 6) {
             throw violation("error chunk of " + payload + " bytes");
         }
@@ -90,7 +92,7 @@ abstract sealed class PendingReply<T> permits ReadReply, StatusReply {
             // an unknown error type still fails the request (its bit 15 says so)
             errno = error != 0 ? error : Nbd.EIO;
             errorMessage = type == Nbd.REPLY_TYPE_ERROR || type == Nbd.REPLY_TYPE_ERROR_OFFSET ? msg
-                    : "unknown error chunk type " + type + (msg.isEmpty() ? "" : ": " + msg);
+                    : "unknown error " + Names.replyType(type) + (msg.isEmpty() ? "" : ": " + msg);
         }
     }
 }

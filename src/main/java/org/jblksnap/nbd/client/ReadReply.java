@@ -5,7 +5,9 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.TreeMap;
 
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * A READ in flight: data chunks go straight into the caller's buffer, holes are zero-filled,
@@ -18,12 +20,12 @@ final class ReadReply extends PendingReply<Void> {
     private long coveredBytes;
 
     ReadReply(long offset, ByteBuffer dst) {
-        super("READ", offset, dst.remaining());
+        super(Names.command(Nbd.CMD_READ), offset, dst.remaining());
         this.dst = dst;
     }
 
     @Override
-    void simple(int error, WireInput in) throws IOException {
+    void simple(int error, WireReader in) throws IOException {
         if (error != 0) {
             failWith(error);
             return;
@@ -33,7 +35,7 @@ final class ReadReply extends PendingReply<Void> {
     }
 
     @Override
-    void content(int type, int payload, WireInput in) throws IOException {
+    void content(int type, int payload, WireReader in) throws IOException {
         if (type == Nbd.REPLY_TYPE_OFFSET_DATA) {
             if (payload < 9) {
                 throw violation("data chunk of " + payload + " bytes");
@@ -57,7 +59,7 @@ final class ReadReply extends PendingReply<Void> {
                 hole.put((byte) 0);
             }
         } else {
-            throw violation("unexpected chunk type " + type);
+            throw violation("unexpected " + Names.replyType(type));
         }
     }
 

@@ -6,7 +6,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /** A BLOCK_STATUS in flight: one descriptor list per selected metadata context. */
 final class StatusReply extends PendingReply<Map<String, List<Extent>>> {
@@ -14,12 +16,12 @@ final class StatusReply extends PendingReply<Map<String, List<Extent>>> {
     private final Map<String, List<Extent>> extents = new HashMap<>();
 
     StatusReply(long offset, long length, Map<Integer, String> contextNames) {
-        super("BLOCK_STATUS", offset, length);
+        super(Names.command(Nbd.CMD_BLOCK_STATUS), offset, length);
         this.contextNames = contextNames;
     }
 
     @Override
-    void simple(int error, WireInput in) throws IOException {
+    void simple(int error, WireReader in) throws IOException {
         if (error == 0) {
             throw violation("simple reply without block status");
         }
@@ -27,9 +29,9 @@ final class StatusReply extends PendingReply<Map<String, List<Extent>>> {
     }
 
     @Override
-    void content(int type, int payload, WireInput in) throws IOException {
+    void content(int type, int payload, WireReader in) throws IOException {
         if (type != Nbd.REPLY_TYPE_BLOCK_STATUS) {
-            throw violation("unexpected chunk type " + type);
+            throw violation("unexpected " + Names.replyType(type));
         }
         if (payload < 12 || (payload - 4) % 8 != 0) {
             throw violation("block status chunk of " + payload + " bytes");

@@ -65,7 +65,17 @@ public final class Nbd {
     public static final int INFO_DESCRIPTION = 2;
     public static final int INFO_BLOCK_SIZE = 3;
 
+    /** Longest string (export name, description, context name, message) the protocol allows. */
+    public static final int MAX_STRING = 4096;
+
     // Transmission
+    /**
+     * The largest READ or WRITE payload: the spec's default when a server sends no block size
+     * constraints, and the maximum the jblksnap server announces.
+     */
+    public static final int MAX_PAYLOAD = 32 << 20;
+    /** Bytes of a request header. */
+    public static final int REQUEST_HEADER = 28;
     public static final int REQUEST_MAGIC = 0x25609513;
     public static final int SIMPLE_REPLY_MAGIC = 0x67446698;
     public static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
@@ -90,8 +100,10 @@ public final class Nbd {
     public static final int REPLY_TYPE_OFFSET_DATA = 1;
     public static final int REPLY_TYPE_OFFSET_HOLE = 2;
     public static final int REPLY_TYPE_BLOCK_STATUS = 5;
-    public static final int REPLY_TYPE_ERROR = (1 << 15) | 1;
-    public static final int REPLY_TYPE_ERROR_OFFSET = (1 << 15) | 2;
+    /** Set in every error chunk type, known or not. */
+    public static final int REPLY_TYPE_FLAG_ERROR = 1 << 15;
+    public static final int REPLY_TYPE_ERROR = REPLY_TYPE_FLAG_ERROR | 1;
+    public static final int REPLY_TYPE_ERROR_OFFSET = REPLY_TYPE_FLAG_ERROR | 2;
 
     // Errors in replies
     public static final int EPERM = 1;

@@ -8,6 +8,7 @@ import java.util.logging.Logger;
 
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.error.Errno;
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
@@ -110,7 +111,7 @@ final class Commands {
         Reply reply = session.structured()
                 ? structuredRead(r.cookie(), r.offset(), buf, (r.flags() & Nbd.CMD_FLAG_DF) != 0)
                 : Reply.simpleData(r.cookie(), buf);
-        reply.pooled(buf);
+        reply.whenSent(() -> pool.release(buf));
         return reply;
     }
 
@@ -286,7 +287,7 @@ final class Commands {
     private static void checkFlags(Request r, int allowed) throws RefusedRequestException {
         if ((r.flags() & ~allowed) != 0) {
             throw new RefusedRequestException(Nbd.EINVAL, "flags 0x" + Integer.toHexString(r.flags()) + " are not valid for "
-                    + Request.name(r.type()));
+                    + Names.command(r.type()));
         }
     }
 

@@ -8,13 +8,17 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * One client connection: the handshake, then the transmission phase.
@@ -25,10 +29,45 @@ import org.jblksnap.nbd.protocol.Nbd;
  * up only its own worker, and no request is handed from thread to thread. A budget of
  * buffer memory bounds what one connection has in flight: when it is spent, reading waits.
  *
- * <p>Endings: DISC, and an export removed or the server closing, let the requests in flight
- * finish; after a removal new requests get ESHUTDOWN (which tells the client to disconnect)
- * until the client leaves or a short grace time passes. A broken rule of the protocol, an
- * end of stream or a failed write closes at once.
+ * <h2>Life</h2>
+ * A connection's life is one {@link State} that only moves forward, so a check of "how far"
+ * is one comparison:
+ * <pre>
+ *              GO or              end()               in flight answered, then
+ * HANDSHAKE ───────────────▶ ACTIVE ───────▶ ENDING ──────────────────────────────▶ CLOSED
+ *           EXPORT_NAME        │               │      the client left or grace over      ▲
+ *                              │ DISC          │ DISC                                    │
+ *                              └───▶ DRAINING ◀┘ ────────── in flight answered ──────────┘
+ * any state ──ABORT, end() in the handshake, a broken rule, an end of stream, a failed write──▶ CLOSED
+ * </pre>
+ * <ul>
+ * <li>HANDSHAKE: option haggling on the connection's thread; nothing is in flight, so an
+ *     {@link #end()} closes at once.
+ * <li>ACTIVE: the workers read requests and run them.
+ * <li>ENDING: the export went away or the server is closing. The workers still read, but
+ *     answer what they read from now on with ESHUTDOWN (which tells the client to
+ *     disconnect); once the requests in flight are answered the client has a short grace
+ *     time to leave, then the connection closes.
+ * <li>DRAINING: the client sent DISC. Nothing more is read; the requests in flight run to
+ *     their replies (bounded), then the connection closes.
+ * <li>CLOSED: the socket is closed, the export let go, {@link #closed()} complete. Any state
+ *     gets here at once on a broken rule of the protocol, an end of stream or a failed write.
+ * </ul>
+ * Workers read while the state is before DRAINING and refuse what they read at ENDING or
+ * later.
+ *
+ * <h2>Locks</h2>
+ * A thread holding one of these may take those below it, never one above:
+ * <ol>
+ * <li>{@code readLock}: the request stream ({@code in}). A worker holds it to read one
+ *     request with its payload; on DISC it holds it while the requests in flight finish,
+ *     which needs no lock above (their replies give the budget back).
+ * <li>the {@link ReplyWriter}'s lock: the reply stream (a failed write closes from under it).
+ * <li>this connection's monitor: {@code state} and {@code session}. Held only to change them,
+ *     never across I/O or a call out.
+ * <li>the {@link ExportRegistry}'s monitor, taken by {@link #close()} to let the export go
+ *     (after leaving this monitor). The registry calls {@link #exportRemoved} outside its own.
+ * </ol>
  */
 final class Connection implements ExportRegistry.User {
     private static final Logger LOG = Logger.getLogger(Connection.class.getName());
@@ -39,23 +78,34 @@ final class Connection implements ExportRegistry.User {
     private static final long DRAIN_TIMEOUT_MS = 30_000;
     private static final long GOODBYE_GRACE_MS = 2_000;
 
+    /** Where a connection is in its life; it only moves forward (see the class doc). */
+    enum State {
+        HANDSHAKE, ACTIVE, ENDING, DRAINING, CLOSED
+    }
+
+    // Set at construction; thread-safe themselves.
     private final NbdServer server;
     private final SocketChannel channel;
     private final String peer;
-    private final InputBuffer in;
     private final ReplyWriter out;
-    private final ReentrantLock readLock = new ReentrantLock();
+    /** Buffer memory in flight: taken when a request is read, given back when its reply is out. */
     private final Semaphore budget = new Semaphore(BUDGET_UNITS);
-    private volatile Session session;
-    private volatile boolean ending;
-    private volatile boolean stopReading;
-    private volatile boolean closed;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    private final ReentrantLock readLock = new ReentrantLock();
+    // guarded by readLock (by the connection's thread alone during the handshake)
+    private final WireReader in;
+
+    // guarded by this; volatile so that workers may read the state without the monitor
+    private volatile State state = State.HANDSHAKE;
+    /** The handshake's outcome; set on the way to ACTIVE, never changed after. */
+    private Session session;
 
     Connection(NbdServer server, SocketChannel channel, String peer) {
         this.server = server;
         this.channel = channel;
         this.peer = peer;
-        this.in = new InputBuffer(channel);
+        this.in = new WireReader(channel, "client");
         this.out = new ReplyWriter(channel, this::close);
     }
 
@@ -63,11 +113,7 @@ final class Connection implements ExportRegistry.User {
     void run() {
         try {
             Session s = new ServerHandshake(channel, in, server.exports(), this, server.maxPayload(), peer).run();
-            if (s == null) {
-                return;
-            }
-            session = s;
-            if (ending) {
+            if (s == null || !activate(s)) {
                 return;
             }
             LOG.fine(() -> peer + ": transmission on " + s.export().name() + (s.structured() ? " (structured)" : ""));
@@ -79,13 +125,36 @@ final class Connection implements ExportRegistry.User {
         } catch (ClosedChannelException e) {
             LOG.fine(() -> peer + ": connection closed");
         } catch (IOException e) {
-            if (!closed) {
+            if (state != State.CLOSED) {
                 LOG.info(() -> peer + ": " + e.getMessage());
             }
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, peer + ": connection failed", e);
         } finally {
             close();
+        }
+    }
+
+    /**
+     * HANDSHAKE → ACTIVE with the session the handshake agreed on; false, with the export let
+     * go, when the connection was ended meanwhile.
+     */
+    private boolean activate(Session s) {
+        synchronized (this) {
+            if (state == State.HANDSHAKE) {
+                session = s;
+                state = State.ACTIVE;
+                return true;
+            }
+        }
+        server.exports().detach(s.export().name(), this);
+        return false;
+    }
+
+    /** Moves the state forward to {@code to}, unless it is there or further already. */
+    private synchronized void advance(State to) {
+        if (state.compareTo(to) < 0) {
+            state = to;
         }
     }
 
@@ -109,19 +178,21 @@ final class Connection implements ExportRegistry.User {
         try {
             while (true) {
                 Request r;
+                boolean refuse;
                 readLock.lock();
                 try {
-                    if (stopReading) {
+                    if (reached(State.DRAINING)) {
                         return;
                     }
                     r = next(s);
+                    refuse = reached(State.ENDING);
                 } finally {
                     readLock.unlock();
                 }
                 if (r == null) {
                     return;
                 }
-                if (ending) {
+                if (refuse) {
                     finish(r, commands.error(r, Nbd.ESHUTDOWN, "export " + s.export().name() + " is going away"));
                 } else {
                     finish(r, commands.execute(r));
@@ -133,7 +204,7 @@ final class Connection implements ExportRegistry.User {
         } catch (ClosedChannelException e) {
             close();
         } catch (IOException e) {
-            if (!closed) {
+            if (state != State.CLOSED) {
                 LOG.info(() -> peer + ": " + e.getMessage());
             }
             close();
@@ -148,7 +219,7 @@ final class Connection implements ExportRegistry.User {
      * reading ends (DISC, once the requests in flight are answered, or a broken rule).
      */
     private Request next(Session s) throws IOException {
-        in.need(Request.HEADER, "between requests");
+        in.need(Nbd.REQUEST_HEADER, "between requests");
         int magic = in.getInt();
         int flags = in.getShort();
         int type = in.getShort();
@@ -157,12 +228,11 @@ final class Connection implements ExportRegistry.User {
         long length = in.getInt() & 0xffffffffL;
         if (magic != Nbd.REQUEST_MAGIC) {
             LOG.info(() -> peer + ": request with wrong magic 0x" + Integer.toHexString(magic) + "; closing");
-            stopReading = true;
             close();
             return null;
         }
         if (type == Nbd.CMD_DISC) {
-            stopReading = true;
+            advance(State.DRAINING);
             awaitInFlight();
             close();
             return null;
@@ -170,7 +240,6 @@ final class Connection implements ExportRegistry.User {
         if (type == Nbd.CMD_WRITE && length > server.maxPayload()) {
             // Its payload cannot be skipped safely: the spec allows a hard disconnect.
             LOG.info(() -> peer + ": WRITE of " + length + " bytes is above the maximum payload; closing");
-            stopReading = true;
             close();
             return null;
         }
@@ -191,17 +260,15 @@ final class Connection implements ExportRegistry.User {
         return new Request(flags, type, cookie, offset, length, payload, cost);
     }
 
-    /** Sends the reply; its buffers and budget come back once it is out. */
+    /**
+     * Sends the reply: the request's payload goes back to the pool now (the command is done
+     * with it), its share of the budget once the reply is out.
+     */
     private void finish(Request r, Reply reply) {
         if (r.payload() != null) {
             server.pool().release(r.payload());
         }
-        reply.onSent(() -> {
-            if (reply.pooled() != null) {
-                server.pool().release(reply.pooled());
-            }
-            budget.release(r.cost());
-        });
+        reply.whenSent(() -> budget.release(r.cost()));
         out.send(reply);
     }
 
@@ -213,16 +280,14 @@ final class Connection implements ExportRegistry.User {
     }
 
     /** Waits until every request read so far has its reply sent (bounded). */
-    private boolean awaitInFlight() {
+    private void awaitInFlight() {
         try {
             if (budget.tryAcquire(BUDGET_UNITS, DRAIN_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
                 budget.release(BUDGET_UNITS);
-                return true;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return false;
     }
 
     /**
@@ -235,52 +300,65 @@ final class Connection implements ExportRegistry.User {
         end();
     }
 
+    /**
+     * Ends the connection cleanly: in the handshake it closes at once; in transmission it
+     * moves to ENDING and, once the requests in flight are answered and the client had its
+     * grace time to leave, closes. Returns at once.
+     */
     void end() {
-        if (ending) {
-            return;
-        }
-        ending = true;
-        if (session == null) {
-            // Still in the handshake: nothing in flight.
-            close();
-            return;
-        }
-        Thread.ofVirtual().name("nbd-ending " + peer).start(() -> {
-            awaitInFlight();
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(GOODBYE_GRACE_MS);
-            while (!closed && System.nanoTime() < deadline) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    break;
-                }
-            }
-            close();
-        });
-    }
-
-    boolean isClosed() {
-        return closed;
-    }
-
-    void close() {
+        State was;
         synchronized (this) {
-            if (closed) {
+            was = state;
+            if (was == State.ACTIVE) {
+                state = State.ENDING;
+            }
+        }
+        if (was == State.HANDSHAKE) {
+            close();
+        } else if (was == State.ACTIVE) {
+            Thread.ofVirtual().name("nbd-ending " + peer).start(() -> {
+                awaitInFlight();
+                try {
+                    closed.get(GOODBYE_GRACE_MS, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | ExecutionException e) {
+                    // the client did not leave in time: closing it here
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                close();
+            });
+        }
+    }
+
+    /** Closes the socket and lets the export go, at once; the requests in flight fail to reply. */
+    void close() {
+        Session s;
+        synchronized (this) {
+            if (state == State.CLOSED) {
                 return;
             }
-            closed = true;
-            stopReading = true;
+            state = State.CLOSED;
+            s = session;
         }
         try {
             channel.close();
         } catch (IOException e) {
             LOG.fine(() -> peer + ": close: " + e.getMessage());
         }
-        Session s = session;
         if (s != null) {
             server.exports().detach(s.export().name(), this);
         }
         server.connectionClosed(this);
+        closed.complete(null);
+    }
+
+    /** Completes once the connection is closed. */
+    CompletableFuture<Void> closed() {
+        return closed;
+    }
+
+    private boolean reached(State s) {
+        return state.compareTo(s) >= 0;
     }
 
     @Override

@@ -5,12 +5,13 @@ import java.util.List;
 import java.util.UUID;
 
 import org.jblksnap.cbt.CbtMap;
+import org.jblksnap.nbd.protocol.CbtBitmapName;
 import org.jblksnap.nbd.protocol.Nbd;
 
 /**
  * The CBT of an image's device as qemu dirty bitmaps: {@code
- * qemu:dirty-bitmap:cbt-<generation>-<N>} marks dirty the tracking blocks changed since
- * backup N of that generation (readable[i] > N). A name with another generation, or an N
+ * qemu:dirty-bitmap:cbt-<generation>-<N>} (a {@link CbtBitmapName}) marks dirty the tracking
+ * blocks changed since backup N of that generation (readable[i] > N). A name with another generation, or an N
  * this generation has not reached (above previous), selects nothing: the client then makes
  * a full backup rather than a silently incomplete incremental one.
  *
@@ -18,49 +19,30 @@ import org.jblksnap.nbd.protocol.Nbd;
  * previous − 1: the changes since the snapshot before this one.
  */
 final class DirtyBitmaps implements MetaContextProvider {
-    static final String PREFIX = Nbd.CONTEXT_DIRTY_BITMAP_PREFIX + "cbt-";
-
     private final CbtMap cbt;
 
     DirtyBitmaps(CbtMap cbt) {
         this.cbt = cbt;
     }
 
-    static String name(UUID generation, int n) {
-        return PREFIX + generation + "-" + n;
-    }
-
     @Override
     public List<String> list(String query) {
         int previous = cbt.previous();
-        UUID generation = cbt.generation();
         if (query.isEmpty() || query.equals("qemu:") || query.equals(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX)) {
-            return previous >= 1 ? List.of(name(generation, previous - 1)) : List.of();
+            return previous >= 1 ? List.of(new CbtBitmapName(cbt.generation().toString(), previous - 1).context())
+                    : List.of();
         }
         return select(query) != null ? List.of(query) : List.of();
     }
 
     @Override
     public MetaContext select(String name) {
-        if (!name.startsWith(PREFIX)) {
+        CbtBitmapName bitmap = CbtBitmapName.parse(name);
+        UUID generation = cbt.generation();
+        if (bitmap == null || !bitmap.generation().equals(generation.toString()) || bitmap.since() > cbt.previous()) {
             return null;
         }
-        int dash = name.lastIndexOf('-');
-        String number = name.substring(dash + 1);
-        if (dash <= PREFIX.length() || number.isEmpty() || number.length() > 3 || !number.chars().allMatch(Character::isDigit)) {
-            return null;
-        }
-        UUID generation;
-        try {
-            generation = UUID.fromString(name.substring(PREFIX.length(), dash));
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-        int n = Integer.parseInt(number);
-        if (!generation.equals(cbt.generation()) || !name.equals(name(generation, n)) || n > cbt.previous()) {
-            return null;
-        }
-        return new Bitmap(name, generation, n);
+        return new Bitmap(name, generation, bitmap.since());
     }
 
     /** One selected bitmap: the blocks changed since backup n. */

@@ -4,15 +4,13 @@ import java.util.Objects;
 
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.Wire;
 
 /**
  * What the server offers under one name: a {@link BlockIo}, whether clients may write it, a
  * description for humans, and its meta contexts (base:allocation always among them).
  */
 public final class Export {
-    /** Longest name or description the protocol allows. */
-    static final int MAX_STRING = 4096;
-
     private final String name;
     private final String description;
     private final BlockIo io;
@@ -25,10 +23,10 @@ public final class Export {
         this.io = Objects.requireNonNull(io, "io");
         this.readOnly = readOnly || io.isReadOnly();
         this.contexts = Objects.requireNonNull(contexts, "contexts");
-        if (name.isEmpty() || Wire.utf8Length(name) > MAX_STRING || name.indexOf('\0') >= 0) {
+        if (name.isEmpty() || Wire.utf8Length(name) > Nbd.MAX_STRING || name.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("bad export name '" + name + "'");
         }
-        if (Wire.utf8Length(this.description) > MAX_STRING) {
+        if (Wire.utf8Length(this.description) > Nbd.MAX_STRING) {
             throw new IllegalArgumentException("description of export " + name + " is too long");
         }
         if (contexts.select(Nbd.CONTEXT_BASE_ALLOCATION) == null) {

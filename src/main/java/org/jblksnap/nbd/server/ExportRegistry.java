@@ -12,7 +12,7 @@ import java.util.logging.Logger;
 /**
  * The exports by name, and the connections using each. Removing an export ends its
  * connections cleanly: requests in flight finish, later ones get ESHUTDOWN, and the
- * connection closes (see {@link Connection#endExport}).
+ * connection closes (see {@link User#exportRemoved} and {@link Connection}).
  */
 public final class ExportRegistry {
     private static final Logger LOG = Logger.getLogger(ExportRegistry.class.getName());

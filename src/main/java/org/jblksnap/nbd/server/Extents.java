@@ -49,11 +49,6 @@ public final class Extents {
         return covered >= wanted || (count >= maxCount && covered > 0);
     }
 
-    /** Bytes described so far. */
-    public long covered() {
-        return covered;
-    }
-
     int count() {
         return count;
     }

@@ -14,11 +14,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.snapshot.SnapshotManager;
 
 /**
@@ -33,12 +37,10 @@ import org.jblksnap.snapshot.SnapshotManager;
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
-    /** The largest READ or WRITE payload (the spec's recommended 32 MiB). */
-    static final int MAX_PAYLOAD = 32 << 20;
     private static final long CLOSE_TIMEOUT_MS = 10_000;
 
     private final ExportRegistry exports = new ExportRegistry();
-    private final BufferPool pool = new BufferPool(MAX_PAYLOAD);
+    private final BufferPool pool = new BufferPool(Nbd.MAX_PAYLOAD);
     /** Socket buffers (the kernel caps them at net.core.[rw]mem_max): a 1 MiB reply fits at once. */
     private static final int SOCKET_BUFFER = 4 << 20;
     /** Requests one connection runs at once (as nbdkit's default of 16 threads). */
@@ -151,17 +153,18 @@ public final class NbdServer implements AutoCloseable {
         for (Listener l : ls) {
             l.close();
         }
+        List<CompletableFuture<Void>> ends = new ArrayList<>();
         for (Connection c : connections) {
             c.end();
+            ends.add(c.closed());
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_TIMEOUT_MS);
-        while (!connections.isEmpty() && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
+        try {
+            CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new))
+                    .get(CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // a connection that did not end in time is closed below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         for (Connection c : connections) {
             c.close();
@@ -187,7 +190,7 @@ public final class NbdServer implements AutoCloseable {
     }
 
     int maxPayload() {
-        return MAX_PAYLOAD;
+        return Nbd.MAX_PAYLOAD;
     }
 
     void connectionClosed(Connection c) {

@@ -10,19 +10,17 @@ import org.jblksnap.nbd.protocol.Nbd;
  * One reply of the transmission phase, ready to send: segments of small header bytes, each
  * optionally followed by a data buffer sent as it is (never copied). The {@link ReplyWriter}
  * copies the header bytes into its own direct buffer and sends everything with gathering
- * writes, then runs {@link #sent()} so the data buffers can go back to their pool.
+ * writes, then runs {@link #sent()}: whoever lent the reply a buffer (or counted it against
+ * a budget) registered {@link #whenSent} to take it back, so each acquirer releases its own.
  */
 final class Reply {
-    private static final int SIMPLE_HEADER = 16;
-    static final int CHUNK_HEADER = 20;
-
     private byte[] head = new byte[32];
     private int headLength;
     private int[] segmentEnd = new int[2];
     private ByteBuffer[] data = new ByteBuffer[2];
     private int segments;
-    private Runnable onSent;
-    private ByteBuffer pooled;
+    private Runnable[] whenSent = new Runnable[2];
+    private int callbacks;
 
     static Reply simple(long cookie, int error) {
         Reply r = new Reply();
@@ -50,7 +48,7 @@ final class Reply {
     /** A final error chunk with a message for humans (cut to what the protocol allows). */
     static Reply structuredError(long cookie, int error, String message) {
         byte[] msg = message == null ? new byte[0] : message.getBytes(StandardCharsets.UTF_8);
-        int len = Math.min(msg.length, Export.MAX_STRING);
+        int len = Math.min(msg.length, Nbd.MAX_STRING);
         Reply r = new Reply();
         r.chunkHeader(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, cookie, 6 + len);
         r.putInt(error);
@@ -112,23 +110,18 @@ final class Reply {
         segments++;
     }
 
-    void onSent(Runnable r) {
-        onSent = r;
-    }
-
-    /** The pool buffer the data segments live in, to give back once sent. */
-    void pooled(ByteBuffer b) {
-        pooled = b;
-    }
-
-    ByteBuffer pooled() {
-        return pooled;
+    /** Adds something to run once the reply went out or could not be sent (in the order added). */
+    void whenSent(Runnable r) {
+        if (callbacks == whenSent.length) {
+            whenSent = Arrays.copyOf(whenSent, callbacks * 2);
+        }
+        whenSent[callbacks++] = r;
     }
 
     /** Called once, after the reply went out or could not be sent. */
     void sent() {
-        if (onSent != null) {
-            onSent.run();
+        for (int i = 0; i < callbacks; i++) {
+            whenSent[i].run();
         }
     }
 
@@ -150,10 +143,6 @@ final class Reply {
 
     ByteBuffer data(int segment) {
         return data[segment];
-    }
-
-    static int simpleHeaderLength() {
-        return SIMPLE_HEADER;
     }
 
     private void ensure(int n) {

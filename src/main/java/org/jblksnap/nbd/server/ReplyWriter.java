@@ -8,6 +8,8 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.jblksnap.nbd.protocol.Wire;
+
 /**
  * Sends the replies of one connection, whatever thread finishes them and in whatever order.
  * Replies are queued; whichever thread gets the lock sends everything queued with as few
@@ -23,11 +25,13 @@ final class ReplyWriter {
     private final Runnable onFailure;
     private final ConcurrentLinkedQueue<Reply> queue = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
+    // guarded by lock: what its holder is sending
     private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING);
     private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
     private final List<Reply> batch = new ArrayList<>();
     private int gathered;
-    private volatile boolean failed;
+    /** A write failed: the connection is closing, later replies are completed unsent. */
+    private boolean failed;
 
     ReplyWriter(SocketChannel channel, Runnable onFailure) {
         this.channel = channel;
@@ -44,10 +48,6 @@ final class ReplyWriter {
                 lock.unlock();
             }
         }
-    }
-
-    boolean failed() {
-        return failed;
     }
 
     private void drain() {

@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.logging.Logger;
 
+import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.protocol.Wire;
+import org.jblksnap.nbd.protocol.WireReader;
 
 /**
  * The fixed newstyle handshake of one connection: option haggling until GO or EXPORT_NAME
@@ -29,7 +32,7 @@ final class ServerHandshake {
     static final int PREFERRED_BLOCK = 4096;
 
     private final SocketChannel channel;
-    private final InputBuffer in;
+    private final WireReader in;
     private final ExportRegistry registry;
     private final ExportRegistry.User user;
     private final int maxPayload;
@@ -40,8 +43,8 @@ final class ServerHandshake {
     private String contextsExport;
     private List<Session.Selected> contexts = List.of();
 
-    ServerHandshake(SocketChannel channel, InputBuffer in, ExportRegistry registry, ExportRegistry.User user, int maxPayload,
-            String peer) {
+    ServerHandshake(SocketChannel channel, WireReader in, ExportRegistry registry, ExportRegistry.User user,
+            int maxPayload, String peer) {
         this.channel = channel;
         this.in = in;
         this.registry = registry;
@@ -77,13 +80,13 @@ final class ServerHandshake {
                     LOG.info(() -> peer + ": EXPORT_NAME of " + length + " bytes; closing");
                     return null;
                 }
-                in.skip(length, "in the data of option " + option);
+                in.skip(length, "in the data of " + Names.option(option));
                 reply(option, known(option) ? Nbd.REP_ERR_TOO_BIG : Nbd.REP_ERR_UNSUP,
                         "option data of " + length + " bytes is too long");
                 continue;
             }
             ByteBuffer data = ByteBuffer.allocate((int) length);
-            in.readFully(data, "in the data of option " + option);
+            in.readFully(data, "in the data of " + Names.option(option));
             data.flip();
             Session s = option(option, data);
             if (s != null) {
@@ -116,8 +119,9 @@ final class ServerHandshake {
                     ack(option);
                 }
             }
-            case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(option, data);
-            default -> reply(option, Nbd.REP_ERR_UNSUP, "option " + option + " is not supported by this server");
+            case Nbd.OPT_LIST_META_CONTEXT -> listMetaContexts(data);
+            case Nbd.OPT_SET_META_CONTEXT -> setMetaContexts(data);
+            default -> reply(option, Nbd.REP_ERR_UNSUP, Names.option(option) + " is not supported by this server");
         }
         return null;
     }
@@ -230,21 +234,19 @@ final class ServerHandshake {
         return new Session(e, structured, selected);
     }
 
-    private void metaContext(int option, ByteBuffer data) throws IOException {
-        boolean set = option == Nbd.OPT_SET_META_CONTEXT;
-        if (set) {
-            // A SET replaces the earlier choice even when it fails.
-            contexts = List.of();
-            contextsExport = null;
-            if (!structured) {
-                reply(option, Nbd.REP_ERR_INVALID, "negotiate structured replies first");
-                return;
-            }
-        }
+    /** A meta context option's data: the export (it exists) and the queries. */
+    private record ContextQuery(Export export, List<String> queries) {
+    }
+
+    /**
+     * Parses LIST_META_CONTEXT or SET_META_CONTEXT data; null when it is malformed or names
+     * no export, which is answered here.
+     */
+    private ContextQuery contextQuery(int option, ByteBuffer data) throws IOException {
         String name = string(data);
         if (name == null || data.remaining() < 4) {
             reply(option, Nbd.REP_ERR_INVALID, "malformed meta context request");
-            return;
+            return null;
         }
         long count = data.getInt() & 0xffffffffL;
         List<String> queries = new ArrayList<>();
@@ -252,51 +254,74 @@ final class ServerHandshake {
             String q = string(data);
             if (q == null) {
                 reply(option, Nbd.REP_ERR_INVALID, "malformed meta context query");
-                return;
+                return null;
             }
             queries.add(q);
         }
         if (data.hasRemaining()) {
             reply(option, Nbd.REP_ERR_INVALID, "data after the last meta context query");
-            return;
+            return null;
         }
         Export e = registry.get(name).orElse(null);
         if (e == null) {
             reply(option, Nbd.REP_ERR_UNKNOWN, "no export named '" + name + "'");
+            return null;
+        }
+        return new ContextQuery(e, queries);
+    }
+
+    /** LIST_META_CONTEXT: the names matching each query (every context for none), ids 0. */
+    private void listMetaContexts(ByteBuffer data) throws IOException {
+        ContextQuery q = contextQuery(Nbd.OPT_LIST_META_CONTEXT, data);
+        if (q == null) {
             return;
         }
-        if (!set) {
-            Set<String> names = new LinkedHashSet<>();
-            if (queries.isEmpty()) {
-                names.addAll(e.contexts().list(""));
-            }
-            for (String q : queries) {
-                names.addAll(e.contexts().list(q));
-            }
-            for (String n : names) {
-                reply(option, Nbd.REP_META_CONTEXT, contextReply(0, n));
-            }
-            ack(option);
+        Set<String> names = new LinkedHashSet<>();
+        if (q.queries().isEmpty()) {
+            names.addAll(q.export().contexts().list(""));
+        }
+        for (String query : q.queries()) {
+            names.addAll(q.export().contexts().list(query));
+        }
+        for (String n : names) {
+            reply(Nbd.OPT_LIST_META_CONTEXT, Nbd.REP_META_CONTEXT, contextReply(0, n));
+        }
+        ack(Nbd.OPT_LIST_META_CONTEXT);
+    }
+
+    /**
+     * SET_META_CONTEXT: selects the contexts of exactly the names queried, numbered from 1,
+     * for a later GO on the same export. It replaces the earlier choice even when it fails.
+     */
+    private void setMetaContexts(ByteBuffer data) throws IOException {
+        contexts = List.of();
+        contextsExport = null;
+        if (!structured) {
+            reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ERR_INVALID, "negotiate structured replies first");
+            return;
+        }
+        ContextQuery q = contextQuery(Nbd.OPT_SET_META_CONTEXT, data);
+        if (q == null) {
             return;
         }
         List<Session.Selected> chosen = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
-        for (String q : queries) {
-            MetaContext c = e.contexts().select(q);
+        for (String query : q.queries()) {
+            MetaContext c = q.export().contexts().select(query);
             if (c != null && seen.add(c.name())) {
                 chosen.add(new Session.Selected(chosen.size() + 1, c));
             }
         }
         if (chosen.size() > MAX_CONTEXTS) {
-            reply(option, Nbd.REP_ERR_TOO_BIG, "at most " + MAX_CONTEXTS + " meta contexts");
+            reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_ERR_TOO_BIG, "at most " + MAX_CONTEXTS + " meta contexts");
             return;
         }
         for (Session.Selected s : chosen) {
-            reply(option, Nbd.REP_META_CONTEXT, contextReply(s.id(), s.context().name()));
+            reply(Nbd.OPT_SET_META_CONTEXT, Nbd.REP_META_CONTEXT, contextReply(s.id(), s.context().name()));
         }
-        ack(option);
+        ack(Nbd.OPT_SET_META_CONTEXT);
         contexts = List.copyOf(chosen);
-        contextsExport = name;
+        contextsExport = q.export().name();
     }
 
     /** A length-prefixed string of option data; null when malformed or too long. */
@@ -305,7 +330,7 @@ final class ServerHandshake {
             return null;
         }
         long length = data.getInt() & 0xffffffffL;
-        if (length > data.remaining() || length > Export.MAX_STRING) {
+        if (length > data.remaining() || length > Nbd.MAX_STRING) {
             return null;
         }
         String s = Wire.decode(data.slice(data.position(), (int) length));

@@ -193,6 +193,26 @@ class TransmissionTest {
     }
 
     @Test
+    void closingTheServerEndsConnectionsInTheHandshakeAndInTransmission() throws Exception {
+        try (NbdFixture f = new NbdFixture(dir, SIZE)) {
+            try (RawClient active = new RawClient(f.socket); RawClient haggling = new RawClient(f.socket)) {
+                active.open(NbdFixture.DEVICE, true);
+                active.request(0, Nbd.CMD_READ, 1, 0, 4096);
+                assertEquals(0, active.error());
+                haggling.greet(Nbd.FLAG_C_FIXED_NEWSTYLE);
+                long start = System.nanoTime();
+                f.server.close();
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                // The client in transmission gets its grace time to leave, no more.
+                assertTrue(tookMs < 5_000, "close took " + tookMs + " ms");
+                assertEquals(0, f.server.connectionCount(), "every connection ended");
+                assertTrue(active.closedByServer());
+                assertTrue(haggling.closedByServer());
+            }
+        }
+    }
+
+    @Test
     void flushOnOneConnectionAndWritesOnManyAgree() throws Exception {
         try (NbdFixture f = new NbdFixture(dir, SIZE); RawClient a = new RawClient(f.socket);
                 RawClient b = new RawClient(f.socket)) {
