@@ -12,14 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.jblksnap.device.BlockDevice;
+import org.jblksnap.device.FileIo;
+import org.jblksnap.error.IoMessages;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
-import org.jblksnap.repo.IoMessages;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointMeta;
 import org.jblksnap.repo.Repository;
-import org.jblksnap.device.BlockDevice;
-import org.jblksnap.device.FileIo;
 
 /**
  * Writes a point as a raw image: to a file (created or truncated; chunks of zeroes stay

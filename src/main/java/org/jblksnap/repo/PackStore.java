@@ -17,6 +17,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
+import org.jblksnap.error.IoMessages;
+
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdException;
 

@@ -45,10 +45,6 @@ public final class PointImage implements BlockIo {
         return new PointImage(repo.packs(), p, repo.points().index(p));
     }
 
-    public Point point() {
-        return point;
-    }
-
     @Override
     public long capacity() {
         return point.meta().size();

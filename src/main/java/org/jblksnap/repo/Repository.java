@@ -8,6 +8,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 
+import org.jblksnap.error.IoMessages;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
