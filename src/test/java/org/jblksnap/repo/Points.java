@@ -85,8 +85,8 @@ public final class Points {
     /** The pack the repository reads an entry from. */
     public static Path packOf(Repository repo, EntryType type, Hash h) {
         try {
-            PackStore packs = repo.packs();
-            return packs.packPath(packs.location(packs.entryNumber(type, h)).pack());
+            PackCatalog catalog = repo.packs().catalog();
+            return catalog.packOf(catalog.entryNumber(type, h));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -95,7 +95,7 @@ public final class Points {
     /** How many packs of the repository hold the entry (a duplicate counts). */
     public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
         long n = 0;
-        for (Path p : repo.packs().packFiles()) {
+        for (Path p : repo.packs().catalog().packFiles()) {
             n += PackFile.readIndex(p).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
         }
         return n;
@@ -103,8 +103,8 @@ public final class Points {
 
     /** Flips a bit in the middle of the entry's frame, in its pack. */
     public static void damage(Repository repo, EntryType type, Hash h) throws IOException {
-        PackStore packs = repo.packs();
-        EntryTable.Location at = packs.location(packs.entryNumber(type, h));
+        PackCatalog catalog = repo.packs().catalog();
+        EntryTable.Location at = catalog.location(catalog.entryNumber(type, h));
         try (FileChannel ch = FileChannel.open(packOf(repo, type, h), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer one = ByteBuffer.allocate(1);
             long pos = at.offset() + at.length() / 2;

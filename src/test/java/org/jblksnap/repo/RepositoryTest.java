@@ -254,7 +254,7 @@ class RepositoryTest {
                     .resolve(AtomicFiles.TEMP_PREFIX + "ab" + "0".repeat(30) + ".pack");
             Files.write(unfinished, Arrays.copyOf(PackFile.header().array(), 5000));
             assertEquals(List.of(id), r.points().ids());
-            assertEquals(1, r.packs().packFiles().size(), "an unfinished pack is not a pack");
+            assertEquals(1, r.packs().catalog().packFiles().size(), "an unfinished pack is not a pack");
             try (Repository again = Repository.open(repoDir(), false)) {
                 assertEquals(0, again.removedTemporaries(), "not alone: the first holder may be writing them");
             }
@@ -338,7 +338,7 @@ class RepositoryTest {
             for (byte[] c : chunks) {
                 assertEquals(0, next.packs().put(EntryType.CHUNK, Hash.of(c, 0, CS), c, 0, CS), "found stored");
             }
-            Set<Path> toSync = next.packs().unsyncedDirectories();
+            Set<Path> toSync = next.packs().appender().unsyncedDirectories();
             for (Path p : finished) {
                 assertTrue(toSync.contains(p.getParent()), p.getParent() + " is synced before a point relies on it");
             }
