@@ -13,19 +13,8 @@ import java.util.Arrays;
 import com.github.luben.zstd.Zstd;
 
 /**
- * The file of one point, {@code points/ID.point}, big-endian:
- *
- * <pre>
- * 8 bytes   magic "JBSPOINT"
- * 4 bytes   format version (2)
- * 4 bytes   metadata length M
- * M bytes   metadata, JSON in UTF-8 ({@link PointMeta})
- * 8 bytes   block count B (= ceil(size / blockSize))
- * 4 bytes   compressed index length C
- * C bytes   zstd frame of the index: B hashes of 32 bytes, each the hash of the block's
- *           manifest, all-zero for a block of zeroes
- * 32 bytes  SHA-256 of everything above
- * </pre>
+ * Encodes and checks the file of one point, {@code points/ID.point}: its metadata
+ * ({@link PointMeta}) and its index. Format: {@code docs/REPOSITORY.md#point-files}.
  */
 final class PointFile {
     private static final byte[] MAGIC = "JBSPOINT".getBytes(StandardCharsets.US_ASCII);

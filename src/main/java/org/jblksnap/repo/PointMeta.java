@@ -5,12 +5,10 @@ import java.time.Instant;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
- * What a point records besides its index: the device and its size, the repository's block
- * and chunk sizes (its geometry: block i covers bytes [i·blockSize, (i+1)·blockSize) of the
- * device, chunk c of a block its bytes [c·chunkSize, (c+1)·chunkSize); the last of each may
- * be short), when it was taken, the CBT generation and changes number of the snapshot it was
- * read from (so the next backup knows which changes to ask for; null when the source had no
- * CBT), the point it was made incremental to (null for a full read), and what the run did.
+ * A point's metadata, the JSON at the head of its file: its fields are described in
+ * {@code docs/REPOSITORY.md#point-files}; null ones are left out. The geometry (size, block
+ * and chunk sizes) says which bytes of the device each place of the index and of a manifest
+ * stands for.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record PointMeta(String device, long size, int blockSize, int chunkSize, Instant created, String generation,

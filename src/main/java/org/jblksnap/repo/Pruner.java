@@ -18,8 +18,8 @@ import java.util.Map;
  * pack durable before the old one is deleted); other packs stay as they are. Points are
  * removed first (each point is whole by itself, so no kept point depends on a removed one),
  * packs after: a crash in between leaves unused entries or a used entry twice, never a
- * missing one, and the next prune finishes the work. Needs the repository opened
- * exclusively.
+ * missing one, and the next prune finishes the work ({@code docs/REPOSITORY.md#verify-and-prune}).
+ * The only code that changes or deletes packs; it needs the repository opened exclusively.
  */
 public final class Pruner {
     private Pruner() {
