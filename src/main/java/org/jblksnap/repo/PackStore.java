@@ -57,7 +57,7 @@ public final class PackStore implements AutoCloseable {
     }
 
     /** The manifest of a point's block (all zero hashes for a block of zeroes), checked. */
-    public HashList manifest(PointMeta point, HashList index, int block) throws IOException {
+    public HashList manifest(Geometry point, HashList index, int block) throws IOException {
         Hash h = index.get(block);
         int chunks = point.chunkCount(block);
         return h.isZero() ? new HashList(chunks) : manifest(h, chunks);

@@ -25,8 +25,9 @@ final class PointFile {
     }
 
     static ByteBuffer encode(PointMeta meta, HashList index) throws IOException {
-        if (index.count() != meta.blockCount()) {
-            throw new IllegalArgumentException("index of " + index.count() + " blocks for a point of " + meta.blockCount());
+        int blocks = meta.geometry().blockCount();
+        if (index.count() != blocks) {
+            throw new IllegalArgumentException("index of " + index.count() + " blocks for a point of " + blocks);
         }
         byte[] json = Json.MAPPER.writeValueAsBytes(meta);
         byte[] packed = Zstd.compress(index.bytes(), 3);
@@ -69,7 +70,7 @@ final class PointFile {
             b.position(b.position() + len);
             long count = b.getLong();
             int packedLen = b.getInt();
-            if (count != meta.blockCount() || packedLen != b.remaining()) {
+            if (count != meta.geometry().blockCount() || packedLen != b.remaining()) {
                 throw bad(file, "index of " + count + " blocks does not fit the metadata");
             }
             byte[] raw = Zstd.decompress(Arrays.copyOfRange(all, b.position(), b.limit()),

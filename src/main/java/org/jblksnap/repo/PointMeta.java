@@ -18,30 +18,10 @@ public record PointMeta(String device, long size, int blockSize, int chunkSize, 
         if (device == null || device.isEmpty()) {
             throw new IllegalArgumentException("a point needs a device name");
         }
-        if (size <= 0 || blockSize <= 0 || chunkSize <= 0) {
-            throw new IllegalArgumentException("a point needs a positive size, block size and chunk size");
-        }
-        if (Integer.bitCount(chunkSize) != 1 || blockSize % chunkSize != 0) {
-            throw new IllegalArgumentException("chunk size " + chunkSize + " does not divide block size " + blockSize);
-        }
+        new Geometry(size, blockSize, chunkSize); // checks them
     }
 
-    public int blockCount() {
-        return Math.toIntExact((size + blockSize - 1) / blockSize);
-    }
-
-    /** The byte length of block i (the last one may be short). */
-    public int blockLength(int i) {
-        return (int) Math.min(blockSize, size - (long) i * blockSize);
-    }
-
-    /** The number of chunks of block i: the hashes in its manifest. */
-    public int chunkCount(int block) {
-        return (blockLength(block) + chunkSize - 1) / chunkSize;
-    }
-
-    /** The byte length of chunk c of block i (the last one of the device may be short). */
-    public int chunkLength(int block, int c) {
-        return Math.min(chunkSize, blockLength(block) - c * chunkSize);
+    public Geometry geometry() {
+        return new Geometry(size, blockSize, chunkSize);
     }
 }

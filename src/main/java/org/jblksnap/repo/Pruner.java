@@ -76,7 +76,7 @@ public final class Pruner {
             }
             HashList manifest;
             try {
-                manifest = packs.manifest(mh, p.meta().chunkCount(b));
+                manifest = packs.manifest(mh, p.meta().geometry().chunkCount(b));
             } catch (BadEntryException e) {
                 throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
                         + ": nothing was pruned (see verify)", e);

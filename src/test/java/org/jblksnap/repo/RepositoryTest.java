@@ -216,11 +216,12 @@ class RepositoryTest {
             assertEquals(device(3).length, p.meta().size());
             assertEquals(CS, p.meta().chunkSize());
             HashList idx = r.points().index(p);
+            Geometry g = p.meta().geometry();
             assertEquals(3, idx.count());
             assertTrue(idx.get(1).isZero(), "a block of zeroes has no manifest");
-            assertEquals(BLOCK / CS, r.packs().manifest(p.meta(), idx, 0).count());
-            assertTrue(r.packs().manifest(p.meta(), idx, 0).get(BLOCK / CS - 1).isZero(), "a chunk of zeroes is not stored");
-            assertEquals(4, r.packs().manifest(p.meta(), idx, 2).count(), "the last block's chunks: 3 whole, 1 short");
+            assertEquals(BLOCK / CS, r.packs().manifest(g, idx, 0).count());
+            assertTrue(r.packs().manifest(g, idx, 0).get(BLOCK / CS - 1).isZero(), "a chunk of zeroes is not stored");
+            assertEquals(4, r.packs().manifest(g, idx, 2).count(), "the last block's chunks: 3 whole, 1 short");
             assertArrayEquals(device(1), Points.read(r, p1));
             assertArrayEquals(device(3), Points.read(r, p3));
             assertEquals(List.of(2L), r.points().list("vdb").stream().map(Point::id).toList());
