@@ -16,8 +16,7 @@ import com.github.luben.zstd.Zstd;
  * point may then be committed. A failed pack write breaks the appender for good: its entries
  * are recorded in a pack that will never be whole, so no point may be committed after it.
  *
- * <p>Lock order: this monitor, then the catalogue's (and within it the entry table's) or that
- * of the unsynced directories; neither of those calls out while holding its own.
+ * <p>Lock order: {@link PackStore}.
  */
 final class PackAppender implements AutoCloseable {
     private final RepositoryConfig config;

@@ -28,8 +28,7 @@ import org.jblksnap.error.IoMessages;
  * ({@link #locate}) before it reports the entry missing. Pack names and layout:
  * {@code docs/REPOSITORY.md#pack-files}.
  *
- * <p>Thread-safe: its fields are guarded by its monitor; the table's own lock is taken inside
- * it, never the other way round.
+ * <p>Thread-safe: its fields are guarded by its monitor (lock order: {@link PackStore}).
  */
 final class PackCatalog {
     private final Path root;

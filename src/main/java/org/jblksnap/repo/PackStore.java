@@ -16,7 +16,10 @@ import java.util.Map;
  * <li>{@link EntryReader}: reads entries back, checked, from another copy when one is bad.
  * </ul>
  *
- * Prune changes the packs themselves ({@link Pruner}).
+ * Lock order: the appender's monitor, then the catalogue's or the {@link UnsyncedDirectories}'
+ * one; the catalogue's, then the entry table's. A reader takes only the catalogue's (and the
+ * table's), so reads never wait for a pack being written to disk. Prune changes the packs
+ * themselves ({@link Pruner}).
  */
 public final class PackStore implements AutoCloseable {
     private final PackCatalog catalog;
@@ -57,9 +60,9 @@ public final class PackStore implements AutoCloseable {
     }
 
     /** The manifest of a point's block (all zero hashes for a block of zeroes), checked. */
-    public HashList manifest(Geometry point, HashList index, int block) throws IOException {
+    public HashList manifest(Geometry geometry, HashList index, int block) throws IOException {
         Hash h = index.get(block);
-        int chunks = point.chunkCount(block);
+        int chunks = geometry.chunkCount(block);
         return h.isZero() ? new HashList(chunks) : manifest(h, chunks);
     }
 
