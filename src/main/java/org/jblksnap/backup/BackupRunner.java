@@ -2,7 +2,6 @@ package org.jblksnap.backup;
 
 import java.io.IOException;
 import java.time.Instant;
-import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -10,10 +9,13 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
+import org.jblksnap.backup.BackupMode.Full;
+import org.jblksnap.backup.BackupMode.Incremental;
 import org.jblksnap.nbd.client.Extent;
 import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
 import org.jblksnap.repo.Point;
@@ -62,74 +64,76 @@ public final class BackupRunner {
         long t0 = System.nanoTime();
         Instant started = Instant.now();
         Optional<Point> last = repo.points().latest(req.device());
-        String context = wantedContext(req, last);
-        List<String> queries = context == null ? List.of(Nbd.CONTEXT_BASE_ALLOCATION)
-                : List.of(Nbd.CONTEXT_BASE_ALLOCATION, context);
+        Optional<String> bitmap = bitmapToAsk(req, last);
+        List<String> queries = bitmap.map(b -> List.of(Nbd.CONTEXT_BASE_ALLOCATION, b))
+                .orElse(List.of(Nbd.CONTEXT_BASE_ALLOCATION));
         try (NbdClient client = NbdClient.connect(req.address(), req.exportName(), queries,
                 List.of(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX))) {
-            PointMeta geometry = new PointMeta(req.device(), client.size(), repo.blockSize(), repo.chunkSize(), started,
-                    null, null, null, null, null);
-            HashList previous = null;
-            if (last.isPresent() && last.get().meta().size() != client.size()) {
-                context = full("device size changed from " + last.get().meta().size() + " to " + client.size());
-            } else if (last.isPresent()) {
-                previous = previousIndex(last.get());
-                if (previous == null) {
-                    context = null;
-                }
-            }
-            if (context != null && !client.export().hasContext(context)) {
-                context = full("the server does not offer " + context + offered(client.export().listed()));
-            }
-            if (context != null) {
-                String gap = unreadableParent(last.get(), previous);
-                if (gap != null) {
-                    context = full(gap);
-                }
-            }
+            Geometry geometry = new Geometry(client.size(), repo.blockSize(), repo.chunkSize());
+            BackupMode mode = decide(last, bitmap, client);
             Map<String, List<Extent>> extents = client.export().contexts().isEmpty() ? Map.of()
                     : client.extents(0, client.size());
-            BlockPlan plan = BlockPlan.of(client.size(), repo.blockSize(), repo.chunkSize(),
-                    extents.get(Nbd.CONTEXT_BASE_ALLOCATION), context == null ? null : extents.get(context));
-            Long parent = context == null ? null : last.get().id();
-            HashList index = parent != null ? previous.copy() : new HashList(plan.count());
-            String mode = parent != null ? "incremental to point " + parent + " by " + context : "full";
-            progress.note("backup of " + req.device() + " from " + req.source() + ": " + mode);
+            BlockPlan plan = BlockPlan.of(geometry, extents.get(Nbd.CONTEXT_BASE_ALLOCATION),
+                    mode instanceof Incremental i ? extents.get(i.context()) : null);
+            HashList index = mode.startIndex(plan.count());
+            progress.note("backup of " + req.device() + " from " + req.source() + ": " + mode.describe());
             repo.packs().damagedPacks().forEach((pack, why) -> progress.note(why
                     + ": what it holds is not used and is stored again if needed (run verify)"));
 
-            BlockCopier copier = copy(client, geometry, index,
-                    new ParentFill(repo.packs(), geometry, previous, parent != null), plan);
-            PointStats stats = new PointStats(copier.bytesRead.get(), copier.changedChunks.get(),
-                    copier.newChunks.get(), copier.storedBytes.get(), copier.zeroChunks.get(),
-                    (System.nanoTime() - t0) / 1e9, parent == null ? null : plan.reportedBytes());
+            ParentFill parent = new ParentFill(repo.packs(), geometry, mode.previous(), mode instanceof Incremental);
+            BlockCopier.Counts counts = copy(client, geometry, index, parent, plan, req.device());
+            PointStats stats = counts.stats((System.nanoTime() - t0) / 1e9, plan.reportedBytes());
             CbtRef cbt = req.cbt();
-            PointMeta meta = new PointMeta(req.device(), client.size(), repo.blockSize(), repo.chunkSize(), started,
-                    cbt == null ? null : cbt.generation(), cbt == null ? null : cbt.changesNumber(), parent,
-                    req.source(), stats);
+            PointMeta meta = new PointMeta(req.device(), geometry.size(), geometry.blockSize(), geometry.chunkSize(),
+                    started, cbt == null ? null : cbt.generation(), cbt == null ? null : cbt.changesNumber(),
+                    mode.parentId(), req.source(), stats);
             long id = repo.commit(meta, index);
-            return new BackupSummary(id, req.device(), client.size(), parent, mode, stats);
+            return new BackupSummary(id, req.device(), geometry.size(), mode.parentId(), mode.describe(), stats);
         }
     }
 
-    private BlockCopier copy(NbdClient client, PointMeta geometry, HashList index, ParentFill parent, BlockPlan plan)
-            throws IOException {
+    private BlockCopier.Counts copy(NbdClient client, Geometry geometry, HashList index, ParentFill parent,
+            BlockPlan plan, String device) throws IOException {
         ExecutorService workers = Executors.newFixedThreadPool(threads,
                 Thread.ofPlatform().daemon().name("backup-worker-", 0).factory());
         try {
-            BlockCopier copier = new BlockCopier(client, repo.packs(), geometry, index, parent, progress, workers,
-                    inFlight);
-            BitSet zero = plan.knownZero();
-            for (int i = zero.nextSetBit(0); i >= 0; i = zero.nextSetBit(i + 1)) {
-                copier.zero(i);
-            }
-            progress.start("backup " + geometry.device(), plan.bytesToRead());
-            copier.copy(plan);
-            progress.finish();
-            return copier;
+            return new BlockCopier(client, repo.packs(), geometry, index, parent, progress, workers, inFlight)
+                    .copy(plan, "backup " + device);
         } finally {
             workers.shutdownNow();
         }
+    }
+
+    /**
+     * The run's mode, once connected: incremental to the last point when a dirty bitmap was
+     * asked for, the device kept its size, the last point's index reads, the server offers
+     * the bitmap and the repository has what the last point uses; full otherwise, each
+     * reason said where it is found. A full run keeps the last point's index too, when it
+     * reads, to count the chunks that changed.
+     */
+    private BackupMode decide(Optional<Point> last, Optional<String> bitmap, NbdClient client) throws IOException {
+        if (last.isEmpty()) {
+            return new Full(null);
+        }
+        Point p = last.get();
+        if (p.meta().size() != client.size()) {
+            return full("device size changed from " + p.meta().size() + " to " + client.size(), null);
+        }
+        HashList previous;
+        try {
+            previous = repo.points().index(p);
+        } catch (IOException e) {
+            return full("the last point cannot be read (" + e.getMessage() + ")", null);
+        }
+        if (bitmap.isEmpty()) {
+            return new Full(previous);
+        }
+        String context = bitmap.get();
+        if (!client.export().hasContext(context)) {
+            return full("the server does not offer " + context + offered(client.export().listed()), previous);
+        }
+        String gap = unreadableParent(p, previous);
+        return gap == null ? new Incremental(p, context, previous) : full(gap, previous);
     }
 
     /**
@@ -151,48 +155,50 @@ public final class BackupRunner {
         return null;
     }
 
-    /** The index of the device's last point, or null (said why) when it cannot be read. */
-    private HashList previousIndex(Point last) {
-        try {
-            return repo.points().index(last);
-        } catch (IOException e) {
-            full("the last point cannot be read (" + e.getMessage() + ")");
-            return null;
-        }
-    }
-
-    /** The dirty bitmap context for an incremental run, or null (said why) for a full one. */
-    private String wantedContext(BackupRequest req, Optional<Point> last) {
+    /**
+     * The dirty bitmap to ask the server for, from the request and the CBT numbers of the
+     * last point; empty (said why) when the run reads everything whatever the server offers.
+     */
+    private Optional<String> bitmapToAsk(BackupRequest req, Optional<Point> last) {
         if (last.isEmpty()) {
-            return full("first backup of " + req.device());
+            return none("first backup of " + req.device());
         }
         if (req.full()) {
-            return full("a full backup was asked for");
+            return none("a full backup was asked for");
         }
         if (req.dirtyBitmap() != null) {
-            return req.dirtyBitmap();
+            return Optional.of(req.dirtyBitmap());
         }
         PointMeta prev = last.get().meta();
         CbtRef now = req.cbt();
         if (now == null) {
-            return full("the source gives no CBT generation");
+            return none("the source gives no CBT generation");
         }
         if (prev.generation() == null || prev.changesNumber() == null) {
-            return full("point " + last.get().id() + " has no CBT state");
+            return none("point " + last.get().id() + " has no CBT state");
         }
         if (!prev.generation().equals(now.generation())) {
-            return full("CBT generation changed (point " + last.get().id() + " has " + prev.generation()
+            return none("CBT generation changed (point " + last.get().id() + " has " + prev.generation()
                     + ", the snapshot " + now.generation() + ")");
         }
         if (prev.changesNumber() > now.changesNumber()) {
-            return full("the changes number went back from " + prev.changesNumber() + " to " + now.changesNumber());
+            return none("the changes number went back from " + prev.changesNumber() + " to " + now.changesNumber());
         }
-        return now.dirtyBitmapSince(prev.changesNumber());
+        return Optional.of(now.dirtyBitmapSince(prev.changesNumber()));
     }
 
-    private String full(String reason) {
-        progress.note(reason + ": reading everything");
-        return null;
+    private Optional<String> none(String why) {
+        sayFull(why);
+        return Optional.empty();
+    }
+
+    private BackupMode full(String why, HashList previous) {
+        sayFull(why);
+        return new Full(previous);
+    }
+
+    private void sayFull(String why) {
+        progress.note(why + ": reading everything");
     }
 
     /** " (it offers …)": the server's dirty bitmaps, for the message. */

@@ -17,8 +17,9 @@ import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.PackStore;
-import org.jblksnap.repo.PointMeta;
+import org.jblksnap.repo.PointStats;
 
 /**
  * Reads blocks (or their changed ranges) from an NBD export with several blocks in flight,
@@ -28,9 +29,16 @@ import org.jblksnap.repo.PointMeta;
  * The first failure stops new reads; the ones in flight finish before it is thrown.
  */
 final class BlockCopier {
+    /** What a copy did, for its point's {@link PointStats}. */
+    record Counts(long bytesRead, long changedChunks, long newChunks, long storedBytes, long zeroChunks) {
+        PointStats stats(double seconds, Long dirtyBytes) {
+            return new PointStats(bytesRead, changedChunks, newChunks, storedBytes, zeroChunks, seconds, dirtyBytes);
+        }
+    }
+
     private final NbdClient client;
     private final PackStore store;
-    private final PointMeta geometry;
+    private final Geometry geometry;
     private final HashList index;
     private final ParentFill parent;
     private final Progress progress;
@@ -39,18 +47,17 @@ final class BlockCopier {
     private final byte[] zeroes;
     private volatile Throwable failure;
 
-    final AtomicLong bytesRead = new AtomicLong();
-    final AtomicLong changedChunks = new AtomicLong();
-    final AtomicLong newChunks = new AtomicLong();
-    final AtomicLong storedBytes = new AtomicLong();
-    final AtomicLong zeroChunks = new AtomicLong();
+    private final AtomicLong bytesRead = new AtomicLong();
+    private final AtomicLong changedChunks = new AtomicLong();
+    private final AtomicLong newChunks = new AtomicLong();
+    private final AtomicLong storedBytes = new AtomicLong();
+    private final AtomicLong zeroChunks = new AtomicLong();
 
     /**
-     * @param geometry gives the size, block and chunk sizes (its other fields are not used)
      * @param parent the device's previous point, to count changed chunks and to complete
      *        blocks read in part
      */
-    BlockCopier(NbdClient client, PackStore store, PointMeta geometry, HashList index, ParentFill parent,
+    BlockCopier(NbdClient client, PackStore store, Geometry geometry, HashList index, ParentFill parent,
             Progress progress, Executor workers, int inFlight) {
         this.client = client;
         this.store = store;
@@ -63,8 +70,23 @@ final class BlockCopier {
         this.zeroes = new byte[geometry.chunkSize()];
     }
 
+    /**
+     * Records the plan's blocks known to be zero, then reads, completes and stores its blocks
+     * to read, as a progress phase of that name; returns what it did.
+     */
+    Counts copy(BlockPlan plan, String phase) throws IOException {
+        BitSet zero = plan.knownZero();
+        for (int i = zero.nextSetBit(0); i >= 0; i = zero.nextSetBit(i + 1)) {
+            recordZeroBlock(i);
+        }
+        progress.start(phase, plan.bytesToRead());
+        readBlocks(plan);
+        progress.finish();
+        return new Counts(bytesRead.get(), changedChunks.get(), newChunks.get(), storedBytes.get(), zeroChunks.get());
+    }
+
     /** Records a block known to be zero without reading it. */
-    void zero(int block) throws IOException {
+    private void recordZeroBlock(int block) throws IOException {
         index.set(block, Hash.ZERO);
         HashList before = parent.manifest(block);
         int chunks = geometry.chunkCount(block);
@@ -77,7 +99,7 @@ final class BlockCopier {
     }
 
     /** Reads, completes and stores the plan's blocks to read. */
-    void copy(BlockPlan plan) throws IOException {
+    private void readBlocks(BlockPlan plan) throws IOException {
         BitSet blocks = plan.toRead();
         BlockingQueue<byte[]> buffers = new ArrayBlockingQueue<>(inFlight);
         Semaphore slots = new Semaphore(inFlight);
@@ -138,10 +160,10 @@ final class BlockCopier {
      */
     private void complete(int block, BlockRead r, byte[] buf) throws IOException {
         HashList before = parent.manifest(block);
-        ParentFill.zero(r.zero(), buf);
+        r.zero().zeroIn(buf);
         int chunks = geometry.chunkCount(block);
         int size = geometry.chunkSize();
-        HashList manifest = r.parent().isEmpty() ? new HashList(chunks) : ParentFill.needed(before, block).copy();
+        HashList manifest = r.parent().isEmpty() ? new HashList(chunks) : before.copy();
         Ranges changed = Ranges.of(0, r.length()).minus(r.parent());
         int next = 0;
         for (int k = 0; k < changed.count(); k++) {

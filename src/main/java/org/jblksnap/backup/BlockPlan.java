@@ -5,6 +5,7 @@ import java.util.List;
 
 import org.jblksnap.nbd.client.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.repo.Geometry;
 
 /**
  * What a run reads, block by block (the 4 MiB blocks of a point's index). A full run handles
@@ -14,9 +15,7 @@ import org.jblksnap.nbd.protocol.Nbd;
  * rest of such a block comes from the parent point ({@link BlockRead}).
  */
 final class BlockPlan {
-    private final long size;
-    private final int blockSize;
-    private final int count;
+    private final Geometry geometry;
     private final BitSet toRead;
     private final BitSet knownZero;
     private final Ranges dirty;
@@ -24,10 +23,8 @@ final class BlockPlan {
     private final Ranges zero;
     private final long bytesToRead;
 
-    private BlockPlan(long size, int blockSize, BitSet inScope, BitSet zeroBlocks, Ranges dirty, Ranges zero) {
-        this.size = size;
-        this.blockSize = blockSize;
-        this.count = blockCount(size, blockSize);
+    private BlockPlan(Geometry geometry, BitSet inScope, BitSet zeroBlocks, Ranges dirty, Ranges zero) {
+        this.geometry = geometry;
         this.dirty = dirty;
         this.zero = zero;
         this.toRead = (BitSet) inScope.clone();
@@ -41,17 +38,14 @@ final class BlockPlan {
         this.bytesToRead = n;
     }
 
-    private static int blockCount(long size, int blockSize) {
-        return Math.toIntExact((size + blockSize - 1) / blockSize);
-    }
-
     /**
-     * @param chunkSize the repository's chunk size (a power of two dividing blockSize)
      * @param allocation base:allocation extents over the device, or null when unknown
      * @param dirtyExtents dirty bitmap extents over the device, or null for a full read
      */
-    static BlockPlan of(long size, int blockSize, int chunkSize, List<Extent> allocation, List<Extent> dirtyExtents) {
-        int count = blockCount(size, blockSize);
+    static BlockPlan of(Geometry geometry, List<Extent> allocation, List<Extent> dirtyExtents) {
+        long size = geometry.size();
+        int blockSize = geometry.blockSize();
+        int count = geometry.blockCount();
         Ranges zero = allocation == null ? Ranges.EMPTY : Ranges.of(allocation, Nbd.STATE_ZERO, true).clip(0, size);
         Ranges dirty = dirtyExtents == null ? null : Ranges.of(dirtyExtents, Nbd.STATE_DIRTY, true).clip(0, size);
         BitSet scope = new BitSet(count);
@@ -63,8 +57,8 @@ final class BlockPlan {
         BitSet zeroBlocks = new BitSet(count);
         mark(zeroBlocks, Ranges.of(0, size).minus(zero), blockSize);
         zeroBlocks.flip(0, count);
-        return new BlockPlan(size, blockSize, scope, zeroBlocks, dirty,
-                dirty == null ? wholeChunks(zero, chunkSize, size) : zero);
+        return new BlockPlan(geometry, scope, zeroBlocks, dirty,
+                dirty == null ? wholeChunks(zero, geometry.chunkSize(), size) : zero);
     }
 
     /** The chunks wholly in the ranges (the device's end counts as a chunk boundary). */
@@ -85,7 +79,7 @@ final class BlockPlan {
     }
 
     int count() {
-        return count;
+        return geometry.blockCount();
     }
 
     /** Blocks to read from the source (wholly or in part). */
@@ -110,8 +104,8 @@ final class BlockPlan {
 
     /** How block i is made up. */
     BlockRead block(int i) {
-        long from = (long) i * blockSize;
-        long to = Math.min(from + blockSize, size);
+        long from = (long) i * geometry.blockSize();
+        long to = from + geometry.blockLength(i);
         Ranges changed = dirty == null ? Ranges.of(from, to) : dirty.clip(from, to);
         return new BlockRead(from, (int) (to - from), changed.minus(zero).shift(-from), changed.and(zero).shift(-from),
                 Ranges.of(from, to).minus(changed).shift(-from));

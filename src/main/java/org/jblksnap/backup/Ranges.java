@@ -55,6 +55,21 @@ final class Ranges {
         return n;
     }
 
+    /** Zeroes these ranges of buf. */
+    void zeroIn(byte[] buf) {
+        for (int i = 0; i < count(); i++) {
+            Arrays.fill(buf, (int) start(i), (int) end(i), (byte) 0);
+        }
+    }
+
+    /** Copies these ranges of buf from src, whose byte 0 is byte srcStart of buf. */
+    void copyInto(byte[] buf, byte[] src, int srcStart) {
+        for (int i = 0; i < count(); i++) {
+            int from = (int) start(i);
+            System.arraycopy(src, from - srcStart, buf, from, (int) end(i) - from);
+        }
+    }
+
     /** Whether [from, to) is wholly in the set. */
     boolean covers(long from, long to) {
         Ranges c = clip(from, to);

@@ -12,14 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jblksnap.repo.Hash;
-import org.jblksnap.repo.HashList;
-import org.jblksnap.repo.IoMessages;
-import org.jblksnap.repo.Point;
-import org.jblksnap.repo.PointMeta;
-import org.jblksnap.repo.Repository;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.FileIo;
+import org.jblksnap.error.IoMessages;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.Geometry;
+import org.jblksnap.repo.Repository;
 
 /**
  * Writes a point as a raw image: to a file (created or truncated; chunks of zeroes stay
@@ -40,7 +40,7 @@ public final class Restorer {
     public RestoreSummary restore(long pointId, Path target) throws IOException {
         long t0 = System.nanoTime();
         Point point = repo.points().get(pointId);
-        PointMeta meta = point.meta();
+        Geometry geometry = point.meta().geometry();
         HashList index = repo.points().index(point);
         BlockDevice.Kind kind = BlockDevice.kindOf(target);
         boolean sparse = switch (kind) {
@@ -50,19 +50,19 @@ public final class Restorer {
         };
         AtomicLong written = new AtomicLong();
         AtomicLong zeroes = new AtomicLong();
-        try (FileChannel ch = open(target, sparse, meta.size())) {
-            byte[] zero = sparse ? null : new byte[meta.chunkSize()];
+        try (FileChannel ch = open(target, sparse, geometry.size())) {
+            byte[] zero = sparse ? null : new byte[geometry.chunkSize()];
             List<Integer> blocks = new ArrayList<>(index.count());
             for (int i = 0; i < index.count(); i++) {
                 blocks.add(i);
             }
-            progress.start("restore point " + pointId, meta.size());
+            progress.start("restore point " + pointId, geometry.size());
             Parallel.forEach(threads, blocks, i -> {
-                HashList manifest = repo.packs().manifest(meta, index, i);
+                HashList manifest = repo.packs().manifest(geometry, index, i);
                 for (int c = 0; c < manifest.count(); c++) {
                     Hash h = manifest.get(c);
-                    int len = meta.chunkLength(i, c);
-                    long off = (long) i * meta.blockSize() + (long) c * meta.chunkSize();
+                    int len = geometry.chunkLength(i, c);
+                    long off = (long) i * geometry.blockSize() + (long) c * geometry.chunkSize();
                     if (h.isZero()) {
                         zeroes.incrementAndGet();
                         if (sparse) {
@@ -73,12 +73,12 @@ public final class Restorer {
                     FileIo.writeFully(ch, off, ByteBuffer.wrap(data, 0, len));
                     written.addAndGet(len);
                 }
-                progress.advance(meta.blockLength(i));
+                progress.advance(geometry.blockLength(i));
             });
             ch.force(true);
             progress.finish();
         }
-        return new RestoreSummary(pointId, target, meta.size(), written.get(), zeroes.get(), sparse,
+        return new RestoreSummary(pointId, target, geometry.size(), written.get(), zeroes.get(), sparse,
                 (System.nanoTime() - t0) / 1e9);
     }
 

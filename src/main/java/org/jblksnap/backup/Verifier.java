@@ -14,7 +14,7 @@ import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
 import org.jblksnap.repo.Point;
-import org.jblksnap.repo.PointMeta;
+import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Repository;
 
 /**
@@ -64,14 +64,15 @@ public final class Verifier {
         progress.start("verify points", total);
         for (long id : ids) {
             Point p = repo.points().get(id);
+            Geometry geometry = p.meta().geometry();
             try {
                 HashList index = repo.points().index(p);
                 List<Integer> blocks = IntStream.range(0, index.count()).boxed().toList();
                 Parallel.forEach(threads, blocks, b -> {
-                    for (String q : checkBlock(check, p.meta(), index, b, beneath)) {
+                    for (String q : checkBlock(check, geometry, index, b, beneath)) {
                         problems.computeIfAbsent(q, k -> new TreeSet<>()).add(id);
                     }
-                    progress.advance(p.meta().blockLength(b));
+                    progress.advance(geometry.blockLength(b));
                 });
             } catch (IOException e) {
                 alone.add("point " + id + ": " + e.getMessage());
@@ -94,25 +95,25 @@ public final class Verifier {
      * What a manifest checked before (by this or another point) holds is not checked again:
      * its problems are remembered in beneath.
      */
-    private List<String> checkBlock(EntryCheck check, PointMeta meta, HashList index, int b,
+    private List<String> checkBlock(EntryCheck check, Geometry geometry, HashList index, int b,
             Map<Hash, List<String>> beneath) throws IOException {
         Hash mh = index.get(b);
         if (mh.isZero()) {
             return List.of();
         }
-        EntryCheck.Use m = check.use(EntryType.MANIFEST, mh, meta.chunkCount(b) * Hash.BYTES);
+        EntryCheck.Use m = check.use(EntryType.MANIFEST, mh, geometry.chunkCount(b) * Hash.BYTES);
         if (m.problem() != null) {
             return List.of(m.problem());
         }
         if (!m.first()) {
             return beneath.getOrDefault(mh, List.of());
         }
-        HashList manifest = repo.packs().manifest(meta, index, b);
+        HashList manifest = repo.packs().manifest(geometry, index, b);
         List<String> found = new ArrayList<>();
         for (int c = 0; c < manifest.count(); c++) {
             Hash h = manifest.get(c);
             if (!h.isZero()) {
-                EntryCheck.Use u = check.use(EntryType.CHUNK, h, meta.chunkLength(b, c));
+                EntryCheck.Use u = check.use(EntryType.CHUNK, h, geometry.chunkLength(b, c));
                 if (u.problem() != null) {
                     found.add(u.problem());
                 }

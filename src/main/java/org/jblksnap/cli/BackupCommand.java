@@ -12,7 +12,6 @@ import org.jblksnap.backup.Progress;
 import org.jblksnap.nbd.client.NbdAddress;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
-import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
 
@@ -69,7 +68,7 @@ final class BackupCommand implements Callable<Integer> {
         }
         for (BackupSummary s : done) {
             System.err.println(s.format());
-            ObjectNode out = ControlClient.args().put("device", s.device()).put("point", s.pointId())
+            ObjectNode out = ResultPrinter.object().put("device", s.device()).put("point", s.pointId())
                     .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead());
             if (s.stats().dirtyBytes() != null) {
                 out.put("dirty_bytes", s.stats().dirtyBytes());

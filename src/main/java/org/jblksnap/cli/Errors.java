@@ -2,9 +2,8 @@ package org.jblksnap.cli;
 
 import java.nio.file.FileSystemException;
 
-import org.jblksnap.repo.IoMessages;
-
 import org.jblksnap.error.BlksnapException;
+import org.jblksnap.error.IoMessages;
 
 /** One clear line and an exit code for an error of any command. */
 final class Errors {

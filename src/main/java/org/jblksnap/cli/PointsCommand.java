@@ -5,7 +5,6 @@ import java.util.concurrent.Callable;
 
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Repository;
-import org.jblksnap.control.ControlProtocol;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -28,7 +27,7 @@ final class PointsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Repository r = Repository.open(repo, false)) {
-            ArrayNode all = ControlProtocol.JSON.createArrayNode();
+            ArrayNode all = ResultPrinter.array();
             for (Point p : device == null ? r.points().list() : r.points().list(device)) {
                 ObjectNode o = all.addObject().put("point", p.id()).put("device", p.meta().device())
                         .put("size", p.meta().size()).put("created", p.meta().created().toString())

@@ -6,7 +6,6 @@ import java.util.concurrent.Callable;
 import org.jblksnap.repo.PruneReport;
 import org.jblksnap.repo.Pruner;
 import org.jblksnap.repo.Repository;
-import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
 
 import picocli.CommandLine.Command;
@@ -36,7 +35,7 @@ final class PruneCommand implements Callable<Integer> {
         try (Repository r = Repository.open(repo, true)) {
             PruneReport p = Pruner.prune(r, keep);
             System.err.println(p.format());
-            var out = ControlClient.args().put("removed_packs", p.removedPacks()).put("rewritten_packs", p.rewrittenPacks())
+            var out = ResultPrinter.object().put("removed_packs", p.removedPacks()).put("rewritten_packs", p.rewrittenPacks())
                     .put("removed_entries", p.removedEntries()).put("unused_entries", p.unusedEntriesLeft())
                     .put("freed_bytes", p.freedBytes());
             p.removedPoints().forEach(out.putArray("removed_point")::add);

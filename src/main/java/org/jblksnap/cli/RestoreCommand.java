@@ -7,7 +7,6 @@ import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.RestoreSummary;
 import org.jblksnap.backup.Restorer;
 import org.jblksnap.repo.Repository;
-import org.jblksnap.control.ControlClient;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,7 +33,7 @@ final class RestoreCommand implements Callable<Integer> {
             long id = repo.point(r, point);
             RestoreSummary s = new Restorer(r, Progress.forConsole(System.err), 2).restore(id, to);
             System.err.println(s.format());
-            ResultPrinter.print(System.out, ControlClient.args().put("point", id).put("target", to.toString())
+            ResultPrinter.print(System.out, ResultPrinter.object().put("point", id).put("target", to.toString())
                     .put("size", s.size()).put("written_bytes", s.bytesWritten()).put("sparse", s.sparse()), json);
         }
         return 0;

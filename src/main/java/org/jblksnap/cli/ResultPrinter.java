@@ -3,20 +3,39 @@ package org.jblksnap.cli;
 import java.io.PrintStream;
 import java.util.Map;
 
-import org.jblksnap.control.ControlProtocol;
-
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
-/** Prints a verb's result as key=value lines (an array as one line per element) or as JSON. */
+/**
+ * Prints a verb's result as key=value lines (an array as one line per element) or as JSON;
+ * the commands that run here rather than in the daemon build their results with
+ * {@link #object} and {@link #array}.
+ */
 final class ResultPrinter {
+    private static final ObjectWriter PRETTY = new ObjectMapper().writerWithDefaultPrettyPrinter();
+
     private ResultPrinter() {
+    }
+
+    /** An empty result object. */
+    static ObjectNode object() {
+        return JsonNodeFactory.instance.objectNode();
+    }
+
+    /** An empty result array. */
+    static ArrayNode array() {
+        return JsonNodeFactory.instance.arrayNode();
     }
 
     static void print(PrintStream out, JsonNode result, boolean json) {
         if (json) {
             try {
-                out.println(ControlProtocol.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(result));
+                out.println(PRETTY.writeValueAsString(result));
             } catch (JsonProcessingException e) {
                 throw new IllegalStateException(e);
             }

@@ -6,7 +6,6 @@ import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Verifier;
 import org.jblksnap.backup.VerifyReport;
 import org.jblksnap.repo.Repository;
-import org.jblksnap.control.ControlClient;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +30,7 @@ final class VerifyCommand implements Callable<Integer> {
             Long id = point == null ? null : repo.point(r, point);
             VerifyReport report = new Verifier(r, Progress.forConsole(System.err), 2).verify(id);
             System.err.println(report.format());
-            var out = ControlClient.args().put("result", report.ok() ? "ok" : "damaged").put("points", report.points())
+            var out = ResultPrinter.object().put("result", report.ok() ? "ok" : "damaged").put("points", report.points())
                     .put("packs", report.packs()).put("chunks", report.chunks()).put("bytes", report.bytes())
                     .put("unused_entries", report.unusedEntries());
             report.problems().forEach(out.putArray("problem")::add);

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
  * Durable, all-or-nothing files: the content goes to a temporary file next to the target
  * ({@value #TEMP_PREFIX}…), is fsynced, then renamed or linked into place. A crash leaves
  * either the old state or the new one, plus perhaps a temporary file that
- * {@link #removeTemporaries} deletes later and every reader ignores.
+ * {@link #removeTemporaries} deletes later and every reader ignores
+ * ({@code docs/REPOSITORY.md#temporary-files}).
  */
 public final class AtomicFiles {
     public static final String TEMP_PREFIX = ".tmp-";

@@ -7,19 +7,13 @@ import java.io.IOException;
  * does not hash to its name.
  */
 public final class BadEntryException extends IOException {
-    private final EntryType type;
     private final Hash hash;
     private final boolean missing;
 
     public BadEntryException(EntryType type, Hash hash, boolean missing, String problem) {
         super(type + " " + hash.hex() + ": " + problem);
-        this.type = type;
         this.hash = hash;
         this.missing = missing;
-    }
-
-    public EntryType type() {
-        return type;
     }
 
     public Hash hash() {

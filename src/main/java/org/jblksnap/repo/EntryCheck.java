@@ -25,7 +25,8 @@ public final class EntryCheck {
     public record Use(String problem, boolean first) {
     }
 
-    private final PackStore store;
+    private final PackCatalog catalog;
+    private final EntryReader reader;
     private final BitSet checked = new BitSet();
     private final BitSet inPacksRead = new BitSet();
     private final BitSet used = new BitSet();
@@ -39,16 +40,17 @@ public final class EntryCheck {
     private long usedChunkBytes;
 
     public EntryCheck(PackStore store) {
-        this.store = store;
+        this.catalog = store.catalog();
+        this.reader = store.reader();
     }
 
     /** The packs to read whole, numbered from 0 (not those whose index could not be read). */
     public int packCount() throws IOException {
-        return store.packCount();
+        return catalog.packCount();
     }
 
     public long packBytes(int pack) throws IOException {
-        return Files.size(store.packPath(pack));
+        return Files.size(catalog.packPath(pack));
     }
 
     /**
@@ -56,7 +58,7 @@ public final class EntryCheck {
      * the one the index gives, its content hashing to its name).
      */
     public void readPack(int pack) throws IOException {
-        Path file = store.packPath(pack);
+        Path file = catalog.packPath(pack);
         List<PackFile.Entry> entries;
         FileChannel open;
         try {
@@ -76,12 +78,12 @@ public final class EntryCheck {
                 String why = null;
                 try {
                     byte[] frame = PackFile.readFrame(ch, e.offset(), e.length(), file);
-                    store.decode(e.type(), e.hash(), frame, e.rawLength(), file);
+                    reader.decode(e.type(), e.hash(), frame, e.rawLength(), file);
                 } catch (BadEntryException x) {
                     why = x.getMessage();
                 }
-                int n = store.entryNumber(e.type(), e.hash());
-                EntryTable.Location at = n < 0 ? null : store.location(n);
+                int n = catalog.entryNumber(e.type(), e.hash());
+                EntryTable.Location at = n < 0 ? null : catalog.location(n);
                 synchronized (this) {
                     copies++;
                     if (at != null && at.pack() == pack && at.offset() == e.offset()) {
@@ -116,14 +118,14 @@ public final class EntryCheck {
      * first use.
      */
     public Use use(EntryType type, Hash h, int length) throws IOException {
-        int n = store.entryNumber(type, h);
+        int n = catalog.entryNumber(type, h);
         if (n < 0) {
             try {
-                store.get(type, h, length); // looks for packs written since, then says missing
+                reader.get(type, h, length); // looks for packs written since, then says missing
             } catch (BadEntryException e) {
                 return new Use(e.getMessage(), true);
             }
-            n = store.entryNumber(type, h);
+            n = catalog.entryNumber(type, h);
         }
         boolean known;
         synchronized (this) {
@@ -132,7 +134,7 @@ public final class EntryCheck {
         if (!known) {
             String why = null;
             try {
-                store.get(type, h, length);
+                reader.get(type, h, length);
             } catch (BadEntryException e) {
                 why = e.getMessage();
             }

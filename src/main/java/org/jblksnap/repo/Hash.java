@@ -28,13 +28,6 @@ public record Hash(long a, long b, long c, long d) {
         b.putLong(a).putLong(this.b).putLong(c).putLong(d);
     }
 
-    public static Hash parse(String hex) {
-        if (hex.length() != 2 * BYTES) {
-            throw new IllegalArgumentException("not a SHA-256 in hex: " + hex);
-        }
-        return read(ByteBuffer.wrap(HexFormat.of().parseHex(hex)));
-    }
-
     public boolean isZero() {
         return equals(ZERO);
     }

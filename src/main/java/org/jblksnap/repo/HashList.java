@@ -5,8 +5,9 @@ import java.nio.ByteBuffer;
 /**
  * A fixed number of hashes, stored as count × 32 bytes: a point's index (for each block of
  * the device, the hash of its manifest) or a block's manifest (for each chunk of the block,
- * the hash of its content). {@link Hash#ZERO} stands for a block or chunk of zeroes.
- * Thread-safe for writers of distinct places once handed to them.
+ * the hash of its content): {@code docs/REPOSITORY.md#blocks-chunks-and-manifests}.
+ * {@link Hash#ZERO} stands for a block or chunk of zeroes. Thread-safe for writers of
+ * distinct places once handed to them.
  */
 public final class HashList {
     private final byte[] hashes;

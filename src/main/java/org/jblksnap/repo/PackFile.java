@@ -12,21 +12,9 @@ import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * The byte layout of a pack file, {@code packs/XX/ID.pack} (ID 32 random hex digits, XX its
- * first two), big-endian:
- *
- * <pre>
- * 12 bytes   header: magic "JBSPACK" and a zero byte, format version (4 bytes, 2)
- * ...        entries, one zstd frame each (with the content size in its header), back to back
- * N × 49     index, one record an entry in the order of the entries:
- *              type (1 byte: 1 chunk, 2 manifest), SHA-256 of the content (32),
- *              offset of the frame (8), its length (4), the content's length (4)
- * 24 bytes   footer: offset of the index (8), N (4), CRC32C of the index and of these
- *            12 bytes (4), magic "JBSPKEND"
- * </pre>
- *
- * A pack is written to a temporary name, closed by its index and footer, fsynced, and only
- * then renamed to its final name: a pack under its final name is whole unless damaged later.
+ * Encodes and checks the bytes of a pack file: its header, its index and footer (the
+ * trailer), and reads an entry's frame. Format: {@code docs/REPOSITORY.md#pack-files}.
+ * {@link PackWriter} writes packs, {@link PackCatalog} finds them.
  */
 final class PackFile {
     static final String SUFFIX = ".pack";

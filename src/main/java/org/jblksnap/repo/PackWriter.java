@@ -13,10 +13,10 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Writes one pack ({@link PackFile}): a temporary file {@code packs/XX/.tmp-ID.pack} that
- * gets the header, then the entries' frames, and at {@link #finish} the index and footer, an
- * fsync and its final name {@code packs/XX/ID.pack}. The directory is not synced here: the
- * caller syncs it before anything that relies on the pack is committed. Not thread-safe.
+ * Writes one pack ({@link PackFile}) under its temporary name and gives it its final name at
+ * {@link #finish}, after an fsync ({@code docs/REPOSITORY.md#pack-files}). The directory is
+ * not synced here: the caller syncs it before anything that relies on the pack is committed
+ * ({@link UnsyncedDirectories}). Not thread-safe.
  */
 final class PackWriter {
     private static final SecureRandom RANDOM = new SecureRandom();

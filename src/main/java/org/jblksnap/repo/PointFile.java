@@ -13,19 +13,8 @@ import java.util.Arrays;
 import com.github.luben.zstd.Zstd;
 
 /**
- * The file of one point, {@code points/ID.point}, big-endian:
- *
- * <pre>
- * 8 bytes   magic "JBSPOINT"
- * 4 bytes   format version (2)
- * 4 bytes   metadata length M
- * M bytes   metadata, JSON in UTF-8 ({@link PointMeta})
- * 8 bytes   block count B (= ceil(size / blockSize))
- * 4 bytes   compressed index length C
- * C bytes   zstd frame of the index: B hashes of 32 bytes, each the hash of the block's
- *           manifest, all-zero for a block of zeroes
- * 32 bytes  SHA-256 of everything above
- * </pre>
+ * Encodes and checks the file of one point, {@code points/ID.point}: its metadata
+ * ({@link PointMeta}) and its index. Format: {@code docs/REPOSITORY.md#point-files}.
  */
 final class PointFile {
     private static final byte[] MAGIC = "JBSPOINT".getBytes(StandardCharsets.US_ASCII);
@@ -36,8 +25,9 @@ final class PointFile {
     }
 
     static ByteBuffer encode(PointMeta meta, HashList index) throws IOException {
-        if (index.count() != meta.blockCount()) {
-            throw new IllegalArgumentException("index of " + index.count() + " blocks for a point of " + meta.blockCount());
+        int blocks = meta.geometry().blockCount();
+        if (index.count() != blocks) {
+            throw new IllegalArgumentException("index of " + index.count() + " blocks for a point of " + blocks);
         }
         byte[] json = Json.MAPPER.writeValueAsBytes(meta);
         byte[] packed = Zstd.compress(index.bytes(), 3);
@@ -80,7 +70,7 @@ final class PointFile {
             b.position(b.position() + len);
             long count = b.getLong();
             int packedLen = b.getInt();
-            if (count != meta.blockCount() || packedLen != b.remaining()) {
+            if (count != meta.geometry().blockCount() || packedLen != b.remaining()) {
                 throw bad(file, "index of " + count + " blocks does not fit the metadata");
             }
             byte[] raw = Zstd.decompress(Arrays.copyOfRange(all, b.position(), b.limit()),

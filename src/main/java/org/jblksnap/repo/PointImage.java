@@ -21,6 +21,7 @@ public final class PointImage implements BlockIo {
 
     private final PackStore store;
     private final Point point;
+    private final Geometry geometry;
     private final HashList index;
     private final Map<Integer, HashList> manifests = lru(CACHED_MANIFESTS);
     private final Map<Hash, byte[]> chunks = lru(CACHED_CHUNKS);
@@ -28,6 +29,7 @@ public final class PointImage implements BlockIo {
     private PointImage(PackStore store, Point point, HashList index) {
         this.store = store;
         this.point = point;
+        this.geometry = point.meta().geometry();
         this.index = index;
     }
 
@@ -45,10 +47,6 @@ public final class PointImage implements BlockIo {
         return new PointImage(repo.packs(), p, repo.points().index(p));
     }
 
-    public Point point() {
-        return point;
-    }
-
     @Override
     public long capacity() {
         return point.meta().size();
@@ -57,21 +55,20 @@ public final class PointImage implements BlockIo {
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
         BlockDevice.checkRange(offset, dst.remaining(), capacity(), "backup point " + point.id());
-        PointMeta m = point.meta();
         long pos = offset;
         while (dst.hasRemaining()) {
-            int block = (int) (pos / m.blockSize());
-            int inBlock = (int) (pos % m.blockSize());
-            int c = inBlock / m.chunkSize();
-            int in = inBlock % m.chunkSize();
-            int n = Math.min(dst.remaining(), m.chunkLength(block, c) - in);
+            int block = (int) (pos / geometry.blockSize());
+            int inBlock = (int) (pos % geometry.blockSize());
+            int c = inBlock / geometry.chunkSize();
+            int in = inBlock % geometry.chunkSize();
+            int n = Math.min(dst.remaining(), geometry.chunkLength(block, c) - in);
             Hash h = chunkHash(block, c);
             if (h.isZero()) {
                 for (int left = n; left > 0; left -= Math.min(left, ZEROES.length)) {
                     dst.put(ZEROES, 0, Math.min(left, ZEROES.length));
                 }
             } else {
-                dst.put(chunk(h, m.chunkLength(block, c)), in, n);
+                dst.put(chunk(h, geometry.chunkLength(block, c)), in, n);
             }
             pos += n;
         }
@@ -83,7 +80,7 @@ public final class PointImage implements BlockIo {
             manifest = manifests.get(block);
         }
         if (manifest == null) {
-            manifest = store.manifest(point.meta(), index, block);
+            manifest = store.manifest(geometry, index, block);
             synchronized (manifests) {
                 manifests.put(block, manifest);
             }

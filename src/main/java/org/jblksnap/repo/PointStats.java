@@ -3,10 +3,10 @@ package org.jblksnap.repo;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
- * What one backup run did: bytes read from the source, chunks whose content differs from the
- * parent point (or, without one, that are not zeroes), chunks newly stored, the compressed
- * bytes it stored (chunks and manifests), chunks of zeroes among those it looked at, seconds,
- * and for an incremental run the bytes the dirty bitmap reported changed (null otherwise).
+ * What one backup run did, kept in its point's metadata (the fields:
+ * {@code docs/REPOSITORY.md#point-files}). changedChunks counts the chunks whose content
+ * differs from the parent point's or, without one, that are not zeroes; dirtyBytes is null
+ * for a full run.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record PointStats(long bytesRead, long changedChunks, long newChunks, long storedBytes, long zeroChunks,

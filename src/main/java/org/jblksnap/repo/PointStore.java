@@ -12,10 +12,8 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * The committed points, one file each ({@code points/ID.point}, see {@link PointFile}).
- * Ids grow by one across all devices. A point is committed by writing and fsyncing a
- * temporary file, then linking it to the first free id (a link never replaces, so concurrent
- * backups get distinct ids) and fsyncing the directory.
+ * The committed points, one file each ({@link PointFile}). How a point is committed, and why
+ * by a link: {@code docs/REPOSITORY.md#crash-safety}.
  */
 public final class PointStore {
     private static final String SUFFIX = ".point";

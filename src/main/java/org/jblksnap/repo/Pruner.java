@@ -1,8 +1,10 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
@@ -16,8 +18,8 @@ import java.util.Map;
  * pack durable before the old one is deleted); other packs stay as they are. Points are
  * removed first (each point is whole by itself, so no kept point depends on a removed one),
  * packs after: a crash in between leaves unused entries or a used entry twice, never a
- * missing one, and the next prune finishes the work. Needs the repository opened
- * exclusively.
+ * missing one, and the next prune finishes the work ({@code docs/REPOSITORY.md#verify-and-prune}).
+ * The only code that changes or deletes packs; it needs the repository opened exclusively.
  */
 public final class Pruner {
     private Pruner() {
@@ -54,34 +56,35 @@ public final class Pruner {
         }
         repo.points().syncDirectory();
         PruneReport report = prunePacks(repo.packs(), used, removed, kept);
-        repo.packs().reload();
+        reload(repo.packs());
         return report;
     }
 
     /** Marks the table entries of the manifests and chunks a point uses. */
     private static void markUsed(Repository repo, Point p, BitSet used) throws IOException {
         PackStore packs = repo.packs();
+        PackCatalog catalog = packs.catalog();
         HashList index = repo.points().index(p);
         for (int b = 0; b < index.count(); b++) {
             Hash mh = index.get(b);
             if (mh.isZero()) {
                 continue;
             }
-            int m = packs.entryNumber(EntryType.MANIFEST, mh);
+            int m = catalog.entryNumber(EntryType.MANIFEST, mh);
             if (m >= 0 && used.get(m)) {
                 continue; // seen in this or another point: its chunks are marked
             }
             HashList manifest;
             try {
-                manifest = packs.manifest(mh, p.meta().chunkCount(b));
+                manifest = packs.manifest(mh, p.meta().geometry().chunkCount(b));
             } catch (BadEntryException e) {
                 throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
                         + ": nothing was pruned (see verify)", e);
             }
-            used.set(packs.entryNumber(EntryType.MANIFEST, mh));
+            used.set(catalog.entryNumber(EntryType.MANIFEST, mh));
             for (int c = 0; c < manifest.count(); c++) {
                 Hash h = manifest.get(c);
-                int e = h.isZero() ? -1 : packs.entryNumber(EntryType.CHUNK, h);
+                int e = h.isZero() ? -1 : catalog.entryNumber(EntryType.CHUNK, h);
                 if (e >= 0) {
                     used.set(e); // a missing chunk is verify's to report; there is nothing to keep
                 }
@@ -96,8 +99,9 @@ public final class Pruner {
         long removedEntries = 0;
         long unusedLeft = 0;
         long freed = 0;
-        for (int n = 0; n < packs.packCount(); n++) {
-            Path pack = packs.packPath(n);
+        PackCatalog catalog = packs.catalog();
+        for (int n = 0; n < catalog.packCount(); n++) {
+            Path pack = catalog.packPath(n);
             List<PackFile.Entry> entries = PackFile.readIndex(pack);
             List<PackFile.Entry> keep = new ArrayList<>();
             long total = 0;
@@ -111,12 +115,12 @@ public final class Pruner {
             }
             long size = Files.size(pack);
             if (keep.isEmpty()) {
-                packs.delete(pack);
+                delete(pack);
                 removedPacks++;
                 removedEntries += entries.size();
                 freed += size;
             } else if ((total - usedBytes) * 4 >= total && keep.size() < entries.size()) {
-                freed += size - packs.rewrite(pack, keep);
+                freed += size - rewrite(catalog.root(), pack, keep);
                 rewrittenPacks++;
                 removedEntries += entries.size() - keep.size();
             } else {
@@ -134,14 +138,52 @@ public final class Pruner {
      * be removed while it may be the only good copy left.
      */
     private static boolean isNeededCopy(PackStore packs, BitSet used, int pack, PackFile.Entry e) throws IOException {
-        int n = packs.entryNumber(e.type(), e.hash());
+        int n = packs.catalog().entryNumber(e.type(), e.hash());
         if (n < 0 || !used.get(n)) {
             return false;
         }
-        EntryTable.Location at = packs.location(n);
+        EntryTable.Location at = packs.catalog().location(n);
         if (at.pack() == pack && at.offset() == e.offset()) {
             return true;
         }
-        return !packs.readCopyIsGood(e.type(), e.hash(), e.rawLength());
+        return !packs.reader().readCopyIsGood(e.type(), e.hash(), e.rawLength());
+    }
+
+    /**
+     * Writes the given entries of a pack into a new pack under root ({@code packs/}) and makes
+     * it durable (its directory synced, and root when the new pack made its directory), then
+     * deletes the old pack: a crash in between leaves both, never neither. Returns the new
+     * pack's size.
+     */
+    private static long rewrite(Path root, Path pack, List<PackFile.Entry> keep) throws IOException {
+        PackWriter w = PackWriter.create(root);
+        try (FileChannel in = FileChannel.open(pack, StandardOpenOption.READ)) {
+            for (PackFile.Entry e : keep) {
+                byte[] frame = PackFile.readFrame(in, e.offset(), e.length(), pack);
+                w.append(e.type(), e.hash(), frame, frame.length, e.rawLength());
+            }
+        } catch (IOException | RuntimeException e) {
+            w.abandon();
+            throw e;
+        }
+        Path done = w.finish();
+        AtomicFiles.syncDirectory(done.getParent());
+        if (w.madeDirectory()) {
+            AtomicFiles.syncDirectory(root);
+        }
+        delete(pack);
+        return Files.size(done);
+    }
+
+    /** Deletes a pack and syncs its directory, so that a deleted pack stays deleted. */
+    private static void delete(Path pack) throws IOException {
+        Files.delete(pack);
+        AtomicFiles.syncDirectory(pack.getParent());
+    }
+
+    /** Makes the store read every pack again on its next use: prune changed them. */
+    private static void reload(PackStore packs) {
+        packs.appender().checkIdle();
+        packs.catalog().forget();
     }
 }

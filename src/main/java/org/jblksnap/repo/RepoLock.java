@@ -9,10 +9,10 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The repository's lock file: shared for backups, restores and verification, exclusive for
- * pruning. Locks are advisory file locks, released by the kernel when a process dies; within
- * one JVM holders of the same repository share one lock. Nothing waits: a conflict is an
- * error naming the cause.
+ * The repository's lock file: who holds it how, and what a process alone does, is in
+ * {@code docs/REPOSITORY.md#lock}. The kernel's locks are per process, so within one JVM the
+ * holders of the same repository share one lock, counted here. Nothing waits: a conflict is
+ * an error naming the cause.
  */
 final class RepoLock implements AutoCloseable {
     private static final Map<Path, Held> HELD = new HashMap<>();

@@ -8,23 +8,18 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 
+import org.jblksnap.error.IoMessages;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
- * A backup repository on disk (format 2):
- *
- * <pre>
- * DIR/repository.json   format, version, block and chunk sizes, pack size, hash, compression
- *                       ({@link RepositoryConfig})
- * DIR/lock              advisory lock file ({@link RepoLock})
- * DIR/packs/XX/ID.pack  chunks and manifests, zstd, by SHA-256 ({@link PackFile}, {@link PackStore})
- * DIR/points/ID.point   points: metadata and index ({@link PointFile}, {@link PointStore})
- * DIR/**&#47;.tmp-*          leftovers of interrupted writes: ignored, removed when alone
- * </pre>
+ * A backup repository on disk, opened: its settings ({@link RepositoryConfig}), its lock
+ * ({@link RepoLock}), its packs ({@link PackStore}) and its points ({@link PointStore}).
+ * Layout and formats: {@code docs/REPOSITORY.md#layout}.
  *
  * Every point is a whole image by reference: its index names, for every 4 MiB block of the
  * device, a manifest, which names the content of each of the block's chunks. A point exists
- * once its file is committed, after every pack it uses is durable.
+ * once its file is committed, after every pack it uses is durable ({@link #commit}).
  */
 public final class Repository implements AutoCloseable {
     private static final String CONFIG = "repository.json";

@@ -1,10 +1,8 @@
 package org.jblksnap.repo;
 
 /**
- * {@code repository.json}: the format name and version, the block size (fixed, 4 MiB: the
- * unit of a point's index), the chunk size (a power of two from 4 KiB to 4 MiB, chosen at
- * creation: the unit of storage and dedup), the size at which a pack is closed, the hash
- * and the compression.
+ * The repository's settings, {@code repository.json}: fields and ranges in
+ * {@code docs/REPOSITORY.md#repository-configuration}, checked by {@link #check}.
  */
 public record RepositoryConfig(String format, int version, int blockSize, int chunkSize, long packSize, String hash,
         String compression, int zstdLevel) {

@@ -10,6 +10,7 @@ import java.util.List;
 
 import org.jblksnap.nbd.client.Extent;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.repo.Geometry;
 import org.junit.jupiter.api.Test;
 
 class BlockPlanTest {
@@ -33,7 +34,7 @@ class BlockPlanTest {
                 new Extent(BS + BS / 2, BS / 2, Nbd.STATE_ZERO), // other half of block 1: zero but allocated
                 new Extent(2L * BS, 512, 0),                   // a sector of data in block 2
                 new Extent(2L * BS + 512, 2L * BS - 512 + 4096, ZERO));
-        BlockPlan p = BlockPlan.of(size, BS, BS, alloc, null);
+        BlockPlan p = BlockPlan.of(new Geometry(size, BS, BS), alloc, null);
         assertEquals(5, p.count());
         assertEquals(bits(0, 2), p.toRead());
         assertEquals(bits(1, 3, 4), p.knownZero());
@@ -51,7 +52,7 @@ class BlockPlanTest {
                 new Extent(cs + 100, 3L * cs - 100, ZERO),    // chunk 1 in part, chunks 2-3 whole
                 new Extent(4L * cs, 2L * BS + cs - 4L * cs, 0),
                 new Extent(2L * BS + cs, 1000, ZERO));        // the short last chunk
-        BlockPlan p = BlockPlan.of(size, BS, cs, alloc, null);
+        BlockPlan p = BlockPlan.of(new Geometry(size, BS, cs), alloc, null);
         assertEquals(bits(0, 1, 2), p.toRead());
         assertEquals(bits(), p.knownZero());
         BlockRead b0 = p.block(0);
@@ -72,7 +73,7 @@ class BlockPlanTest {
                 new Extent(3L * BS - 1, 2, Nbd.STATE_DIRTY),    // straddles blocks 2 and 3
                 new Extent(3L * BS + 1, 4L * BS - 1, 0),
                 new Extent(7L * BS, BS - 512, Nbd.STATE_DIRTY));
-        BlockPlan p = BlockPlan.of(size, BS, BS, List.of(new Extent(0, size, 0)), dirty);
+        BlockPlan p = BlockPlan.of(new Geometry(size, BS, BS), List.of(new Extent(0, size, 0)), dirty);
         assertEquals(bits(2, 3, 7), p.toRead());
         assertEquals(new BitSet(), p.knownZero());
         assertEquals(2 + BS - 512, p.bytesToRead(), "only the dirty bytes are read");
@@ -89,12 +90,12 @@ class BlockPlanTest {
         assertEquals(BS - 512, last.length());
         assertTrue(last.whole(), "a block dirty from end to end is read whole: " + last);
 
-        BlockPlan noAlloc = BlockPlan.of(size, BS, BS, null,
+        BlockPlan noAlloc = BlockPlan.of(new Geometry(size, BS, BS), null,
                 List.of(new Extent(0, 5L * BS, 0), new Extent(5L * BS, 3L * BS - 512, Nbd.STATE_DIRTY)));
         assertEquals(bits(5, 6, 7), noAlloc.toRead());
 
-        BlockPlan dirtyZero = BlockPlan.of(size, BS, BS, List.of(new Extent(0, 7L * BS, 0), new Extent(7L * BS, BS - 512, ZERO)),
-                dirty);
+        BlockPlan dirtyZero = BlockPlan.of(new Geometry(size, BS, BS),
+                List.of(new Extent(0, 7L * BS, 0), new Extent(7L * BS, BS - 512, ZERO)), dirty);
         assertEquals(bits(2, 3), dirtyZero.toRead());
         assertEquals(bits(7), dirtyZero.knownZero());
     }
@@ -106,7 +107,7 @@ class BlockPlanTest {
                 new Extent(BS / 2, 3L * BS / 2, 0));
         List<Extent> dirty = List.of(new Extent(0, BS / 8, 0), new Extent(BS / 8, BS / 4, Nbd.STATE_DIRTY),
                 new Extent(3L * BS / 8, size - 3L * BS / 8, 0));
-        BlockPlan p = BlockPlan.of(size, BS, BS, alloc, dirty);
+        BlockPlan p = BlockPlan.of(new Geometry(size, BS, BS), alloc, dirty);
         assertEquals(bits(0), p.toRead());
         BlockRead b = p.block(0);
         assertEquals(Ranges.of(BS / 8, BS / 4), b.read());

@@ -30,15 +30,14 @@ public final class Points {
      * not stored) and commits it; returns its id.
      */
     public static long commit(Repository repo, String device, byte[] content) throws IOException {
-        PointMeta meta = new PointMeta(device, content.length, repo.blockSize(), repo.chunkSize(),
-                Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, null, "test", null);
+        Geometry g = new Geometry(content.length, repo.blockSize(), repo.chunkSize());
         PackStore packs = repo.packs();
-        HashList index = new HashList(meta.blockCount());
+        HashList index = new HashList(g.blockCount());
         for (int b = 0; b < index.count(); b++) {
-            HashList manifest = new HashList(meta.chunkCount(b));
+            HashList manifest = new HashList(g.chunkCount(b));
             for (int c = 0; c < manifest.count(); c++) {
-                int from = b * meta.blockSize() + c * meta.chunkSize();
-                int len = meta.chunkLength(b, c);
+                int from = b * g.blockSize() + c * g.chunkSize();
+                int len = g.chunkLength(b, c);
                 if (Arrays.mismatch(content, from, from + len, new byte[len], 0, len) >= 0) {
                     Hash h = Hash.of(content, from, len);
                     packs.put(EntryType.CHUNK, h, content, from, len);
@@ -51,7 +50,8 @@ public final class Points {
                 index.set(b, mh);
             }
         }
-        return repo.commit(meta, index);
+        return repo.commit(new PointMeta(device, content.length, repo.blockSize(), repo.chunkSize(),
+                Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, null, "test", null), index);
     }
 
     /** What a function of an open repository gives. */
@@ -72,7 +72,7 @@ public final class Points {
         HashList index = repo.points().index(p);
         Set<Hash> all = new HashSet<>();
         for (int b = 0; b < index.count(); b++) {
-            HashList manifest = repo.packs().manifest(p.meta(), index, b);
+            HashList manifest = repo.packs().manifest(p.meta().geometry(), index, b);
             for (int c = 0; c < manifest.count(); c++) {
                 if (!manifest.get(c).isZero()) {
                     all.add(manifest.get(c));
@@ -85,8 +85,8 @@ public final class Points {
     /** The pack the repository reads an entry from. */
     public static Path packOf(Repository repo, EntryType type, Hash h) {
         try {
-            PackStore packs = repo.packs();
-            return packs.packPath(packs.location(packs.entryNumber(type, h)).pack());
+            PackCatalog catalog = repo.packs().catalog();
+            return catalog.packOf(catalog.entryNumber(type, h));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -95,7 +95,7 @@ public final class Points {
     /** How many packs of the repository hold the entry (a duplicate counts). */
     public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
         long n = 0;
-        for (Path p : repo.packs().packFiles()) {
+        for (Path p : repo.packs().catalog().packFiles()) {
             n += PackFile.readIndex(p).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
         }
         return n;
@@ -103,8 +103,8 @@ public final class Points {
 
     /** Flips a bit in the middle of the entry's frame, in its pack. */
     public static void damage(Repository repo, EntryType type, Hash h) throws IOException {
-        PackStore packs = repo.packs();
-        EntryTable.Location at = packs.location(packs.entryNumber(type, h));
+        PackCatalog catalog = repo.packs().catalog();
+        EntryTable.Location at = catalog.location(catalog.entryNumber(type, h));
         try (FileChannel ch = FileChannel.open(packOf(repo, type, h), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ByteBuffer one = ByteBuffer.allocate(1);
             long pos = at.offset() + at.length() / 2;

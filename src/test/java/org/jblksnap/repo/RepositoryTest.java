@@ -216,11 +216,12 @@ class RepositoryTest {
             assertEquals(device(3).length, p.meta().size());
             assertEquals(CS, p.meta().chunkSize());
             HashList idx = r.points().index(p);
+            Geometry g = p.meta().geometry();
             assertEquals(3, idx.count());
             assertTrue(idx.get(1).isZero(), "a block of zeroes has no manifest");
-            assertEquals(BLOCK / CS, r.packs().manifest(p.meta(), idx, 0).count());
-            assertTrue(r.packs().manifest(p.meta(), idx, 0).get(BLOCK / CS - 1).isZero(), "a chunk of zeroes is not stored");
-            assertEquals(4, r.packs().manifest(p.meta(), idx, 2).count(), "the last block's chunks: 3 whole, 1 short");
+            assertEquals(BLOCK / CS, r.packs().manifest(g, idx, 0).count());
+            assertTrue(r.packs().manifest(g, idx, 0).get(BLOCK / CS - 1).isZero(), "a chunk of zeroes is not stored");
+            assertEquals(4, r.packs().manifest(g, idx, 2).count(), "the last block's chunks: 3 whole, 1 short");
             assertArrayEquals(device(1), Points.read(r, p1));
             assertArrayEquals(device(3), Points.read(r, p3));
             assertEquals(List.of(2L), r.points().list("vdb").stream().map(Point::id).toList());
@@ -254,7 +255,7 @@ class RepositoryTest {
                     .resolve(AtomicFiles.TEMP_PREFIX + "ab" + "0".repeat(30) + ".pack");
             Files.write(unfinished, Arrays.copyOf(PackFile.header().array(), 5000));
             assertEquals(List.of(id), r.points().ids());
-            assertEquals(1, r.packs().packFiles().size(), "an unfinished pack is not a pack");
+            assertEquals(1, r.packs().catalog().packFiles().size(), "an unfinished pack is not a pack");
             try (Repository again = Repository.open(repoDir(), false)) {
                 assertEquals(0, again.removedTemporaries(), "not alone: the first holder may be writing them");
             }
@@ -338,7 +339,7 @@ class RepositoryTest {
             for (byte[] c : chunks) {
                 assertEquals(0, next.packs().put(EntryType.CHUNK, Hash.of(c, 0, CS), c, 0, CS), "found stored");
             }
-            Set<Path> toSync = next.packs().unsyncedDirectories();
+            Set<Path> toSync = next.packs().appender().unsyncedDirectories();
             for (Path p : finished) {
                 assertTrue(toSync.contains(p.getParent()), p.getParent() + " is synced before a point relies on it");
             }

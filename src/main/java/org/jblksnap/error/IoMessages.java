@@ -1,4 +1,4 @@
-package org.jblksnap.repo;
+package org.jblksnap.error;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;

@@ -1,0 +1,130 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
+
+/**
+ * Reads stored entries and checks each one: decompressed, of the length its use needs, and
+ * hashing to its name. The copy the catalogue names is read; when it cannot be read, another
+ * copy serves ({@link #get}). Thread-safe.
+ */
+final class EntryReader {
+    private final PackCatalog catalog;
+    private final RepositoryConfig config;
+
+    EntryReader(PackCatalog catalog, RepositoryConfig config) {
+        this.catalog = catalog;
+        this.config = config;
+    }
+
+    /**
+     * An entry's content, checked against its hash and the expected length. When the copy
+     * reads use cannot be read, another copy serves: the copy may be damaged or cut short
+     * while a crash or two backups at once left the entry in two packs, or its pack may have
+     * been finished by another thread meanwhile (renamed before the new name is recorded,
+     * and found again under that name).
+     */
+    byte[] get(EntryType type, Hash h, int length) throws IOException {
+        EntryTable.Location at = catalog.locate(type, h);
+        Path file = catalog.packPath(at.pack());
+        try {
+            return decode(type, h, frame(file, at), length, file);
+        } catch (IOException unreadable) {
+            byte[] copy = fromAnotherCopy(type, h, length, file);
+            if (copy != null) {
+                return copy;
+            }
+            if (unreadable instanceof NoSuchFileException) {
+                throw new BadEntryException(type, h, true, "missing (its pack " + file + " is gone)");
+            }
+            throw unreadable;
+        }
+    }
+
+    /**
+     * Whether the copy of an entry that reads use decodes and matches its hash, without
+     * trying any other copy; false too when it cannot be read at all.
+     */
+    boolean readCopyIsGood(EntryType type, Hash h, int length) throws IOException {
+        EntryTable.Location at = catalog.locate(type, h);
+        Path file = catalog.packPath(at.pack());
+        try {
+            decode(type, h, frame(file, at), length, file);
+            return true;
+        } catch (IOException unreadable) {
+            return false;
+        }
+    }
+
+    private static byte[] frame(Path file, EntryTable.Location at) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            return PackFile.readFrame(ch, at.offset(), at.length(), file);
+        }
+    }
+
+    /**
+     * The entry read from a good copy in a finished pack other than unreadable, the one reads
+     * use; null when there is none. Only a copy that cannot be read brings a read here, so
+     * reading pack indexes again costs nothing in the normal case.
+     */
+    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, Path unreadable) throws IOException {
+        for (Path p : catalog.packFiles()) {
+            if (p.equals(unreadable)) {
+                continue;
+            }
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                for (PackFile.Entry e : PackFile.readIndex(ch, p)) {
+                    if (e.type() == type && e.hash().equals(h)) {
+                        return decode(type, h, PackFile.readFrame(ch, e.offset(), e.length(), p), length, p);
+                    }
+                }
+            } catch (IOException tryNext) {
+                // a damaged or vanished pack, or a damaged copy: try the next
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Decompresses a frame and checks it: the content size its header gives, the expected
+     * length (for a chunk, at most the chunk size; for a manifest, whole hashes of a block at
+     * the most) and the hash.
+     */
+    byte[] decode(EntryType type, Hash h, byte[] frame, int length, Path file) throws BadEntryException {
+        int max = type == EntryType.CHUNK ? config.chunkSize() : config.maxManifestLength();
+        if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
+            throw bad(type, h, "a length of " + length + " bytes does not fit a " + type, file);
+        }
+        byte[] data;
+        try {
+            long size = Zstd.getFrameContentSize(frame);
+            if (size < 0 || size > max) {
+                throw bad(type, h, "not a zstd frame of at most " + max + " bytes", file);
+            }
+            if (size != length) {
+                throw bad(type, h, "is " + size + " bytes where " + length + " are needed", file);
+            }
+            data = new byte[(int) size];
+            long n = Zstd.decompressByteArray(data, 0, data.length, frame, 0, frame.length);
+            if (n != size) {
+                throw bad(type, h, "decompresses to " + n + " bytes instead of " + size, file);
+            }
+        } catch (ZstdException e) {
+            throw bad(type, h, "cannot be decompressed (" + e.getMessage() + ")", file);
+        }
+        if (!Hash.of(data, 0, data.length).equals(h)) {
+            throw bad(type, h, "content does not match its hash", file);
+        }
+        return data;
+    }
+
+    private static BadEntryException bad(EntryType type, Hash h, String problem, Path file) {
+        return new BadEntryException(type, h, false, problem + " (in pack " + file + ")");
+    }
+}

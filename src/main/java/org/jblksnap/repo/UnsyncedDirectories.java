@@ -1,0 +1,76 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The pack directories a commit must fsync before its point file exists, so that no committed
+ * point can name an entry whose pack a crash then loses. A pack's content is fsynced by its
+ * writer before its rename ({@link PackWriter#finish}), but a name created in a directory
+ * survives a crash only once that directory is fsynced. Only a point relies on the names, so
+ * the directories are noted as packs are finished or used and synced together at the commit
+ * ({@link #syncAll}), one fsync each whatever the number of packs in them. A directory is
+ * noted for each reason a pack name it holds may not be durable yet:
+ *
+ * <ul>
+ * <li>this handle renamed a finished pack into {@code packs/XX}: {@code XX} holds a new name
+ *     ({@link #packFinished});
+ * <li>creating that pack made {@code packs/XX} itself: {@code packs/} holds a new name, and
+ *     without it the whole {@code XX} can vanish;
+ * <li>the point uses an entry found already stored, in a pack another process finished
+ *     ({@link #entryReusedFrom}): that process may have been killed before its own commit, or
+ *     still be running, so it may never have synced {@code XX}, nor {@code packs/} if it made
+ *     {@code XX}. Both are synced again for this commit.
+ * </ul>
+ *
+ * Format and commit order: {@code docs/REPOSITORY.md#crash-safety}. Thread-safe.
+ */
+final class UnsyncedDirectories {
+    private final Path root;
+    // guarded by this
+    private final Set<Path> dirs = new HashSet<>();
+
+    /** @param root the {@code packs/} directory */
+    UnsyncedDirectories(Path root) {
+        this.root = root;
+    }
+
+    /** This handle renamed a finished pack to its final name. */
+    synchronized void packFinished(Path pack, boolean madeDirectory) {
+        dirs.add(pack.getParent());
+        if (madeDirectory) {
+            dirs.add(root);
+        }
+    }
+
+    /**
+     * The point to be committed uses an entry found stored in this pack. A pack still under
+     * its temporary name is one this handle is writing: its {@link #packFinished} comes before
+     * the commit.
+     */
+    synchronized void entryReusedFrom(Path pack) {
+        if (!AtomicFiles.isTemporary(pack) && dirs.add(pack.getParent())) {
+            dirs.add(root);
+        }
+    }
+
+    /** fsyncs the directories noted since the last call, a directory before its parent. */
+    synchronized void syncAll() throws IOException {
+        List<Path> deepestFirst = new ArrayList<>(dirs);
+        deepestFirst.sort(Comparator.comparingInt(Path::getNameCount).reversed());
+        for (Path d : deepestFirst) {
+            AtomicFiles.syncDirectory(d);
+            dirs.remove(d);
+        }
+    }
+
+    /** The directories the next {@link #syncAll} fsyncs (for tests and diagnostics). */
+    synchronized Set<Path> pending() {
+        return Set.copyOf(dirs);
+    }
+}
