@@ -13,7 +13,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -27,6 +26,7 @@ import org.jblksnap.nbd.client.NbdAddress;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.cbt.CbtInfo;
+import org.jblksnap.fuse.SystemTools;
 import org.jblksnap.nbd.server.NbdServer;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
@@ -156,7 +156,7 @@ final class DemoCommand implements Callable<Integer> {
         return written;
     }
 
-    private static void makeFileSystem(Path dir, Path image, long size) throws IOException, InterruptedException {
+    private static void makeFileSystem(Path dir, Path image, long size) throws IOException {
         Path content = Files.createDirectories(dir.resolve("content"));
         SplittableRandom random = new SplittableRandom(7);
         for (int i = 0; i < 40; i++) {
@@ -166,30 +166,21 @@ final class DemoCommand implements Callable<Integer> {
             }
             Files.writeString(content.resolve("file-" + i + ".txt"), sb);
         }
-        exec(dir, "mkfs.ext4", "-q", "-F", "-b", "4096", "-d", content.toString(), image.toString(), (size >> 10) + "k");
+        SystemTools.check("mkfs.ext4", "-q", "-F", "-b", "4096", "-d", content.toString(), image.toString(),
+                (size >> 10) + "k");
     }
 
-    private static void changeFileSystem(Path dir, Path image) throws IOException, InterruptedException {
+    private static void changeFileSystem(Path dir, Path image) throws IOException {
         Path added = dir.resolve("added.bin");
         byte[] data = new byte[3 << 20];
         new SplittableRandom(11).nextBytes(data);
         Files.write(added, data);
-        exec(dir, "debugfs", "-w", "-R", "write " + added + " added.bin", image.toString());
-        exec(dir, "debugfs", "-w", "-R", "rm file-3.txt", image.toString());
+        SystemTools.check("debugfs", "-w", "-R", "write " + added + " added.bin", image.toString());
+        SystemTools.check("debugfs", "-w", "-R", "rm file-3.txt", image.toString());
     }
 
-    private static boolean fsck(Path image) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("e2fsck", "-fn", image.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-    }
-
-    private static void exec(Path dir, String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed: " + out.strip());
-        }
+    private static boolean fsck(Path image) throws IOException {
+        return SystemTools.run("e2fsck", "-fn", image.toString()).ok();
     }
 
     private static void deleteTree(Path dir) throws IOException {

@@ -1,5 +1,6 @@
 package org.jblksnap.fuse;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -9,18 +10,22 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-/** Runs the system tools this package drives (losetup, fusermount3, umount). */
-final class SystemTools {
-    private static final long TIMEOUT_SECONDS = 60;
+/**
+ * Runs the system tools jblksnap drives: losetup, fusermount3 and umount for the FUSE exports,
+ * mkfs.ext4, debugfs and e2fsck for `jblksnap demo`. Standard input is /dev/null; a tool that
+ * does not finish in time is killed with everything it started.
+ */
+public final class SystemTools {
+    private static final long TIMEOUT_SECONDS = 120;
 
     /** What a finished command said. */
-    record Result(List<String> command, int exit, String out, String err) {
-        boolean ok() {
+    public record Result(List<String> command, int exit, String out, String err) {
+        public boolean ok() {
             return exit == 0;
         }
 
         /** One line for an error message: the command and what it printed on stderr. */
-        String describe() {
+        public String describe() {
             String why = err.isBlank() ? out.strip() : err.strip();
             return String.join(" ", command) + " exited with " + exit + (why.isEmpty() ? "" : ": " + why);
         }
@@ -29,21 +34,22 @@ final class SystemTools {
     private SystemTools() {
     }
 
-    static Result run(String... command) throws IOException {
+    public static Result run(String... command) throws IOException {
         List<String> cmd = List.of(command);
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        // Both pipes are drained at once so a chatty tool cannot block on a full one.
+        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        // Both pipes are drained while the tool runs so a chatty one cannot block on a full pipe.
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()),
+                Thread::startVirtualThread);
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()),
                 Thread::startVirtualThread);
-        String out = drain(p.getInputStream());
         try {
             if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
+                destroyTree(p);
                 throw new IOException(String.join(" ", cmd) + " did not finish within " + TIMEOUT_SECONDS + " s");
             }
-            return new Result(cmd, p.exitValue(), out, err.get());
+            return new Result(cmd, p.exitValue(), out.get(), err.get());
         } catch (InterruptedException e) {
-            p.destroyForcibly();
+            destroyTree(p);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while running " + String.join(" ", cmd), e);
         } catch (ExecutionException e) {
@@ -52,12 +58,17 @@ final class SystemTools {
     }
 
     /** Runs the command and fails with its stderr when it exits non-zero. */
-    static Result check(String... command) throws IOException {
+    public static Result check(String... command) throws IOException {
         Result r = run(command);
         if (!r.ok()) {
             throw new IOException(r.describe());
         }
         return r;
+    }
+
+    private static void destroyTree(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
     }
 
     private static String drain(InputStream in) {

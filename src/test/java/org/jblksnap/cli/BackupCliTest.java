@@ -8,18 +8,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.jblksnap.backup.Cmd;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.Points;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.daemon.JblksnapProcess;
+import org.jblksnap.testutil.Await;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.MixedContent;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -67,11 +69,11 @@ class BackupCliTest {
     }
 
     /** A backup that must succeed; afterwards the daemon has no snapshot left. */
-    private JblksnapProcess.Result backup(String... options) throws Exception {
+    private ChildProcess.Result backup(String... options) throws Exception {
         List<String> args = new ArrayList<>(List.of("backup", "-d", "disk0", "--repo", repo.toString(), "--storage",
                 dir.toString()));
         args.addAll(List.of(options));
-        JblksnapProcess.Result r = jb.ok(args.toArray(String[]::new));
+        ChildProcess.Result r = jb.ok(args.toArray(String[]::new));
         assertNoSnapshot();
         return r;
     }
@@ -105,13 +107,13 @@ class BackupCliTest {
         return zero;
     }
 
-    private static long value(JblksnapProcess.Result r, String key) {
+    private static long value(ChildProcess.Result r, String key) {
         return Long.parseLong(r.get(key));
     }
 
     @Test
     void incrementalsReadWhatTheCbtReportsAndEveryPointRestoresExactly() throws Exception {
-        JblksnapProcess.Result full = backup();
+        ChildProcess.Result full = backup();
         assertEquals("full", full.get("mode"));
         assertTrue(full.err().contains("first backup of disk0: reading everything"), full.err());
         List<Path> refs = new ArrayList<>(List.of(capture("ref-1.img")));
@@ -121,7 +123,7 @@ class BackupCliTest {
 
         for (int k = 2; k <= 4; k++) {
             BitSet touched = writes.randomWrites(0.01, CBT_BLOCK);
-            JblksnapProcess.Result inc = backup();
+            ChildProcess.Result inc = backup();
             refs.add(capture("ref-" + k + ".img"));
             assertEquals(String.valueOf(k), inc.get("point"));
             assertTrue(inc.get("mode").startsWith("incremental to point " + (k - 1)), inc.out());
@@ -154,7 +156,7 @@ class BackupCliTest {
         writes.randomWrites(0.01, CBT_BLOCK);
         jb.killDaemon();
         startDaemon();
-        JblksnapProcess.Result r = backup();
+        ChildProcess.Result r = backup();
         Path ref = capture("ref.img");
         assertEquals("full", r.get("mode"));
         assertTrue(r.err().contains("CBT generation changed") && r.err().contains("reading everything"), r.err());
@@ -164,7 +166,7 @@ class BackupCliTest {
         assertRestores("latest", ref);
 
         writes.randomWrites(0.001, CBT_BLOCK);
-        JblksnapProcess.Result next = backup("--chunk-size", "1M");
+        ChildProcess.Result next = backup("--chunk-size", "1M");
         assertTrue(next.get("mode").startsWith("incremental to point 2"), next.out());
         assertTrue(value(next, "read_bytes") <= value(next, "dirty_bytes"), next.out());
         assertEquals(256 << 10, new ObjectMapper().readTree(repo.resolve("repository.json").toFile()).path("chunkSize")
@@ -181,27 +183,17 @@ class BackupCliTest {
         Path log = dir.resolve("serve.log");
         Process serve = jb.start(log, "serve", "--repo", repo.toString(), "--point", "1", "--socket", socket.toString());
         try {
-            waitFor(log, "uri=");
+            Await.until(Duration.ofSeconds(30), () -> Files.exists(log) && Files.readString(log).contains("uri="),
+                    () -> "serve printed no uri=: " + (Files.exists(log) ? Files.readString(log) : "(no output)"));
             Path out = dir.resolve("served.img");
-            Cmd.run("qemu-img", "convert", "-f", "raw", "-O", "raw", "nbd+unix:///disk0@point-1?socket=" + socket,
-                    out.toString());
+            ChildProcess.of("qemu-img", "convert", "-f", "raw", "-O", "raw", "nbd+unix:///disk0@point-1?socket=" + socket,
+                    out.toString()).check();
             assertEquals(-1, Files.mismatch(ref, out), "qemu-img reads the point as the device was");
             assertNotEquals(-1, Files.mismatch(disk, out), "and not as it is now");
         } finally {
             serve.destroy();
             assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "serve stops on SIGTERM");
         }
-    }
-
-    private static void waitFor(Path log, String text) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            if (Files.exists(log) && Files.readString(log).contains(text)) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no '" + text + "' in " + (Files.exists(log) ? Files.readString(log) : "(no output)"));
     }
 
     @Test
@@ -213,12 +205,12 @@ class BackupCliTest {
         backup();
         Path ref = capture("ref.img");
 
-        JblksnapProcess.Result p = jb.okAlone("prune", "--repo", repo.toString(), "--keep", "1");
+        ChildProcess.Result p = jb.okAlone("prune", "--repo", repo.toString(), "--keep", "1");
         assertEquals(List.of("removed_point=1", "removed_point=2", "kept_point=3"),
                 p.out().lines().filter(l -> l.contains("_point=")).toList());
         assertTrue(value(p, "removed_entries") > 0 && value(p, "freed_bytes") > 0, p.out());
         assertEquals("point=3", jb.okAlone("points", "--repo", repo.toString()).out().split(" ")[0]);
-        JblksnapProcess.Result verified = jb.okAlone("verify", "--repo", repo.toString());
+        ChildProcess.Result verified = jb.okAlone("verify", "--repo", repo.toString());
         assertEquals("ok", verified.get("result"));
         assertEquals(p.get("unused_entries"), verified.get("unused_entries"), "prune says what it left unused");
         assertRestores("3", ref);
@@ -230,12 +222,12 @@ class BackupCliTest {
             pack = Points.packOf(r, EntryType.CHUNK, damaged);
             Points.damage(r, EntryType.CHUNK, damaged);
         }
-        JblksnapProcess.Result v = jb.runAlone("verify", "--repo", repo.toString());
+        ChildProcess.Result v = jb.runAlone("verify", "--repo", repo.toString());
         assertEquals(1, v.exit(), v.err());
         assertEquals("damaged", v.get("result"));
         assertTrue(v.get("problem").startsWith("chunk " + damaged.hex()) && v.get("problem").contains(pack.toString()),
                 v.out());
-        JblksnapProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", "3", "--to",
+        ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", "3", "--to",
                 dir.resolve("bad.img").toString());
         assertNotEquals(0, restore.exit());
         assertOneLine(restore, damaged.hex());
@@ -244,7 +236,7 @@ class BackupCliTest {
     @Test
     void theSnapshotIsDestroyedWhenTheBackupFails() throws Exception {
         Path notADir = Files.writeString(dir.resolve("file"), "x");
-        JblksnapProcess.Result r = jb.run("backup", "-d", "disk0", "--repo", notADir.resolve("repo").toString(),
+        ChildProcess.Result r = jb.run("backup", "-d", "disk0", "--repo", notADir.resolve("repo").toString(),
                 "--storage", dir.toString());
         assertNotEquals(0, r.exit());
         assertOneLine(r, "cannot create a repository in " + notADir.resolve("repo") + ": not a directory");
@@ -256,7 +248,7 @@ class BackupCliTest {
         Path aside = dir.resolve("packs-aside");
         Files.move(packs, aside);
         Files.writeString(packs, "not a directory");
-        JblksnapProcess.Result failed = jb.run("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+        ChildProcess.Result failed = jb.run("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
         assertNotEquals(0, failed.exit(), failed.out());
         assertTrue(failed.err().lines().anyMatch(l -> l.startsWith("jblksnap: ") && l.contains(packs.toString())),
                 failed.err());
@@ -264,7 +256,7 @@ class BackupCliTest {
 
         Files.delete(packs);
         Files.move(aside, packs);
-        JblksnapProcess.Result after = backup();
+        ChildProcess.Result after = backup();
         assertTrue(after.get("mode").startsWith("incremental to point 1"), "the failed run committed nothing: " + after.out());
         assertRestores("latest", capture("ref.img"));
     }
@@ -285,25 +277,25 @@ class BackupCliTest {
         expectAlone("--point latest needs -d DEVICE", "verify", "--repo", r, "--point", "latest");
         expectAlone("bad point 'first'", "serve", "--repo", r, "--point", "first", "--socket", dir.resolve("s").toString());
         expectAlone("--keep must be at least 1", "prune", "--repo", r, "--keep", "0");
-        JblksnapProcess.Result badSize = jb.run("backup", "-d", "disk0", "--repo", dir.resolve("r2").toString(),
+        ChildProcess.Result badSize = jb.run("backup", "-d", "disk0", "--repo", dir.resolve("r2").toString(),
                 "--chunk-size", "3K");
         assertEquals(22, badSize.exit(), badSize.err());
         assertOneLine(badSize, "bad chunk size '3K': a power of two from 4K to 4M");
         expectAlone("cannot restore to " + dir + ": it is a directory", "restore", "--repo", r, "--point", "1", "--to",
                 dir.toString());
-        JblksnapProcess.Result unknown = jb.run("backup", "-d", "nope", "--repo", r);
+        ChildProcess.Result unknown = jb.run("backup", "-d", "nope", "--repo", r);
         assertEquals(19, unknown.exit(), unknown.err());
         assertOneLine(unknown, "no device named 'nope'");
         assertNoSnapshot();
     }
 
     private void expectAlone(String text, String... args) throws Exception {
-        JblksnapProcess.Result res = jb.runAlone(args);
+        ChildProcess.Result res = jb.runAlone(args);
         assertNotEquals(0, res.exit(), () -> String.join(" ", args) + " succeeded");
         assertOneLine(res, text);
     }
 
-    private static void assertOneLine(JblksnapProcess.Result r, String text) {
+    private static void assertOneLine(ChildProcess.Result r, String text) {
         List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
         assertEquals(1, lines.size(), () -> "one line on stderr, got: " + r.err());
         assertTrue(lines.getFirst().startsWith("jblksnap: ") && lines.getFirst().contains(text), r.err());

@@ -7,7 +7,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Random;
 
-import org.jblksnap.backup.Cmd;
+import org.jblksnap.testutil.ChildProcess;
 
 /**
  * Random 4 KiB writes to a device of the daemon, sent by qemu-io over NBD, and the tracking
@@ -43,7 +43,7 @@ final class NbdWrites {
             touched.set((int) (offset / trackingBlock));
         }
         cmd.add("nbd+unix:///" + export + "?socket=" + socket);
-        Cmd.run(cmd);
+        ChildProcess.of(cmd).check();
         return touched;
     }
 }

@@ -12,12 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 
+import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,7 +56,7 @@ class DaemonCliTest {
 
     @Test
     void snapshotCycleByHand() throws Exception {
-        JblksnapProcess.Result info = jb.ok("cbtinfo", "-d", "disk0");
+        ChildProcess.Result info = jb.ok("cbtinfo", "-d", "disk0");
         assertEquals("65536", info.get("block_size"));
         assertEquals(String.valueOf(32 << 20), info.get("device_capacity"));
         assertEquals("512", info.get("block_count"));
@@ -69,13 +70,13 @@ class DaemonCliTest {
         assertEquals(List.of(id), jb.ok("snapshot_collect").out().lines().map(l -> l.substring(3)).toList());
         jb.ok("snapshot_take", "-i", id);
 
-        JblksnapProcess.Result si = jb.ok("snapshot_info", "-d", "disk1");
+        ChildProcess.Result si = jb.ok("snapshot_info", "-d", "disk1");
         assertEquals("0", si.get("error_code"));
         assertEquals("disk1@" + id, si.get("image"));
         assertEquals("disk0@" + id, jb.ok("snapshot_info", "-d", "disk0", "-f", "image").out().strip());
         assertEquals("timeout", jb.ok("snapshot_waitevent", "-i", id, "-t", "50").get("result"));
 
-        JblksnapProcess.Result after = jb.ok("cbtinfo", "-d", "disk0");
+        ChildProcess.Result after = jb.ok("cbtinfo", "-d", "disk0");
         assertEquals(generation, after.get("generation_id"));
         assertEquals("1", after.get("changes_number"));
 
@@ -106,9 +107,7 @@ class DaemonCliTest {
             cmd.add(c);
         }
         cmd.add("nbd+unix:///" + export + "?socket=" + jb.runDir().resolve("nbd.sock"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), out);
+        String out = ChildProcess.of(cmd).check().all();
         assertFalse(out.contains("failed") || out.contains("error"), out);
         return out;
     }
@@ -127,10 +126,8 @@ class DaemonCliTest {
         qemuIo("disk0", "read -P 0 16M 64k");
         assertEquals("timeout", jb.ok("snapshot_waitevent", "-i", id, "-t", "10").get("result"));
         jb.ok("snapshot_destroy", "-i", id);
-        Process p = new ProcessBuilder("nbdinfo", "--list", "nbd+unix:///?socket=" + jb.runDir().resolve("nbd.sock"))
-                .redirectErrorStream(true).start();
-        String list = new String(p.getInputStream().readAllBytes());
-        p.waitFor();
+        String list = ChildProcess.of("nbdinfo", "--list", "nbd+unix:///?socket=" + jb.runDir().resolve("nbd.sock")).run()
+                .all();
         assertTrue(list.contains("disk0") && !list.contains(image), "image export gone after destroy:\n" + list);
     }
 
@@ -183,7 +180,7 @@ class DaemonCliTest {
     }
 
     private void expectError(int errno, String text, String... args) throws Exception {
-        JblksnapProcess.Result r = jb.run(args);
+        ChildProcess.Result r = jb.run(args);
         assertEquals(errno, r.exit(), () -> String.join(" ", args) + " -> " + r.err());
         assertEquals(1, r.err().lines().count(), () -> "one line on stderr, got: " + r.err());
         assertTrue(r.err().startsWith("jblksnap: ") && r.err().contains(text), r.err());
@@ -193,7 +190,7 @@ class DaemonCliTest {
     @Test
     void aDaemonThatIsNotRunningIsReportedClearly() throws Exception {
         JblksnapProcess none = new JblksnapProcess(dir.resolve("nowhere"));
-        JblksnapProcess.Result r = none.run("snapshot_collect");
+        ChildProcess.Result r = none.run("snapshot_collect");
         assertNotEquals(0, r.exit());
         assertTrue(r.err().contains("cannot reach the jblksnap daemon") && r.err().contains("is `jblksnap daemon"), r.err());
         assertEquals(1, r.err().lines().count());
@@ -201,7 +198,7 @@ class DaemonCliTest {
 
     @Test
     void aSecondDaemonOnTheSameRunDirectoryIsRefused() throws Exception {
-        JblksnapProcess.Result r = jb.run("daemon", "--run-dir", jb.runDir().toString());
+        ChildProcess.Result r = jb.run("daemon", "--run-dir", jb.runDir().toString());
         assertEquals(16, r.exit(), r.err());
         assertTrue(r.err().contains("another jblksnap daemon is running"), r.err());
     }
@@ -212,14 +209,14 @@ class DaemonCliTest {
         jb.ok("snapshot_take", "-i", id);
         jb.ok("markdirtyblock", "-d", "disk0", "-r", "1024:8");
         jb.ok("snapshot_destroy", "-i", id);
-        JblksnapProcess.Result before = jb.ok("cbtinfo", "-d", "disk0");
+        ChildProcess.Result before = jb.ok("cbtinfo", "-d", "disk0");
         Path map = dir.resolve("before.bin");
         jb.ok("readcbtmap", "-d", "disk0", "-f", map.toString());
 
         assertEquals(143, jb.stopDaemon(), "SIGTERM exit status");
         assertFalse(Files.exists(jb.runDir().resolve("control.sock")), "control socket removed at stop");
         jb.startDaemon("--device", "disk0=" + disk0, "--param", "chunk_minimum_shift=16");
-        JblksnapProcess.Result after = jb.ok("cbtinfo", "-d", "disk0");
+        ChildProcess.Result after = jb.ok("cbtinfo", "-d", "disk0");
         assertEquals(before.get("generation_id"), after.get("generation_id"));
         assertEquals("1", after.get("changes_number"));
         Path map2 = dir.resolve("after.bin");
@@ -228,7 +225,7 @@ class DaemonCliTest {
 
         jb.killDaemon();
         jb.startDaemon("--device", "disk0=" + disk0, "--param", "chunk_minimum_shift=16");
-        JblksnapProcess.Result crashed = jb.ok("cbtinfo", "-d", "disk0");
+        ChildProcess.Result crashed = jb.ok("cbtinfo", "-d", "disk0");
         assertNotEquals(before.get("generation_id"), crashed.get("generation_id"));
         assertEquals("0", crashed.get("changes_number"));
         assertTrue(jb.daemonLog().contains("no saved CBT"), jb.daemonLog());
@@ -280,10 +277,7 @@ class DaemonCliTest {
                 + "s.connect(sys.argv[1])\n"
                 + "s.sendall(b'{\"version\":1,\"verb\":\"snapshot_collect\",\"args\":{}}\\n')\n"
                 + "print(s.makefile().readline())\n";
-        Process p = new ProcessBuilder("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
-                client, socket.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "client ended");
-        return out;
+        return ChildProcess.of("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c",
+                client, socket.toString()).timeout(Duration.ofSeconds(30)).run().all();
     }
 }

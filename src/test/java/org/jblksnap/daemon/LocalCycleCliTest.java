@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,23 +30,15 @@ class LocalCycleCliTest {
     @AfterEach
     void tearDown() throws Exception {
         for (Path m : mounts.reversed()) {
-            sh("umount", "-l", m.toString());
+            ChildProcess.of("umount", "-l", m.toString()).run();
         }
         if (jb != null) {
             jb.close();
         }
     }
 
-    private static int sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        return p.waitFor();
-    }
-
     private static void must(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
+        ChildProcess.of(cmd).check();
     }
 
     private Path mount(String device, Path at, String... options) throws Exception {
@@ -108,9 +101,7 @@ class LocalCycleCliTest {
         mounts.remove(fs);
         jb.ok("unloop", "-d", "disk0");
         assertEquals(143, jb.stopDaemon(), "clean stop on SIGTERM");
-        Process p = new ProcessBuilder("losetup", "-a").start();
-        String loops = new String(p.getInputStream().readAllBytes());
-        p.waitFor();
+        String loops = ChildProcess.of("losetup", "-a").run().out();
         assertFalse(loops.contains(dir.toString()), "no loop device left: " + loops);
         assertFalse(Files.readString(Path.of("/proc/mounts")).contains(dir.toString()), "no mount left");
     }

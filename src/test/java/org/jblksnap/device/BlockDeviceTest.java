@@ -18,6 +18,7 @@ import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.PathException;
 import org.jblksnap.snapshot.SnapshotManager;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.testutil.TestDevices;
 import org.jblksnap.tracker.Tracker;
@@ -38,7 +39,7 @@ class BlockDeviceTest {
         PathException directory = assertThrows(PathException.class, () -> BlockDevice.open(dir));
         assertEquals(Errno.EINVAL, directory.errno());
         Path fifo = dir.resolve("fifo");
-        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        ChildProcess.of("mkfifo", fifo.toString()).check();
         assertThrows(PathException.class, () -> BlockDevice.open(fifo));
         assertThrows(PathException.class, () -> BlockDevice.open(Path.of("/dev/null")));
         assertThrows(InvalidArgumentException.class, () -> BlockDevice.open(Files.createFile(dir.resolve("empty"))));

@@ -8,9 +8,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 
+import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,10 +66,9 @@ class CacheHintsTest {
 
     /** Bytes of file in the page cache. */
     private static long cached(Path file) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).strip();
-        assumeTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "fincore (util-linux) is not usable: " + out);
-        return Long.parseLong(out);
+        ChildProcess.Result r = ChildProcess.of("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
+                .timeout(Duration.ofSeconds(30)).run();
+        assumeTrue(r.ok(), "fincore (util-linux) is not usable: " + r.all());
+        return Long.parseLong(r.out().strip());
     }
 }

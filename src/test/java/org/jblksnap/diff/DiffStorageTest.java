@@ -22,6 +22,7 @@ import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.StorageException;
 import org.jblksnap.params.Params;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.testutil.TestDevices;
 import org.junit.jupiter.api.Test;
@@ -184,8 +185,7 @@ class DiffStorageTest {
     @Test
     void aPathThatIsNoDirectoryFileOrBlockDeviceIsRefused() throws Exception {
         Path fifo = dir.resolve("fifo");
-        Process p = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
-        assertEquals(0, p.waitFor());
+        ChildProcess.of("mkfifo", fifo.toString()).check();
         for (Path bad : List.of(fifo, Path.of("/dev/null"))) {
             StorageException e = assertThrows(StorageException.class, () -> DiffStorage.check(bad, 1 << 20));
             assertEquals(Errno.EINVAL, e.errno(), bad.toString());

@@ -14,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.jblksnap.cbt.CbtInfo;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.tracker.Tracker;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -69,8 +70,8 @@ class CbtScenarioTest {
             int previous = rig.engine.cbtInfo("d1").changesNumber();
             byte[] atTake = rig.engine.readCbtMap("d1", 0, blocks);
             Path dirty = m1.resolve("dirty_file");
-            SystemTools.check("fallocate", "--length", "2MiB", dirty.toString());
-            SystemTools.check("sync", "-f", dirty.toString());
+            ChildProcess.of("fallocate", "--length", "2MiB", dirty.toString()).check();
+            ChildProcess.of("sync", "-f", dirty.toString()).check();
             List<long[]> ranges = extents(dirty);
             assertFalse(ranges.isEmpty());
             rig.engine.markDirty("d1", ranges);
@@ -110,7 +111,7 @@ class CbtScenarioTest {
     /** The file's extents on its device as {first sector, sector count} (filefrag in 512-byte units). */
     private static List<long[]> extents(Path file) throws IOException {
         List<long[]> ranges = new ArrayList<>();
-        for (String line : SystemTools.check("filefrag", "-v", "-b512", file.toString()).out().split("\n")) {
+        for (String line : ChildProcess.of("filefrag", "-v", "-b512", file.toString()).check().out().split("\n")) {
             Matcher m = EXTENT.matcher(line);
             if (m.find()) {
                 ranges.add(new long[] {Long.parseLong(m.group(1)), Long.parseLong(m.group(3))});

@@ -10,10 +10,13 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -21,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.testutil.Await;
+import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -57,11 +62,13 @@ class DestroyBusyScenarioTest {
             List<String> after = new CopyOnWriteArrayList<>();
             AtomicReference<Throwable> deviceFailure = new AtomicReference<>();
             AtomicInteger imageFailures = new AtomicInteger();
+            Set<String> loaded = ConcurrentHashMap.newKeySet(); // the busy threads that did a round of I/O
             List<Thread> busy = new ArrayList<>();
             busy.add(Thread.ofPlatform().name("device-writer").start(() -> {
                 try {
                     for (int i = 0; !stop.get() && i < 200; i++) {
                         after.addAll(FileSet.small(m1, "after" + i, 2, 100 + i));
+                        loaded.add("device-writer");
                     }
                 } catch (Throwable t) {
                     deviceFailure.set(t);
@@ -71,6 +78,7 @@ class DestroyBusyScenarioTest {
                 try {
                     for (int i = 0; !stop.get() && i < 200; i++) {
                         FileSet.small(mi, "snapshot" + i, 2, 500 + i);
+                        loaded.add("image-writer");
                     }
                 } catch (Throwable t) {
                     imageFailures.incrementAndGet();
@@ -79,9 +87,10 @@ class DestroyBusyScenarioTest {
             busy.add(Thread.ofPlatform().name("dd-reader").start(() -> {
                 try {
                     while (!stop.get()) {
-                        if (!SystemTools.run("dd", "if=" + li, "of=/dev/null", "bs=1M", "iflag=direct", "status=none").ok()) {
+                        if (!ChildProcess.of("dd", "if=" + li, "of=/dev/null", "bs=1M", "iflag=direct", "status=none").run().ok()) {
                             imageFailures.incrementAndGet();
                         }
+                        loaded.add("dd-reader");
                     }
                 } catch (Exception e) {
                     imageFailures.incrementAndGet();
@@ -92,12 +101,15 @@ class DestroyBusyScenarioTest {
                 try (FileChannel ch = FileChannel.open(rig.exports.file(name), StandardOpenOption.READ)) {
                     for (long pos = 0; !stop.get(); pos = (pos + b.capacity()) % (128 * MIB)) {
                         ch.read(b.clear(), pos);
+                        loaded.add("fuse-reader");
                     }
                 } catch (Exception e) {
                     imageFailures.incrementAndGet();
                 }
             }));
-            Thread.sleep(500);
+            Await.until(Duration.ofSeconds(60), () -> loaded.size() == busy.size(),
+                    () -> "every busy thread did a round of I/O before destroy; did: " + loaded
+                            + ", device writer failure: " + deviceFailure.get() + ", image failures: " + imageFailures);
 
             CompletableFuture.runAsync(() -> {
                 try {
@@ -108,15 +120,15 @@ class DestroyBusyScenarioTest {
             }).get(60, TimeUnit.SECONDS);
             assertFalse(Files.exists(rig.exports.file(name)), "the image's file went at destroy");
             rig.lazyUmount(mi);
-            Thread.sleep(300);
+            Await.until(Duration.ofSeconds(30), () -> imageFailures.get() > 0, () -> "image I/O after destroy fails");
             stop.set(true);
             for (Thread t : busy) {
                 t.join(60_000);
                 assertFalse(t.isAlive(), t.getName() + " hangs");
             }
             assertNull(deviceFailure.get(), () -> "a device writer failed: " + deviceFailure.get());
-            assertTrue(imageFailures.get() > 0, "image I/O after destroy fails");
-            assertTrue(Rig.loopGone(li, 30_000), "the image's loop device is released after its last user");
+            Await.until(Duration.ofSeconds(30), () -> LoopSysfs.backingFile(li) == null,
+                    () -> "the image's loop device is released after its last user");
 
             rig.remount(l1, m1);
             assertEquals(FileSet.union(before, after), FileSet.check(m1), "the device lost nothing");

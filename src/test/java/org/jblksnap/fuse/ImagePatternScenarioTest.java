@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.UUID;
 
 import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.tracker.Tracker;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,7 +55,7 @@ class ImagePatternScenarioTest {
                 for (int k = 0; k < IMAGE_OFFSETS.length; k++) {
                     writePattern(Path.of(image), IMAGE_OFFSETS[k], 200 + k, it);
                 }
-                SystemTools.check("sync", image);
+                ChildProcess.of("sync", image).check();
                 for (int k = 0; k < IMAGE_OFFSETS.length; k++) {
                     expectPattern(Path.of(image), IMAGE_OFFSETS[k], 200 + k, it);
                 }
@@ -107,8 +108,8 @@ class ImagePatternScenarioTest {
     private void writePattern(Path dev, long offset, int writer, long seq) throws IOException {
         Path file = tmp.resolve("pattern-" + writer + "-" + seq);
         Files.write(file, SectorPattern.sectors(offset >> 9, MIB / 512, writer, seq).array());
-        SystemTools.check("dd", "if=" + file, "of=" + dev, "bs=1K", "count=1024", "seek=" + (offset >> 10),
-                "oflag=direct", "conv=notrunc", "status=none");
+        ChildProcess.of("dd", "if=" + file, "of=" + dev, "bs=1K", "count=1024", "seek=" + (offset >> 10),
+                "oflag=direct", "conv=notrunc", "status=none").check();
     }
 
     private void expectPattern(Path dev, long offset, int writer, long seq) throws IOException {
@@ -120,8 +121,8 @@ class ImagePatternScenarioTest {
 
     private ByteBuffer read(Path dev, long offset, int length) throws IOException {
         Path file = tmp.resolve("read");
-        SystemTools.check("dd", "if=" + dev, "of=" + file, "bs=1K", "count=" + (length >> 10), "skip=" + (offset >> 10),
-                "iflag=direct", "status=none");
+        ChildProcess.of("dd", "if=" + dev, "of=" + file, "bs=1K", "count=" + (length >> 10), "skip=" + (offset >> 10),
+                "iflag=direct", "status=none").check();
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
         assertEquals(length, b.remaining());
         return b;

@@ -7,14 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -23,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 import com.sun.nio.file.ExtendedOpenOption;
 import org.jblksnap.error.NoSuchDeviceException;
 import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.testutil.ChildProcess;
+import org.jblksnap.testutil.Await;
 import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.tracker.Tracker;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,7 +48,7 @@ class LoopDevicesTest {
             assertEquals(rig.exports.file("d0"), loop.file());
             assertEquals(loop.directIo(), LoopSysfs.directIo(dev));
             assertTrue(loop.directIo(), "the kernel takes direct I/O on a FUSE file");
-            assertEquals(16 * MIB, Long.parseLong(SystemTools.check("blockdev", "--getsize64", dev).out().strip()));
+            assertEquals(16 * MIB, Long.parseLong(ChildProcess.of("blockdev", "--getsize64", dev).check().out().strip()));
 
             ByteBuffer pattern = ByteBuffer.allocateDirect((int) MIB + 4096).alignedSlice(4096).limit((int) MIB);
             SectorPattern.fill(pattern, 2048, 2048, 1, 1);
@@ -111,10 +111,12 @@ class LoopDevicesTest {
         try (FileChannel ch = FileChannel.open(disk, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.allocate(1), 8 * MIB - 1);
         }
-        Process host = startHost(mnt, disk);
+        Path log = dir.resolve("host.log");
+        Process host = ChildProcess.java(FuseHost.class, "--dir", mnt.toString(), "--device", "d0=" + disk, "--loop", "d0")
+                .start(log);
         String loop = null;
         try {
-            loop = awaitLoop(host);
+            loop = awaitLoop(host, log);
             host.destroyForcibly();
             assertTrue(host.waitFor(30, TimeUnit.SECONDS));
             assertEquals(mnt.resolve("d0").toString(), LoopSysfs.backingFile(loop), "the loop device outlives the host");
@@ -131,12 +133,13 @@ class LoopDevicesTest {
         } finally {
             host.destroyForcibly();
             if (loop != null && mnt.resolve("d0").toString().equals(LoopSysfs.backingFile(loop))) {
-                SystemTools.run("losetup", "-d", loop);
+                ChildProcess.of("losetup", "-d", loop).run();
             }
             if (MountTable.typeAt(mnt).isPresent()) {
-                SystemTools.run("umount", "-l", mnt.toString());
+                ChildProcess.of("umount", "-l", mnt.toString()).run();
             }
             Files.deleteIfExists(disk);
+            Files.deleteIfExists(log);
             Files.deleteIfExists(mnt);
             Files.deleteIfExists(dir);
         }
@@ -155,8 +158,9 @@ class LoopDevicesTest {
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
             assertTrue(seconds < 9, "close took " + seconds + " s");
             assertTrue(MountTable.typeAt(rig.exports.mountDir()).isEmpty(), "the FUSE mount is gone");
-            SystemTools.run("umount", m1.toString());
-            assertTrue(Rig.loopGone(l1, 20_000), "the loop device goes once its file system is unmounted");
+            ChildProcess.of("umount", m1.toString()).run();
+            Await.until(Duration.ofSeconds(20), () -> LoopSysfs.backingFile(l1) == null,
+                    () -> "the loop device goes once its file system is unmounted");
         }
     }
 
@@ -172,24 +176,15 @@ class LoopDevicesTest {
         }
     }
 
-    private static Process startHost(Path mnt, Path disk) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                FuseHost.class.getName(), "--dir", mnt.toString(), "--device", "d0=" + disk, "--loop", "d0")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    }
-
-    private static String awaitLoop(Process host) throws Exception {
-        BufferedReader out = new BufferedReader(new InputStreamReader(host.getInputStream(), StandardCharsets.UTF_8));
-        String loop = null;
-        for (String line; (line = out.readLine()) != null; ) {
-            if (line.startsWith("loop d0=")) {
-                loop = line.substring("loop d0=".length());
+    /** Waits for the host's "ready" line and returns the loop device it printed for d0. */
+    private static String awaitLoop(Process host, Path log) throws Exception {
+        Await.until(Duration.ofSeconds(60), () -> {
+            if (!host.isAlive()) {
+                throw new AssertionError("the host ended before it was ready:\n" + Files.readString(log));
             }
-            if (line.equals("ready")) {
-                return loop;
-            }
-        }
-        throw new AssertionError("the host ended before it was ready");
+            return Files.readString(log).lines().anyMatch("ready"::equals);
+        }, () -> "the host is not ready:\n" + Files.readString(log));
+        return Files.readString(log).lines().filter(l -> l.startsWith("loop d0=")).map(l -> l.substring("loop d0=".length()))
+                .reduce((first, last) -> last).orElse(null);
     }
 }

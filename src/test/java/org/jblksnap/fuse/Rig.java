@@ -11,6 +11,7 @@ import java.util.UUID;
 
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.tracker.Tracker;
 
 /**
@@ -71,16 +72,16 @@ final class Rig implements AutoCloseable {
 
     /** A plain loop device over a file (not an export), detached at close. */
     String plainLoop(Path file) throws IOException {
-        String dev = SystemTools.check("losetup", "--find", "--show", file.toString()).out().strip();
-        teardown.add(() -> SystemTools.run("losetup", "-d", dev));
+        String dev = ChildProcess.of("losetup", "--find", "--show", file.toString()).check().out().strip();
+        teardown.add(() -> ChildProcess.of("losetup", "-d", dev).run());
         return dev;
     }
 
     void mkfs(String type, String device) throws IOException {
         if (type.equals("xfs")) {
-            SystemTools.check("mkfs.xfs", "-q", "-f", device);
+            ChildProcess.of("mkfs.xfs", "-q", "-f", device).check();
         } else {
-            SystemTools.check("mkfs." + type, "-q", "-F", device);
+            ChildProcess.of("mkfs." + type, "-q", "-F", device).check();
         }
     }
 
@@ -91,9 +92,9 @@ final class Rig implements AutoCloseable {
         mountAt(device, mp, options);
         teardown.add(() -> {
             if (mounted.contains(mp)) {
-                SystemTools.Result r = SystemTools.run("umount", mp.toString());
+                ChildProcess.Result r = ChildProcess.of("umount", mp.toString()).run();
                 if (!r.ok()) {
-                    SystemTools.run("umount", "-l", mp.toString());
+                    ChildProcess.of("umount", "-l", mp.toString()).run();
                 }
                 mounted.remove(mp);
             }
@@ -109,18 +110,18 @@ final class Rig implements AutoCloseable {
         }
         cmd.add(device);
         cmd.add(mp.toString());
-        SystemTools.check(cmd.toArray(String[]::new));
+        ChildProcess.of(cmd).check();
         mounted.add(mp);
     }
 
     void umount(Path mp) throws IOException {
-        SystemTools.check("umount", mp.toString());
+        ChildProcess.of("umount", mp.toString()).check();
         mounted.remove(mp);
     }
 
     /** umount --lazy --force: gone from the namespace now, released at its last close. */
     void lazyUmount(Path mp) throws IOException {
-        SystemTools.check("umount", "--lazy", "--force", mp.toString());
+        ChildProcess.of("umount", "--lazy", "--force", mp.toString()).check();
         mounted.remove(mp);
     }
 
@@ -138,13 +139,13 @@ final class Rig implements AutoCloseable {
         List<Path> frozen = new ArrayList<>();
         try {
             for (Path mp : mountPoints) {
-                SystemTools.check("fsfreeze", "--freeze", mp.toString());
+                ChildProcess.of("fsfreeze", "--freeze", mp.toString()).check();
                 frozen.add(mp);
             }
             engine.take(id);
         } finally {
             for (Path mp : frozen) {
-                SystemTools.check("fsfreeze", "--unfreeze", mp.toString());
+                ChildProcess.of("fsfreeze", "--unfreeze", mp.toString()).check();
             }
         }
     }
@@ -152,22 +153,10 @@ final class Rig implements AutoCloseable {
     /** Checks an unmounted file system without changing it (e2fsck -fn, xfs_repair -n). */
     void fsck(String type, String device) throws IOException {
         if (type.equals("xfs")) {
-            SystemTools.check("xfs_repair", "-n", device);
+            ChildProcess.of("xfs_repair", "-n", device).check();
         } else {
-            SystemTools.check("e2fsck", "-f", "-n", device);
+            ChildProcess.of("e2fsck", "-f", "-n", device).check();
         }
-    }
-
-    /** Waits until a loop device is no longer set up (a detach deferred to its last close). */
-    static boolean loopGone(String device, long timeoutMs) throws IOException, InterruptedException {
-        long until = System.nanoTime() + timeoutMs * 1_000_000;
-        while (LoopSysfs.backingFile(device) != null) {
-            if (System.nanoTime() > until) {
-                return false;
-            }
-            Thread.sleep(50);
-        }
-        return true;
     }
 
     @Override

@@ -75,7 +75,9 @@ class SnapshotScenarioTest {
             rig.engine.destroy(id);
             assertFalse(Files.exists(rig.exports.file(image1)));
             assertFalse(Files.exists(rig.exports.file(image2)));
-            assertTrue(Rig.loopGone(li1, 0) && Rig.loopGone(li2, 0), "the images' loop devices went at destroy");
+            rig.exports.loops().settle();
+            assertTrue(LoopSysfs.backingFile(li1) == null && LoopSysfs.backingFile(li2) == null,
+                    "the images' loop devices went at destroy");
             if (storageKind == DiffStorage.Kind.TEMP_FILE) {
                 try (var left = Files.list(storage)) {
                     assertEquals(0, left.count(), "the hidden storage file is deleted at destroy");

@@ -3,7 +3,10 @@ package org.jblksnap.fuse;
 import java.util.ArrayDeque;
 import java.util.Deque;
 
-/** Undo steps run in reverse order of registration, all of them, even when some fail. */
+/**
+ * Undo steps run in reverse order of registration, all of them, even when some fail (with an
+ * exception, or with the AssertionError of a test helper).
+ */
 final class Teardown implements AutoCloseable {
     /** One undo step. */
     interface Step {
@@ -18,11 +21,11 @@ final class Teardown implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        Exception first = null;
+        Throwable first = null;
         while (!steps.isEmpty()) {
             try {
                 steps.pop().run();
-            } catch (Exception e) {
+            } catch (Exception | AssertionError e) {
                 if (first == null) {
                     first = e;
                 } else {
@@ -30,8 +33,11 @@ final class Teardown implements AutoCloseable {
                 }
             }
         }
+        if (first instanceof Exception e) {
+            throw e;
+        }
         if (first != null) {
-            throw first;
+            throw (AssertionError) first;
         }
     }
 }

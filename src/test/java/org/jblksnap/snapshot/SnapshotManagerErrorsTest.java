@@ -28,6 +28,7 @@ import org.jblksnap.error.SnapshotAlreadyTakenException;
 import org.jblksnap.error.SnapshotNotTakenException;
 import org.jblksnap.error.StorageException;
 import org.jblksnap.params.Params;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.SectorPattern;
 import org.jblksnap.testutil.TestDevices;
 import org.jblksnap.tracker.Tracker;
@@ -179,7 +180,7 @@ class SnapshotManagerErrorsTest {
     @Test
     void aStorageThatCannotServeIsRefusedBeforeAnythingExists() throws Exception {
         Path fifo = dir.resolve("fifo");
-        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        ChildProcess.of("mkfifo", fifo.toString()).check();
         Path link = Files.createSymbolicLink(dir.resolve("a-link"), fileA);
         StorageException onDevice = refused(StorageException.class, () -> m.create(fileA, LIMIT, List.of("b")));
         assertTrue(onDevice.getMessage().contains("tracked device a"), onDevice.getMessage());
