@@ -40,6 +40,18 @@ ensure_test_tools() {
     apt_need mkfs.ext4 e2fsprogs
 }
 
+# Ceph's monitor, OSD and RADOS Gateway (Debian's 16.2 packages) for scripts/s3-server, the S3
+# object store the tests use. Recommends would pull in the manager, the dashboard and more.
+ensure_s3_tools() {
+    local probe
+    for probe in ceph-mon ceph-osd monmaptool ceph radosgw radosgw-admin; do
+        if ! command -v "$probe" >/dev/null 2>&1; then
+            apt_need "$probe" --no-install-recommends ceph-mon ceph-osd ceph-common radosgw || return 1
+            return 0
+        fi
+    done
+}
+
 # Builds the jar's classes and the runtime class path when a source is newer than the build.
 ensure_built() {
     local stamp="$JBLKSNAP_ROOT/target/.built"
