@@ -19,13 +19,18 @@ import java.util.Set;
 /**
  * The few Linux calls the JDK does not offer, through the FFM API: fallocate(2), so that a
  * difference storage owns its space when it grows (a full disk shows as a failed growth, not
- * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints.
+ * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints; open(2)
+ * with O_EXCL, which claims a block device ({@link ExclusiveClaim}); ioctl(2), for freezing a
+ * file system (FIFREEZE, FITHAW) and for a file's extents (FS_IOC_FIEMAP, {@link FileExtents}).
  */
 public final class Native {
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final MethodHandle FALLOCATE;
     private static final MethodHandle FADVISE;
+    private static final MethodHandle OPEN;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle IOCTL;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -36,6 +41,14 @@ public final class Native {
         FADVISE = linker.downcallHandle(linker.defaultLookup().find("posix_fadvise").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+        OPEN = linker.downcallHandle(linker.defaultLookup().find("open").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
+                Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+        CLOSE = linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        IOCTL = linker.downcallHandle(linker.defaultLookup().find("ioctl").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
+                Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
     }
 
     private Native() {
@@ -55,6 +68,48 @@ public final class Native {
             return rc == 0 ? 0 : (int) ERRNO.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("fallocate call failed", t);
+        }
+    }
+
+    /** open(2) flags (Linux, x86-64 and arm64 alike). */
+    public static final int O_RDONLY = 0;
+    public static final int O_EXCL = 0200;
+    public static final int O_CLOEXEC = 02000000;
+    public static final int O_DIRECTORY = 0200000;
+
+    /** open(path, flags): the descriptor, or minus the errno. */
+    public static int open(String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, 0);
+            return fd >= 0 ? fd : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("open call failed", t);
+        }
+    }
+
+    public static void close(int fd) {
+        try {
+            int rc = (int) CLOSE.invokeExact(fd);
+            assert rc == 0 || rc == -1;
+        } catch (Throwable t) {
+            throw new IllegalStateException("close call failed", t);
+        }
+    }
+
+    /** ioctl numbers: _IOWR('X', 119/120, int) and _IOWR('f', 11, struct fiemap). */
+    public static final long FIFREEZE = 0xC0045877L;
+    public static final long FITHAW = 0xC0045878L;
+    public static final long FS_IOC_FIEMAP = 0xC020660BL;
+
+    /** ioctl(fd, request, arg): 0 (or the call's positive result), else minus the errno. */
+    public static int ioctl(int fd, long request, MemorySegment arg) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
+            return rc >= 0 ? rc : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("ioctl call failed", t);
         }
     }
 
