@@ -77,7 +77,7 @@ class BackupCliTest {
     }
 
     private void assertNoSnapshot() throws Exception {
-        assertEquals("", jb.ok("snapshot_collect").out(), "the backup's snapshot is destroyed");
+        assertEquals("\n", jb.ok("snapshot_collect").out(), "the backup's snapshot is destroyed");
     }
 
     /** The device's content now (call while no writer runs). */

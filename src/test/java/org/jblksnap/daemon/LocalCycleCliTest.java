@@ -79,7 +79,7 @@ class LocalCycleCliTest {
         Files.writeString(fs.resolve("before.txt"), "written before the snapshot\n".repeat(1000));
         must("sync");
 
-        String id = jb.ok("snapshot_create", "-d", "disk0", "-f", dir.toString(), "-l", "256M").get("id");
+        String id = jb.ok("snapshot_create", "-d", "disk0", "-f", dir.toString(), "-l", "256M").out().strip();
         must("fsfreeze", "-f", fs.toString());
         try {
             jb.ok("snapshot_take", "-i", id);

@@ -103,7 +103,7 @@ class DiffStorageTest {
                 boolean low = s.size() == limit && s.size() - s.filled() <= STEP / 2;
                 assertEquals(low ? 1 : 0, noSpace.size(), "after allocation " + i);
             }
-            assertEquals(List.of(PARAMS.diffStorageMinimum()), noSpace, "asks for diff_storage_minimum sectors");
+            assertEquals(List.of(limit / 512), noSpace, "carries the total size requested, in sectors (upstream's requested_nr_sect)");
             assertFalse(s.isOverflow());
             // Two chunks do not fit in the one left: overflow.
             assertThrows(DiffStorageOverflowException.class, () -> s.allocate(2 * CHUNK));

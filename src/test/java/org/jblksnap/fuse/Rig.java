@@ -130,25 +130,6 @@ final class Rig implements AutoCloseable {
         mountAt(device, mp, options);
     }
 
-    /**
-     * Takes the snapshot with the file systems frozen, as blksnap freezes them: the image
-     * then holds a consistent file system.
-     */
-    void take(UUID id, Path... mountPoints) throws IOException {
-        List<Path> frozen = new ArrayList<>();
-        try {
-            for (Path mp : mountPoints) {
-                SystemTools.check("fsfreeze", "--freeze", mp.toString());
-                frozen.add(mp);
-            }
-            engine.take(id);
-        } finally {
-            for (Path mp : frozen) {
-                SystemTools.check("fsfreeze", "--unfreeze", mp.toString());
-            }
-        }
-    }
-
     /** Checks an unmounted file system without changing it (e2fsck -fn, xfs_repair -n). */
     void fsck(String type, String device) throws IOException {
         if (type.equals("xfs")) {

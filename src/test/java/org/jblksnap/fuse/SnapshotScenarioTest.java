@@ -51,7 +51,7 @@ class SnapshotScenarioTest {
                 case BLOCK_DEVICE -> Path.of(rig.plainLoop(rig.file("diff_storage.img", 128)));
             };
             UUID id = rig.engine.create(storage, 128 * MIB, List.of("d1", "d2"));
-            rig.take(id, m1, m2);
+            rig.engine.take(id);
             assertEquals(storageKind, rig.engine.snapshot(id).storage().kind());
 
             List<String> after1 = FileSet.small(m1, "after", 3, 3);
@@ -75,6 +75,7 @@ class SnapshotScenarioTest {
             rig.engine.destroy(id);
             assertFalse(Files.exists(rig.exports.file(image1)));
             assertFalse(Files.exists(rig.exports.file(image2)));
+            rig.exports.loops().settle(); // destroy hands the loop devices to the teardown worker
             assertTrue(Rig.loopGone(li1, 0) && Rig.loopGone(li2, 0), "the images' loop devices went at destroy");
             if (storageKind == DiffStorage.Kind.TEMP_FILE) {
                 try (var left = Files.list(storage)) {
