@@ -117,6 +117,38 @@ class DiffStorageTest {
     }
 
     @Test
+    void aRaisedLimitLetsTheStorageGrowOnAndBringsALaterNoSpace() throws IOException {
+        long limit = 2 * STEP;
+        Path file = Files.createFile(dir.resolve("diff.img"));
+        try (DiffStorage s = DiffStorage.open(file, limit, PARAMS, noSpace::add)) {
+            while (noSpace.isEmpty()) {
+                s.allocate(CHUNK);
+            }
+            assertEquals(List.of(limit / 512), noSpace);
+            long filled = s.filled();
+            // Refused: lower, not whole sectors; nothing changes.
+            assertThrows(InvalidArgumentException.class, () -> s.raiseLimit(limit - STEP));
+            assertThrows(InvalidArgumentException.class, () -> s.raiseLimit(limit + 100));
+            assertEquals(new DiffStorage.Usage(DiffStorage.Kind.FILE, limit, filled, limit), s.usage());
+
+            s.raiseLimit(4 * STEP);
+            assertEquals(4 * STEP, s.limit());
+            assertTrue(s.size() > limit, "grows on at once while it is low: " + s.size());
+            assertEquals(s.size(), Files.size(file));
+            while (noSpace.size() < 2) {
+                s.allocate(CHUNK);
+            }
+            assertEquals(List.of(limit / 512, 4 * STEP / 512), noSpace, "a second no_space, at the new limit, with its total");
+            while (s.filled() + CHUNK <= s.size()) {
+                s.allocate(CHUNK);
+            }
+            assertThrows(DiffStorageOverflowException.class, () -> s.allocate(CHUNK));
+            StorageException lost = assertThrows(StorageException.class, () -> s.raiseLimit(8 * STEP));
+            assertEquals(Errno.EFAULT, lost.errno(), "an overflowed storage cannot be saved by a higher limit");
+        }
+    }
+
+    @Test
     void anOverflowInAnotherThreadDoesNotOvertakeTheNoSpaceBeforeIt() throws Exception {
         // The allocation that reaches the limit reports no_space. An overflow that comes after
         // it, here in another thread while the report is being made, must be seen after it.

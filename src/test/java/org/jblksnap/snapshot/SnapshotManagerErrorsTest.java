@@ -2,6 +2,7 @@ package org.jblksnap.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -163,6 +164,32 @@ class SnapshotManagerErrorsTest {
         m.detach("a");
         assertThrows(NoSuchDeviceException.class, () -> TestDevices.writePattern(a, 0, 1, 1, 1));
         assertEquals(List.of("b"), m.trackers().stream().map(Tracker::name).toList());
+    }
+
+    @Test
+    void devicesNamedByTheirPathAreFoundAndAttachedOnDemand() throws Exception {
+        // blksnap's attach: a device attached already is no error, whether named or by path.
+        assertTrue(m.attachDevice("a", fileA).already());
+        assertSame(a, m.attachDevice("a", null).tracker());
+        assertSame(a, m.attachDevice(fileA.toString(), null).tracker());
+        assertSame(a, m.tracker(fileA.toString()));
+        refused(DeviceAlreadyAttachedException.class, () -> m.attachDevice("a", dir.resolve("b.img")));
+        refused(InvalidArgumentException.class, () -> m.attachDevice("nameless", null));
+
+        // snapshot_create and snapshot_add attach a path that is not attached, named after its file.
+        Path c = TestDevices.patternFile(dir, "c.img", SIZE);
+        Path c2 = TestDevices.patternFile(Files.createDirectory(dir.resolve("other")), "c.img", SIZE);
+        UUID id = m.create(store, LIMIT, List.of(c.toString(), "b"));
+        m.add(id, c2.toString());
+        assertEquals(List.of("c.img", "b", "c.img-2"), m.snapshot(id).deviceNames());
+        assertEquals(c2, m.tracker("c.img-2").device().path());
+
+        // A refused create detaches what it attached (refused() checks the devices are as before).
+        Path e = TestDevices.patternFile(dir, "e.img", SIZE);
+        refused(DeviceBusyException.class, () -> m.create(store, LIMIT, List.of(e.toString(), "b")));
+        refused(InvalidArgumentException.class, () -> m.create(store, LIMIT, List.of(e.toString(), e.toString())));
+        m.take(id);
+        assertEquals("c.img@" + id, m.info(c.toString()).image());
     }
 
     @Test
