@@ -100,33 +100,18 @@ class DaemonCliTest {
         jb.ok("detach", "-d", "disk1");
     }
 
-    /** Runs qemu-io on a daemon export with these commands; fails on an error. */
-    private String qemuIo(String export, String... commands) throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(List.of("qemu-io", "-f", "raw"));
-        for (String c : commands) {
-            cmd.add("-c");
-            cmd.add(c);
-        }
-        cmd.add("nbd+unix:///" + export + "?socket=" + jb.runDir().resolve("nbd.sock"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertEquals(0, p.waitFor(), out);
-        assertFalse(out.contains("failed") || out.contains("error"), out);
-        return out;
-    }
-
     @Test
     void theImageOverNbdIsTheDeviceAtTake() throws Exception {
-        qemuIo("disk0", "write -P 0x11 0 4M", "write -P 0x12 30M 2M");
+        jb.qemuIo("disk0", "write -P 0x11 0 4M", "write -P 0x12 30M 2M");
         String id = jb.ok("snapshot_create", "-d", "disk0", "-f", dir.toString(), "-l", "64M").out().strip();
         jb.ok("snapshot_take", "-i", id);
-        qemuIo("disk0", "write -P 0x21 1M 3M", "write -P 0x22 8M 1M", "flush");
+        jb.qemuIo("disk0", "write -P 0x21 1M 3M", "write -P 0x22 8M 1M", "flush");
         String image = jb.ok("snapshot_info", "-d", "disk0", "-f", "image").out().strip();
-        qemuIo(image, "read -P 0x11 0 4M", "read -P 0 4M 26M", "read -P 0x12 30M 2M");
-        qemuIo("disk0", "read -P 0x11 0 1M", "read -P 0x21 1M 3M", "read -P 0x22 8M 1M");
+        jb.qemuIo(image, "read -P 0x11 0 4M", "read -P 0 4M 26M", "read -P 0x12 30M 2M");
+        jb.qemuIo("disk0", "read -P 0x11 0 1M", "read -P 0x21 1M 3M", "read -P 0x22 8M 1M");
         // the image's own writes go to the difference storage, never the device
-        qemuIo(image, "write -P 0x33 16M 64k", "read -P 0x33 16M 64k");
-        qemuIo("disk0", "read -P 0 16M 64k");
+        jb.qemuIo(image, "write -P 0x33 16M 64k", "read -P 0x33 16M 64k");
+        jb.qemuIo("disk0", "read -P 0 16M 64k");
         assertEquals("timeout", jb.ok("snapshot_waitevent", "-i", id, "-t", "10").get("result"));
         jb.ok("snapshot_destroy", "-i", id);
         Process p = new ProcessBuilder("nbdinfo", "--list", "nbd+unix:///?socket=" + jb.runDir().resolve("nbd.sock"))
@@ -138,7 +123,7 @@ class DaemonCliTest {
 
     @Test
     void flushedWritesSurviveACrashAndACleanStop() throws Exception {
-        qemuIo("disk0", "write -P 0x44 0 1M", "flush");
+        jb.qemuIo("disk0", "write -P 0x44 0 1M", "flush");
         jb.killDaemon();
         byte[] head = new byte[1 << 20];
         try (RandomAccessFile f = new RandomAccessFile(disk0.toFile(), "r")) {
@@ -148,10 +133,10 @@ class DaemonCliTest {
             assertEquals(0x44, b);
         }
         jb.startDaemon("--device", "disk0=" + disk0);
-        qemuIo("disk0", "read -P 0x44 0 1M", "write -P 0x55 1M 1M", "flush");
+        jb.qemuIo("disk0", "read -P 0x44 0 1M", "write -P 0x55 1M 1M", "flush");
         jb.stopDaemon();
         jb.startDaemon("--device", "disk0=" + disk0);
-        qemuIo("disk0", "read -P 0x44 0 1M", "read -P 0x55 1M 1M");
+        jb.qemuIo("disk0", "read -P 0x44 0 1M", "read -P 0x55 1M 1M");
     }
 
     @Test

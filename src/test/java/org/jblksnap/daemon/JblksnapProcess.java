@@ -175,6 +175,22 @@ public final class JblksnapProcess implements AutoCloseable {
         return r;
     }
 
+    /** Runs qemu-io on an export of this daemon with these commands; fails on an error. */
+    public String qemuIo(String export, String... commands) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+        for (String c : commands) {
+            cmd.add("-c");
+            cmd.add(c);
+        }
+        cmd.add("nbd+unix:///" + export + "?socket=" + runDir.resolve("nbd.sock"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0 || out.contains("failed") || out.contains("error")) {
+            throw new AssertionError(String.join(" ", cmd) + ":\n" + out);
+        }
+        return out;
+    }
+
     @Override
     public void close() throws InterruptedException {
         if (daemon != null) {
