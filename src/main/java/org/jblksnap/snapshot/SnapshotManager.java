@@ -163,7 +163,10 @@ public final class SnapshotManager implements AutoCloseable {
                 throw new DeviceBusyException(path + " holds the difference storage of snapshot " + s.id());
             }
         }
-        refuseStackedOnExports(placement, "device " + path);
+        String stacked = stackedOnExport(placement, "device " + path);
+        if (stacked != null) {
+            throw new InvalidArgumentException(stacked);
+        }
         refuseLoopDevicesOver(path);
         BlockDevice device = BlockDevice.open(path);
         CbtMap cbt;
@@ -679,20 +682,27 @@ public final class SnapshotManager implements AutoCloseable {
                         + s.id() + " (its storage " + s.storagePlacement().path() + " overlaps it)");
             }
         }
-        refuseStackedOnExports(storage, "difference storage " + path);
+        String stacked = stackedOnExport(storage, "difference storage " + path);
+        if (stacked != null) {
+            throw new StorageException(Errno.EINVAL, stacked);
+        }
     }
 
-    /** Refuses a path stored on an export of this engine (a loop device over its FUSE file). */
-    private void refuseStackedOnExports(Placement placement, String what) {
+    /**
+     * Why a path cannot be used because it is stored on an export of this engine (a loop device
+     * over its FUSE file): every write to it would come back through the engine. Null when it is not.
+     */
+    private String stackedOnExport(Placement placement, String what) {
         for (Path file : placement.stackedFiles()) {
             for (HostStack h : hostStacks) {
                 Optional<String> export = h.exportOf(file);
                 if (export.isPresent()) {
-                    throw new StorageException(Errno.EINVAL, what + " is stored on " + file + ", the export "
-                            + export.get() + " of this daemon: its writes would come back through jblksnap");
+                    return what + " is stored on " + file + ", the export " + export.get()
+                            + " of this daemon: its writes would come back through jblksnap";
                 }
             }
         }
+        return null;
     }
 
     /** Refuses a file or device that a loop device already writes to: it would write behind the tracker. */

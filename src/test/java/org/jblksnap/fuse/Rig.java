@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import org.jblksnap.cbt.CbtFileStore;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.tracker.Tracker;
@@ -31,9 +32,18 @@ final class Rig implements AutoCloseable {
     }
 
     Rig(Params params) throws IOException {
+        this(params, null);
+    }
+
+    /** With CBT maps saved under DIR/cbt at detach (a daemon's state directory). */
+    static Rig savingCbt(Params params) throws IOException {
+        return new Rig(params, "cbt");
+    }
+
+    private Rig(Params params, String cbtDir) throws IOException {
         dir = Files.createTempDirectory("jblksnap-fuse-test-");
         teardown.add(() -> deleteTree(dir));
-        engine = new SnapshotManager(params);
+        engine = cbtDir == null ? new SnapshotManager(params) : new SnapshotManager(params, new CbtFileStore(dir.resolve(cbtDir)));
         teardown.add(engine::close);
         FuseExports fe;
         try {
@@ -71,9 +81,29 @@ final class Rig implements AutoCloseable {
 
     /** A plain loop device over a file (not an export), detached at close. */
     String plainLoop(Path file) throws IOException {
-        String dev = SystemTools.check("losetup", "--find", "--show", file.toString()).out().strip();
+        return plainLoop(file.toString());
+    }
+
+    /**
+     * A plain loop device over a file or a block device, with losetup's options (--offset,
+     * --sizelimit: a stand-in for a partition on kernels without partition tables), detached at
+     * close.
+     */
+    String plainLoop(String backing, String... options) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("losetup", "--find", "--show"));
+        cmd.addAll(List.of(options));
+        cmd.add(backing);
+        String dev = SystemTools.check(cmd.toArray(String[]::new)).out().strip();
         teardown.add(() -> SystemTools.run("losetup", "-d", dev));
         return dev;
+    }
+
+    /** A tmpfs of this size mounted at a new directory, unmounted at close. */
+    Path tmpfs(String name, long mib) throws IOException {
+        Path mp = Files.createDirectories(dir.resolve("mnt").resolve(name));
+        SystemTools.check("mount", "-t", "tmpfs", "-o", "size=" + mib + "M", "tmpfs", mp.toString());
+        teardown.add(() -> SystemTools.run("umount", "-l", mp.toString()));
+        return mp;
     }
 
     void mkfs(String type, String device) throws IOException {
