@@ -1,7 +1,6 @@
 package org.jblksnap.fuse;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,6 +11,7 @@ import java.util.UUID;
 import org.jblksnap.cbt.CbtFileStore;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
+import org.jblksnap.testutil.TestDevices;
 import org.jblksnap.tracker.Tracker;
 
 /**
@@ -62,11 +62,7 @@ final class Rig implements AutoCloseable {
 
     /** A sparse file of the given size under the test directory. */
     Path file(String name, long mib) throws IOException {
-        Path f = dir.resolve(name);
-        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
-            raf.setLength(mib << 20);
-        }
-        return f;
+        return TestDevices.sparseFile(dir, name, mib << 20);
     }
 
     /** A new device file, attached to the engine. */
