@@ -331,14 +331,13 @@ public final class SnapshotManager implements AutoCloseable {
      * export of a tracked device.
      */
     private DeviceOffset deviceUnder(Path file) throws IOException {
+        List<Tracker> tracked = trackers();
         DevNumber d = Placement.fileSystemDevice(file);
         long offset = 0;
         for (int depth = 0; depth < 16; depth++) {
-            synchronized (this) {
-                for (Tracker t : trackers.values()) {
-                    if (t.device().isBlockDevice() && DevNumber.ofNode(t.device().path()).equals(d)) {
-                        return new DeviceOffset(t.name(), offset);
-                    }
+            for (Tracker t : tracked) {
+                if (t.device().isBlockDevice() && DevNumber.ofNode(t.device().path()).equals(d)) {
+                    return new DeviceOffset(t.name(), offset);
                 }
             }
             if (BlockSysfs.isPartition(d)) {
@@ -358,11 +357,11 @@ public final class SnapshotManager implements AutoCloseable {
             }
             for (HostStack h : hostStacks) {
                 Optional<String> export = h.exportOf(backingFile);
-                if (export.isPresent() && trackers().stream().anyMatch(t -> t.name().equals(export.get()))) {
+                if (export.isPresent() && tracked.stream().anyMatch(t -> t.name().equals(export.get()))) {
                     return new DeviceOffset(export.get(), offset);
                 }
             }
-            Tracker t = trackerByPath(backingFile);
+            Tracker t = trackerByPath(tracked, backingFile);
             if (t != null) {
                 return new DeviceOffset(t.name(), offset);
             }
@@ -633,7 +632,11 @@ public final class SnapshotManager implements AutoCloseable {
     }
 
     private Tracker trackerByPath(Path path) {
-        for (Tracker t : trackers.values()) {
+        return trackerByPath(trackers.values(), path);
+    }
+
+    private static Tracker trackerByPath(Collection<Tracker> among, Path path) {
+        for (Tracker t : among) {
             try {
                 if (BlockDevice.sameFile(t.device().path(), path)) {
                     return t;
