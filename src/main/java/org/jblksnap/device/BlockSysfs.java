@@ -39,10 +39,6 @@ public final class BlockSysfs {
         }
     }
 
-    public static boolean exists(DevNumber d) throws IOException {
-        return dir(d) != null;
-    }
-
     /** Whether the device is a partition of a disk. */
     public static boolean isPartition(DevNumber d) throws IOException {
         Path dir = dir(d);
@@ -67,23 +63,17 @@ public final class BlockSysfs {
         return Long.parseLong(Files.readString(dir.resolve("start")).strip());
     }
 
-    /** The devices this one is built on (device mapper, md): its {@code slaves}. */
+    /**
+     * The devices this one is built on (device mapper, md): its {@code slaves}. (Its
+     * {@code holders}, the devices built on it, are not needed: overlap is checked both ways.)
+     */
     public static List<DevNumber> slaves(DevNumber d) throws IOException {
-        return devicesIn(d, "slaves");
-    }
-
-    /** The devices built on this one: its {@code holders}. */
-    public static List<DevNumber> holders(DevNumber d) throws IOException {
-        return devicesIn(d, "holders");
-    }
-
-    private static List<DevNumber> devicesIn(DevNumber d, String sub) throws IOException {
         List<DevNumber> found = new ArrayList<>();
         Path dir = dir(d);
-        if (dir == null || !Files.isDirectory(dir.resolve(sub))) {
+        if (dir == null || !Files.isDirectory(dir.resolve("slaves"))) {
             return found;
         }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve(sub))) {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir.resolve("slaves"))) {
             for (Path s : ds) {
                 try {
                     found.add(DevNumber.parse(Files.readString(s.resolve("dev"))));

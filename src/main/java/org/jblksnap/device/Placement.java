@@ -66,11 +66,6 @@ public final class Placement {
         return path;
     }
 
-    /** The block devices the path is stored on, itself included when it is one. */
-    public Set<DevNumber> devices() {
-        return Collections.unmodifiableSet(devices);
-    }
-
     /**
      * The regular files on the way, by the name the kernel gives them: the path itself when it
      * is one, and the backing files of the loop devices it is stored on.
