@@ -12,9 +12,10 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * Prints a verb's result as key=value lines (an array as one line per element) or as JSON;
- * the commands that run here rather than in the daemon build their results with
- * {@link #object} and {@link #array}.
+ * Prints a verb's result as key=value lines or as JSON. An array of values is one line per
+ * element; an array of objects (the devices of tracker_collect) is one block of key=value lines
+ * per object, each after an empty line. The commands that run here rather than in the daemon
+ * build their results with {@link #object} and {@link #array}.
  */
 final class ResultPrinter {
     private static final ObjectWriter PRETTY = new ObjectMapper().writerWithDefaultPrettyPrinter();
@@ -42,10 +43,21 @@ final class ResultPrinter {
             return;
         }
         for (Map.Entry<String, JsonNode> e : result.properties()) {
-            if (e.getValue().isArray()) {
-                e.getValue().forEach(v -> out.println(e.getKey() + "=" + v.asText()));
-            } else {
+            if (!e.getValue().isArray()) {
                 out.println(e.getKey() + "=" + e.getValue().asText());
+            }
+        }
+        for (Map.Entry<String, JsonNode> e : result.properties()) {
+            if (!e.getValue().isArray()) {
+                continue;
+            }
+            for (JsonNode v : e.getValue()) {
+                if (v.isObject()) {
+                    out.println();
+                    v.properties().forEach(f -> out.println(f.getKey() + "=" + f.getValue().asText()));
+                } else {
+                    out.println(e.getKey() + "=" + v.asText());
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.logging.Level;
@@ -14,10 +15,13 @@ import java.util.logging.Logger;
 
 import org.jblksnap.Version;
 import org.jblksnap.cbt.CbtInfo;
+import org.jblksnap.diff.DiffStorage;
 import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.NoSuchSnapshotException;
+import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.snapshot.Snapshot;
 import org.jblksnap.snapshot.SnapshotEvent;
 import org.jblksnap.snapshot.SnapshotInfo;
 import org.jblksnap.snapshot.SnapshotManager;
@@ -30,8 +34,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /**
  * Turns control requests into engine calls (blksnap's ioctl dispatch in main.c). Each verb
  * takes a JSON object of arguments and returns a JSON object whose fields are the
- * {@code key=value} lines the command line prints. Other parts of the daemon (loop devices)
- * add their verbs with {@link #register}.
+ * {@code key=value} lines the command line prints; docs/CONTROL.md describes every verb, its
+ * fields and its errnos. Other parts of the daemon (loop devices) add their verbs with
+ * {@link #register}.
  */
 public final class ControlHandler {
     private static final Logger LOG = Logger.getLogger(ControlHandler.class.getName());
@@ -43,10 +48,16 @@ public final class ControlHandler {
     }
 
     private final SnapshotManager engine;
+    private final TakeHooks hooks;
     private final Map<String, Verb> verbs = new TreeMap<>();
 
     public ControlHandler(SnapshotManager engine) {
+        this(engine, TakeHooks.NONE);
+    }
+
+    public ControlHandler(SnapshotManager engine, TakeHooks hooks) {
         this.engine = engine;
+        this.hooks = hooks;
         register("version", a -> result().put("version", Version.VERSION));
         register("attach", this::attach);
         register("detach", a -> {
@@ -56,26 +67,27 @@ public final class ControlHandler {
         register("cbtinfo", this::cbtinfo);
         register("readcbtmap", this::readcbtmap);
         register("markdirtyblock", this::markdirtyblock);
+        register("tracker_collect", this::trackerCollect);
         register("snapshot_create", this::create);
         register("snapshot_add", a -> {
             engine.add(id(a), text(a, "device"));
             return result();
         });
-        register("snapshot_take", a -> {
-            engine.take(id(a));
-            return result();
-        });
-        register("snapshot_destroy", a -> {
-            engine.destroy(id(a));
-            return result();
-        });
+        register("snapshot_take", this::take);
+        register("snapshot_destroy", this::destroy);
         register("snapshot_collect", this::collect);
         register("snapshot_info", this::info);
         register("snapshot_waitevent", this::waitEvent);
+        register("stretch_snapshot", this::stretch);
     }
 
     public void register(String name, Verb verb) {
         verbs.put(name, verb);
+    }
+
+    /** Every verb this handler answers. */
+    public Set<String> verbs() {
+        return Set.copyOf(verbs.keySet());
     }
 
     /** Answers one request; never throws. */
@@ -115,17 +127,23 @@ public final class ControlHandler {
         reply.put("message", message == null ? errno.name() : message);
     }
 
+    /** attach: a device already attached is no error, as with blksnap's tool ("Already was attached"). */
     private ObjectNode attach(JsonNode a) throws IOException {
-        Tracker t = engine.attach(text(a, "device"), path(a, "path"));
+        String path = optionalText(a, "path");
+        SnapshotManager.Attached at = engine.attachDevice(text(a, "device"), path == null ? null : Path.of(path));
+        Tracker t = at.tracker();
         CbtInfo info = t.cbt().info();
-        return result().put("device", t.name()).put("path", t.device().path().toString())
-                .put("device_capacity", t.capacity()).put("generation_id", info.generationId().toString())
-                .put("changes_number", info.changesNumber());
+        return result().put("result", at.already() ? "already attached" : "attached").put("device", t.name())
+                .put("path", t.device().path().toString()).put("device_capacity", t.capacity())
+                .put("generation_id", info.generationId().toString()).put("changes_number", info.changesNumber());
     }
 
     private ObjectNode cbtinfo(JsonNode a) {
-        CbtInfo i = engine.cbtInfo(text(a, "device"));
-        return result().put("block_size", i.blockSize()).put("device_capacity", i.deviceCapacity())
+        return cbtFields(result(), engine.cbtInfo(text(a, "device")));
+    }
+
+    private static ObjectNode cbtFields(ObjectNode r, CbtInfo i) {
+        return r.put("block_size", i.blockSize()).put("device_capacity", i.deviceCapacity())
                 .put("block_count", i.blockCount()).put("generation_id", i.generationId().toString())
                 .put("changes_number", i.changesNumber());
     }
@@ -141,7 +159,16 @@ public final class ControlHandler {
                 .put("map", Base64.getEncoder().encodeToString(map));
     }
 
-    private ObjectNode markdirtyblock(JsonNode a) {
+    /** markdirtyblock: sector ranges of a device, or the extents of a file on a tracked device. */
+    private ObjectNode markdirtyblock(JsonNode a) throws IOException {
+        String file = optionalText(a, "file");
+        if (file != null) {
+            if (a.has("ranges")) {
+                throw new InvalidArgumentException("markdirtyblock takes ranges or a file, not both");
+            }
+            SnapshotManager.MarkedFile m = engine.markDirtyFile(Path.of(file), optionalText(a, "device"));
+            return result().put("device", m.device()).put("ranges", m.sectorRanges().size());
+        }
         List<long[]> ranges = new ArrayList<>();
         for (JsonNode r : a.path("ranges")) {
             if (!r.isArray() || r.size() != 2 || !r.get(0).canConvertToLong() || !r.get(1).canConvertToLong()) {
@@ -150,10 +177,23 @@ public final class ControlHandler {
             ranges.add(new long[] {r.get(0).asLong(), r.get(1).asLong()});
         }
         if (ranges.isEmpty()) {
-            throw new InvalidArgumentException("markdirtyblock needs at least one range");
+            throw new InvalidArgumentException("markdirtyblock needs at least one range, or a file");
         }
         engine.markDirty(text(a, "device"), ranges);
         return result();
+    }
+
+    /** tracker_collect (blksnap v1): every tracked device with its CBT and its snapshot. */
+    private ObjectNode trackerCollect(JsonNode a) {
+        ObjectNode r = result();
+        ArrayNode devices = r.putArray("devices");
+        for (Tracker t : engine.trackers()) {
+            ObjectNode d = devices.addObject().put("device", t.name()).put("path", t.device().path().toString());
+            cbtFields(d, t.cbt().info());
+            SnapshotInfo info = engine.info(t.name());
+            d.put("snapshot", info.snapshot() == null ? "" : info.snapshot().toString());
+        }
+        return r;
     }
 
     private ObjectNode create(JsonNode a) throws IOException {
@@ -169,26 +209,74 @@ public final class ControlHandler {
         return result().put("id", id.toString());
     }
 
+    /** snapshot_take between the take hooks (see {@link TakeHooks}). */
+    private ObjectNode take(JsonNode a) throws IOException {
+        UUID id = id(a);
+        List<String> devices = engine.snapshot(id).deviceNames();
+        JsonNode timeout = a.get("hook_timeout_seconds");
+        if (timeout != null && (!timeout.canConvertToLong() || timeout.asLong() <= 0)) {
+            throw new InvalidArgumentException("hook_timeout_seconds must be a positive number of seconds, got " + timeout);
+        }
+        TakeHooks.Commands commands = new TakeHooks.Commands(a.has("pre_take") ? a.path("pre_take").asText() : null,
+                a.has("post_take") ? a.path("post_take").asText() : null, timeout == null ? null : timeout.asLong());
+        ObjectNode r = result();
+        hooks.around(id, devices, commands, () -> engine.take(id)).forEach(r::put);
+        return r;
+    }
+
+    /** snapshot_destroy; an unknown snapshot is ENODEV here, as blksnap answers it. */
+    private ObjectNode destroy(JsonNode a) throws IOException {
+        try {
+            engine.destroy(id(a));
+        } catch (NoSuchSnapshotException e) {
+            throw NoSuchSnapshotException.toDestroy(text(a, "id"));
+        }
+        return result();
+    }
+
+    /** snapshot_collect: every snapshot id; with an id, that snapshot's storage, devices and images. */
     private ObjectNode collect(JsonNode a) {
         ObjectNode r = result();
-        ArrayNode ids = r.putArray("id");
-        for (UUID id : engine.collect()) {
-            ids.add(id.toString());
+        if (!a.has("id")) {
+            ArrayNode ids = r.putArray("id");
+            for (UUID id : engine.collect()) {
+                ids.add(id.toString());
+            }
+            return r;
+        }
+        Snapshot s = engine.snapshot(id(a));
+        r.put("id", s.id().toString()).put("state", s.state().name().toLowerCase())
+                .put("diff_storage", s.storage().path().toString());
+        storageFields(r, s.storage().usage());
+        ArrayNode devices = r.putArray("devices");
+        for (String name : s.deviceNames()) {
+            SnapshotImage image = s.images().get(name);
+            devices.addObject().put("device", name).put("path", engine.tracker(name).device().path().toString())
+                    .put("image", image == null ? "" : image.name()).put("error_code", s.errorCode(name));
         }
         return r;
     }
 
+    private static ObjectNode storageFields(ObjectNode r, DiffStorage.Usage u) {
+        return r.put("diff_storage_kind", u.kind().name().toLowerCase()).put("diff_storage_size", u.size())
+                .put("diff_storage_filled", u.filled()).put("diff_storage_limit", u.limit());
+    }
+
     private ObjectNode info(JsonNode a) {
         SnapshotInfo i = engine.info(text(a, "device"));
-        return result().put("error_code", i.errorCode()).put("image", i.image());
+        ObjectNode r = result().put("error_code", i.errorCode()).put("image", i.image());
+        if (i.snapshot() != null) {
+            r.put("snapshot", i.snapshot().toString());
+            storageFields(r, i.storage());
+        }
+        return r;
     }
 
     private ObjectNode waitEvent(JsonNode a) throws InterruptedException {
-        UUID id = id(a);
         long timeout = a.path("timeout_ms").asLong(0);
         Optional<SnapshotEvent> e;
         try {
-            e = engine.waitEvent(id, timeout);
+            e = engine.waitEvent(id(a), timeout);
         } catch (NoSuchSnapshotException ex) {
             return result().put("result", "not found").put("message", ex.getMessage());
         }
@@ -204,14 +292,34 @@ public final class ControlHandler {
         return r;
     }
 
+    /** stretch_snapshot: raises a snapshot's storage limit (after upstream v1's verb of that name). */
+    private ObjectNode stretch(JsonNode a) throws IOException {
+        JsonNode limit = a.get("limit");
+        if (limit == null || !limit.canConvertToLong()) {
+            throw new InvalidArgumentException("stretch_snapshot needs a numeric limit in bytes");
+        }
+        return storageFields(result(), engine.stretch(id(a), limit.asLong()));
+    }
+
     private static ObjectNode result() {
         return ControlProtocol.JSON.createObjectNode();
     }
 
     public static String text(JsonNode a, String field) {
-        JsonNode v = a.get(field);
-        if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+        String v = optionalText(a, field);
+        if (v == null) {
             throw new InvalidArgumentException("missing argument '" + field + "'");
+        }
+        return v;
+    }
+
+    private static String optionalText(JsonNode a, String field) {
+        JsonNode v = a.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual() || v.asText().isEmpty()) {
+            throw new InvalidArgumentException("argument '" + field + "' must be a non-empty string");
         }
         return v.asText();
     }
@@ -220,12 +328,13 @@ public final class ControlHandler {
         return Path.of(text(a, field));
     }
 
+    /** A snapshot id; one that is not a UUID names no snapshot (ESRCH). */
     private static UUID id(JsonNode a) {
         String s = text(a, "id");
         try {
             return UUID.fromString(s);
         } catch (IllegalArgumentException e) {
-            throw new NoSuchSnapshotException("no snapshot with id '" + s + "' (not a snapshot id)");
+            throw NoSuchSnapshotException.of("'" + s + "' (not a snapshot id)");
         }
     }
 }

@@ -3,15 +3,9 @@ package org.jblksnap.control;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * The control protocol on {@code control.sock}: one JSON object per line each way.
- *
- * <pre>
- *   request:  {"version":1, "verb":"snapshot_take", "args":{"id":"…"}}
- *   reply:    {"version":1, "ok":true,  "result":{…}}
- *             {"version":1, "ok":false, "errno":"ENOENT", "code":2, "message":"no snapshot with id …"}
- * </pre>
- * A connection carries any number of requests, answered in order. Verbs and their
- * arguments are those of {@link ControlHandler}.
+ * The control protocol on {@code control.sock}: versioned JSON lines, one request and one
+ * reply per line. docs/CONTROL.md describes it, with every verb, its fields and its errnos;
+ * {@link ControlHandler} implements the verbs, {@link ControlServer} the socket.
  */
 public final class ControlProtocol {
     public static final int VERSION = 1;

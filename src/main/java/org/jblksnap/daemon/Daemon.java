@@ -80,7 +80,7 @@ public final class Daemon implements AutoCloseable {
             for (InetSocketAddress a : config.nbdTcp) {
                 nbd.listenTcp(a);
             }
-            ControlHandler handler = new ControlHandler(engine);
+            ControlHandler handler = new ControlHandler(engine, new TakeHookCommands(config.takeHooks));
             FuseExports fuse = null;
             if (config.fuseDir != null) {
                 fuse = new FuseExports(engine, Files.createDirectories(config.fuseDir));

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.nbd.protocol.HostPort;
 
@@ -27,9 +28,12 @@ import com.fasterxml.jackson.databind.JsonNode;
  *   "nbd_tcp":  ["127.0.0.1:10809"],
  *   "fuse_dir": "/mnt/jblksnap",
  *   "params":   {"chunk_minimum_shift": 16},
- *   "log_level": "INFO"
+ *   "log_level": "INFO",
+ *   "take_hooks": {"pre_take": "virsh domfsfreeze vm1", "post_take": "virsh domfsthaw vm1", "timeout_seconds": 60}
  * }
  * </pre>
+ * The take hooks are the commands every snapshot_take runs before and after it unless it names
+ * its own (see {@code control.TakeHooks}).
  */
 public final class DaemonConfig {
     public Path runDir;
@@ -40,6 +44,7 @@ public final class DaemonConfig {
     public Path fuseDir;
     public final Map<String, String> params = new LinkedHashMap<>();
     public String logLevel = "INFO";
+    public TakeHooks.Commands takeHooks = TakeHooks.Commands.DEFAULTS;
 
     /** Reads a config file; every field is optional. */
     public static DaemonConfig load(Path file) throws IOException {
@@ -67,10 +72,34 @@ public final class DaemonConfig {
                 case "fuse_dir" -> c.fuseDir = Path.of(v.asText());
                 case "params" -> v.properties().forEach(e -> c.params.put(e.getKey(), e.getValue().asText()));
                 case "log_level" -> c.logLevel = v.asText();
+                case "take_hooks" -> c.takeHooks = takeHooks(file, v);
                 default -> throw new InvalidArgumentException("config file " + file + ": unknown field '" + f + "'");
             }
         }
         return c;
+    }
+
+    private static TakeHooks.Commands takeHooks(Path file, JsonNode v) {
+        String pre = null;
+        String post = null;
+        Long timeout = null;
+        for (Iterator<String> it = v.fieldNames(); it.hasNext();) {
+            String f = it.next();
+            JsonNode x = v.get(f);
+            switch (f) {
+                case "pre_take" -> pre = x.asText();
+                case "post_take" -> post = x.asText();
+                case "timeout_seconds" -> {
+                    if (!x.canConvertToLong() || x.asLong() <= 0) {
+                        throw new InvalidArgumentException("config file " + file + ": take_hooks.timeout_seconds must be"
+                                + " a positive number, got " + x);
+                    }
+                    timeout = x.asLong();
+                }
+                default -> throw new InvalidArgumentException("config file " + file + ": unknown field take_hooks." + f);
+            }
+        }
+        return new TakeHooks.Commands(pre, post, timeout);
     }
 
     /** HOST:PORT, with an IPv6 host in brackets; resolved here, so a bad host fails at start. */

@@ -45,8 +45,7 @@ final class LoopVerbs {
     /** The device's own export, or with "image" its snapshot image's. */
     private String exportName(JsonNode a) {
         String device = ControlHandler.text(a, "device");
-        engine.tracker(device);
-        return a.path("image").asBoolean(false) ? engine.info(device).image() : device;
+        return a.path("image").asBoolean(false) ? engine.image(device).name() : engine.tracker(device).name();
     }
 
     private static ObjectNode result(JsonNode a) {

@@ -23,7 +23,8 @@ import org.jblksnap.params.Params;
 /**
  * Positional I/O on a regular file or a block device, in whole 512-byte sectors. The
  * capacity is fixed at open: requests past it are refused, and a backing file that shrinks or
- * is replaced underneath is reported instead of read as zeroes.
+ * is replaced underneath is reported instead of read as zeroes. A block device is claimed
+ * exclusively ({@link ExclusiveClaim}) for as long as it is open.
  */
 public final class BlockDevice implements BlockIo, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BlockDevice.class.getName());
@@ -33,16 +34,20 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
     private final boolean blockDevice;
     private final boolean readOnly;
     private final Object fileKey;
+    /** The exclusive claim of a block device; null for a file. */
+    private final ExclusiveClaim claim;
     /** The first failed flush; from then on every flush fails (see {@link #flush}). */
     private volatile IOException flushFailure;
 
-    private BlockDevice(Path path, FileChannel channel, long capacity, boolean blockDevice, boolean readOnly, Object fileKey) {
+    private BlockDevice(Path path, FileChannel channel, long capacity, boolean blockDevice, boolean readOnly, Object fileKey,
+            ExclusiveClaim claim) {
         this.path = path;
         this.channel = channel;
         this.capacity = capacity;
         this.blockDevice = blockDevice;
         this.readOnly = readOnly;
         this.fileKey = fileKey;
+        this.claim = claim;
     }
 
     public static BlockDevice open(Path path) throws IOException {
@@ -51,21 +56,25 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
 
     /**
      * Opens a regular file or a block device. Anything else, a missing path, an empty file or
-     * a size that is not a multiple of 512 is refused with a clear message.
+     * a size that is not a multiple of 512 is refused with a clear message; so is a block device
+     * that something else holds (mounted, an md or LVM member: EBUSY).
      */
     public static BlockDevice open(Path path, boolean readOnly) throws IOException {
-        Kind kind = kindOf(path);
-        if (kind == Kind.MISSING) {
-            throw new PathException(Errno.ENOENT, "device path " + path + " does not exist");
+        Kind kind = checkPath(path);
+        ExclusiveClaim claim = kind == Kind.BLOCK_DEVICE ? ExclusiveClaim.of(path) : null;
+        Set<Integer> before;
+        FileChannel ch;
+        try {
+            before = CacheHints.before(path);
+            ch = readOnly
+                    ? FileChannel.open(path, StandardOpenOption.READ)
+                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException | RuntimeException e) {
+            if (claim != null) {
+                claim.close();
+            }
+            throw e;
         }
-        if (kind != Kind.FILE && kind != Kind.BLOCK_DEVICE) {
-            throw new PathException(Errno.EINVAL, "device path " + path + " is a " + kind.label
-                    + ", not a regular file or a block device");
-        }
-        Set<Integer> before = CacheHints.before(path);
-        FileChannel ch = readOnly
-                ? FileChannel.open(path, StandardOpenOption.READ)
-                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             CacheHints.apply(path, before, !readOnly);
             // For a block device the JDK asks the kernel (BLKGETSIZE64) for the size.
@@ -78,11 +87,27 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
                         + ", which is not a multiple of " + Params.SECTOR_SIZE);
             }
             Object key = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
-            return new BlockDevice(path, ch, capacity, kind == Kind.BLOCK_DEVICE, readOnly, key);
+            return new BlockDevice(path, ch, capacity, kind == Kind.BLOCK_DEVICE, readOnly, key, claim);
         } catch (IOException | RuntimeException e) {
             ch.close();
+            if (claim != null) {
+                claim.close();
+            }
             throw e;
         }
+    }
+
+    /** Refuses a path that is not a regular file or a block device (PathException); returns which it is. */
+    public static Kind checkPath(Path path) throws IOException {
+        Kind kind = kindOf(path);
+        if (kind == Kind.MISSING) {
+            throw new PathException(Errno.ENOENT, "device path " + path + " does not exist");
+        }
+        if (kind != Kind.FILE && kind != Kind.BLOCK_DEVICE) {
+            throw new PathException(Errno.EINVAL, "device path " + path + " is a " + kind.label
+                    + ", not a regular file or a block device");
+        }
+        return kind;
     }
 
     /** What a path is, following symbolic links. */
@@ -251,7 +276,13 @@ public final class BlockDevice implements BlockIo, AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            if (claim != null) {
+                claim.close();
+            }
+        }
     }
 
     @Override

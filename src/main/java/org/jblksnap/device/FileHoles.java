@@ -35,7 +35,7 @@ public final class FileHoles {
     /** Reports [offset, offset + length) as consecutive runs of data and holes. */
     public void walk(long offset, long length, Runs runs) throws IOException {
         long end = Math.min(size, offset + length);
-        int fd = Native.openReadOnly(path);
+        int fd = Native.open(path.toString(), Native.O_RDONLY | Native.O_CLOEXEC);
         if (fd < 0) {
             runs.next(length, false);
             return;

@@ -19,9 +19,10 @@ import java.util.Set;
 /**
  * The few Linux calls the JDK does not offer, through the FFM API: fallocate(2), so that a
  * difference storage owns its space when it grows (a full disk shows as a failed growth, not
- * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints; open(2),
- * lseek(2) and close(2) on a raw descriptor, for the SEEK_DATA / SEEK_HOLE walk of
- * {@link FileHoles}.
+ * as a failed chunk write later); posix_fadvise(2), for a device's page cache hints; open(2)
+ * with O_EXCL, which claims a block device ({@link ExclusiveClaim}); ioctl(2), for freezing a
+ * file system (FIFREEZE, FITHAW) and for a file's extents (FS_IOC_FIEMAP, {@link FileExtents});
+ * lseek(2), for the SEEK_DATA / SEEK_HOLE walk of {@link FileHoles}.
  */
 public final class Native {
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -31,6 +32,7 @@ public final class Native {
     private static final MethodHandle OPEN;
     private static final MethodHandle LSEEK;
     private static final MethodHandle CLOSE;
+    private static final MethodHandle IOCTL;
 
     static {
         Linker linker = Linker.nativeLinker();
@@ -42,15 +44,17 @@ public final class Native {
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
         OPEN = linker.downcallHandle(linker.defaultLookup().find("open").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT),
-                Linker.Option.firstVariadicArg(2));
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT),
+                Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
+        CLOSE = linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+        IOCTL = linker.downcallHandle(linker.defaultLookup().find("ioctl").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS),
+                Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
         LSEEK = linker.downcallHandle(linker.defaultLookup().find("lseek").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT),
                 Linker.Option.captureCallState("errno"));
-        CLOSE = linker.downcallHandle(linker.defaultLookup().find("close").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     }
 
     private Native() {
@@ -73,6 +77,48 @@ public final class Native {
         }
     }
 
+    /** open(2) flags (Linux, x86-64 and arm64 alike). */
+    public static final int O_RDONLY = 0;
+    public static final int O_EXCL = 0200;
+    public static final int O_CLOEXEC = 02000000;
+    public static final int O_DIRECTORY = 0200000;
+
+    /** open(path, flags): the descriptor, or minus the errno. */
+    public static int open(String path, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, 0);
+            return fd >= 0 ? fd : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("open call failed", t);
+        }
+    }
+
+    public static void close(int fd) {
+        try {
+            int rc = (int) CLOSE.invokeExact(fd);
+            assert rc == 0 || rc == -1;
+        } catch (Throwable t) {
+            throw new IllegalStateException("close call failed", t);
+        }
+    }
+
+    /** ioctl numbers: _IOWR('X', 119/120, int) and _IOWR('f', 11, struct fiemap). */
+    public static final long FIFREEZE = 0xC0045877L;
+    public static final long FITHAW = 0xC0045878L;
+    public static final long FS_IOC_FIEMAP = 0xC020660BL;
+
+    /** ioctl(fd, request, arg): 0 (or the call's positive result), else minus the errno. */
+    public static int ioctl(int fd, long request, MemorySegment arg) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CALL_STATE);
+            int rc = (int) IOCTL.invokeExact(state, fd, request, arg);
+            return rc >= 0 ? rc : -(int) ERRNO.get(state, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("ioctl call failed", t);
+        }
+    }
+
     /** posix_fadvise advice values (Linux). */
     public static final int FADV_RANDOM = 1;
     public static final int FADV_DONTNEED = 4;
@@ -86,22 +132,11 @@ public final class Native {
         }
     }
 
-    private static final int O_RDONLY = 0;
-    private static final int O_CLOEXEC = 0x80000;
     /** lseek whence values (Linux). */
     public static final int SEEK_DATA = 3;
     public static final int SEEK_HOLE = 4;
     /** What lseek SEEK_DATA fails with when no data follows. */
     public static final int ENXIO = 6;
-
-    /** open(path, O_RDONLY | O_CLOEXEC): a descriptor to {@link #close}, or -1. */
-    public static int openReadOnly(Path path) {
-        try (Arena arena = Arena.ofConfined()) {
-            return (int) OPEN.invokeExact(arena.allocateFrom(path.toString()), O_RDONLY | O_CLOEXEC, 0);
-        } catch (Throwable t) {
-            throw new IllegalStateException("open call failed", t);
-        }
-    }
 
     /** lseek(fd, offset, whence): the resulting offset, or minus the errno. */
     public static long lseek(int fd, long offset, int whence) {
@@ -111,15 +146,6 @@ public final class Native {
             return rc >= 0 ? rc : -(int) ERRNO.get(state, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("lseek call failed", t);
-        }
-    }
-
-    /** close(fd), for a descriptor from {@link #openReadOnly}. */
-    public static void close(int fd) {
-        try {
-            int ignored = (int) CLOSE.invokeExact(fd);
-        } catch (Throwable t) {
-            throw new IllegalStateException("close call failed", t);
         }
     }
 

@@ -9,6 +9,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.function.LongConsumer;
 
 import org.jblksnap.device.BlockDevice;
+import org.jblksnap.device.ExclusiveClaim;
 import org.jblksnap.device.FileIo;
 import org.jblksnap.device.Native;
 import org.jblksnap.error.Errno;
@@ -30,35 +31,49 @@ import org.jblksnap.params.Params;
  *
  * <p>Growth: when the free space after an allocation falls to half of diff_storage_minimum,
  * the storage grows by min(minimum, limit − size), with the space really reserved
- * (fallocate). At the limit, one {@code no_space} event asks for diff_storage_minimum more
- * sectors. An allocation that does not fit even after growing sets overflow for good.
+ * (fallocate). At the limit, or when the file system has no room for the growth, one
+ * {@code no_space} event carries the total size requested so far, in sectors (blksnap's
+ * {@code requested_nr_sect}: "grew up to N MiB"). {@link #raiseLimit} lets a taken snapshot
+ * grow further, and a later limit brings a later {@code no_space}. An allocation that does not
+ * fit even after growing sets overflow for good.
+ *
+ * <p>A block device is claimed exclusively ({@link ExclusiveClaim}) while it is the storage.
  */
 public final class DiffStorage implements AutoCloseable {
     /** Where the storage lives. */
     public enum Kind { TEMP_FILE, FILE, BLOCK_DEVICE }
 
+    /** How much of the storage is there and used, in bytes. */
+    public record Usage(Kind kind, long size, long filled, long limit) {
+    }
+
     private final Path path;
     private final Kind kind;
     private final FileChannel channel;
     private final int fd;
-    private final long limit;
+    private final ExclusiveClaim claim;
     private final long growthStep;
     private final LongConsumer noSpace;
-    // -- guarded by this (allocation, growth, close) --
+    // -- guarded by this (allocation, growth, the limit, close) --
+    private long limit;
     private long size;
+    /** The size asked for so far: the size, plus a growth the file system had no room for. */
+    private long requested;
     private long filled;
     private boolean noSpaceReported;
     private boolean growthFailed;
     /** Set under this, for good; read without a lock. */
     private volatile boolean overflow;
 
-    private DiffStorage(Path path, Kind kind, FileChannel channel, int fd, long size, long limit, long growthStep,
-            LongConsumer noSpace) {
+    private DiffStorage(Path path, Kind kind, FileChannel channel, int fd, ExclusiveClaim claim, long size, long limit,
+            long growthStep, LongConsumer noSpace) {
         this.path = path;
         this.kind = kind;
         this.channel = channel;
         this.fd = fd;
+        this.claim = claim;
         this.size = size;
+        this.requested = size;
         this.limit = limit;
         this.growthStep = growthStep;
         this.noSpace = noSpace;
@@ -102,9 +117,10 @@ public final class DiffStorage implements AutoCloseable {
     /**
      * Opens the storage.
      *
-     * @param noSpace called with the sectors wanted when the storage reached its limit and runs
-     *                low; it runs under the allocation lock (so it is reported before any later
-     *                overflow), so it must be quick and must not call back into this storage
+     * @param noSpace called with the total size requested so far, in sectors, when the storage
+     *                reached its limit (or found no room to grow) and runs low; it runs under the
+     *                allocation lock (so it is reported before any later overflow), so it must be
+     *                quick and must not call back into this storage
      */
     public static DiffStorage open(Path path, long limit, Params params, LongConsumer noSpace) throws IOException {
         Kind kind = check(path, limit);
@@ -119,16 +135,22 @@ public final class DiffStorage implements AutoCloseable {
                 } finally {
                     Files.delete(file);
                 }
-                return new DiffStorage(file, kind, ch, fd, 0, limit, step, noSpace);
+                return new DiffStorage(file, kind, ch, fd, null, 0, limit, step, noSpace);
             }
             case FILE -> {
                 FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                return new DiffStorage(path, kind, ch, Native.descriptorOf(path), ch.size(), limit, step, noSpace);
+                return new DiffStorage(path, kind, ch, Native.descriptorOf(path), null, ch.size(), limit, step, noSpace);
             }
             case BLOCK_DEVICE -> {
-                FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                long capacity = ch.size();
-                return new DiffStorage(path, kind, ch, -1, capacity, Math.min(limit, capacity), step, noSpace);
+                ExclusiveClaim claim = ExclusiveClaim.of(path);
+                try {
+                    FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                    long capacity = ch.size();
+                    return new DiffStorage(path, kind, ch, -1, claim, capacity, Math.min(limit, capacity), step, noSpace);
+                } catch (IOException | RuntimeException e) {
+                    claim.close();
+                    throw e;
+                }
             }
             default -> throw new IllegalStateException(kind.toString());
         }
@@ -163,9 +185,43 @@ public final class DiffStorage implements AutoCloseable {
             if (size - filled <= growthStep / 2 && (size >= limit || growthFailed) && !noSpaceReported) {
                 noSpaceReported = true;
                 // Under the lock: an overflow in another thread must not be reported first.
-                noSpace.accept(growthStep >> Params.SECTOR_SHIFT);
+                noSpace.accept(requested >> Params.SECTOR_SHIFT);
             }
             return offset;
+        }
+    }
+
+    /**
+     * Raises the limit (upstream issue #102: a long backup outgrows the limit it started with).
+     * The storage grows on at once if it is low, and a new {@code no_space} comes at the new
+     * limit. Refused for a block device (its size is fixed), after an overflow (the snapshot
+     * is already lost) and for a limit below the present one.
+     */
+    public synchronized void raiseLimit(long newLimit) throws IOException {
+        if (newLimit % Params.SECTOR_SIZE != 0) {
+            throw new InvalidArgumentException("difference storage limit " + newLimit + " is not a multiple of "
+                    + Params.SECTOR_SIZE);
+        }
+        if (kind == Kind.BLOCK_DEVICE) {
+            throw new StorageException(Errno.EINVAL, "difference storage " + path
+                    + " is a block device of fixed size; its limit cannot be raised");
+        }
+        if (overflow) {
+            throw new StorageException(Errno.EFAULT, "difference storage " + path
+                    + " has already overflowed: the snapshot is corrupted, a higher limit cannot bring it back");
+        }
+        if (newLimit < limit) {
+            throw new InvalidArgumentException("difference storage limit " + newLimit + " is below the present limit "
+                    + limit + "; it can only be raised");
+        }
+        if (!channel.isOpen()) {
+            throw new IOException("difference storage " + path + " is closed");
+        }
+        limit = newLimit;
+        noSpaceReported = false;
+        growthFailed = false;
+        if (size - filled <= growthStep / 2) {
+            grow(0);
         }
     }
 
@@ -179,6 +235,7 @@ public final class DiffStorage implements AutoCloseable {
             return;
         }
         long by = Math.min(Math.max(growthStep, atLeast), limit - size);
+        requested = size + by;
         int err = fd >= 0 ? Native.fallocate(fd, size, by) : Native.EOPNOTSUPP;
         if (err == Native.EOPNOTSUPP) {
             // The file system cannot reserve space: extend the file sparsely instead.
@@ -209,8 +266,12 @@ public final class DiffStorage implements AutoCloseable {
         return kind;
     }
 
-    public long limit() {
+    public synchronized long limit() {
         return limit;
+    }
+
+    public synchronized Usage usage() {
+        return new Usage(kind, size, filled, limit);
     }
 
     public synchronized long size() {
@@ -228,6 +289,12 @@ public final class DiffStorage implements AutoCloseable {
     /** Under the allocation lock, so no growth is halfway through a closing descriptor. */
     @Override
     public synchronized void close() throws IOException {
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            if (claim != null) {
+                claim.close();
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@ package org.jblksnap.error;
 public enum Errno {
     EPERM(1), ENOENT(2), ESRCH(3), EIO(5), ENXIO(6), EBADF(9), ENOMEM(12), EACCES(13), EFAULT(14), EBUSY(16),
     EEXIST(17), ENODEV(19), ENOTDIR(20), EISDIR(21), EINVAL(22), EFBIG(27), ENOSPC(28), EROFS(30), ERANGE(34),
-    EOVERFLOW(75), ENOTSUP(95), ESHUTDOWN(108), ETIMEDOUT(110), EALREADY(114), EDQUOT(122);
+    EOVERFLOW(75), ENOTSUP(95), ESHUTDOWN(108), ETIMEDOUT(110), EALREADY(114), EDQUOT(122), ECANCELED(125);
 
     private final int code;
 
@@ -19,6 +19,16 @@ public enum Errno {
 
     public int code() {
         return code;
+    }
+
+    /** The errno with this number; EIO for a number this list does not name. */
+    public static Errno ofCode(int code) {
+        for (Errno e : values()) {
+            if (e.code == code) {
+                return e;
+            }
+        }
+        return EIO;
     }
 
     /**

@@ -1,6 +1,6 @@
 package org.jblksnap.error;
 
-/** No attached device has that name (blksnap: -ENODEV). */
+/** I/O on a device that was detached meanwhile (ENODEV); its export is going away. */
 public final class NoSuchDeviceException extends BlksnapException {
     public NoSuchDeviceException(String message) {
         super(Errno.ENODEV, message);

@@ -3,6 +3,8 @@ package org.jblksnap.fuse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -12,6 +14,7 @@ import org.cryptomator.jfuse.api.FuseBuilder;
 import org.cryptomator.jfuse.api.FuseMountFailedException;
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.image.SnapshotImage;
+import org.jblksnap.snapshot.HostStack;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.tracker.Tracker;
 
@@ -21,6 +24,10 @@ import org.jblksnap.tracker.Tracker;
  * and read-write through the tracker or the image. Files come and go with attach/take and
  * detach/destroy (it subscribes to the engine); {@link #loops()} turns them into loop devices,
  * which go with them.
+ *
+ * <p>It is also the engine's {@link HostStack}: it tells which host file is one of its exports,
+ * and freezes the file systems mounted on loop devices over a snapshot's device files at take
+ * ({@link FileSystemFreezer}).
  *
  * <p>At construction a mount and loop devices left under the directory by a crashed process
  * are cleaned up first ({@link LoopDevices#cleanupStale}).
@@ -51,6 +58,8 @@ public final class FuseExports implements AutoCloseable {
     private final ExportFileSystem fs;
     private final LoopDevices loops;
     private final SnapshotManager.Subscription subscription;
+    private final FileSystemFreezer freezer;
+    private final SnapshotManager.Subscription hostStack;
     private final Fuse fuse;
     private boolean closed;
 
@@ -67,9 +76,12 @@ public final class FuseExports implements AutoCloseable {
         this.fs = new ExportFileSystem(builder.errno(), options);
         this.loops = new LoopDevices(this.mountDir, fs::contains);
         this.subscription = manager.subscribe(new Listener());
+        this.freezer = new FileSystemFreezer(this.mountDir);
+        this.hostStack = manager.addHostStack(new Stack());
         try {
             fuse = builder.build(fs);
         } catch (UnsatisfiedLinkError e) {
+            hostStack.close();
             subscription.close();
             loops.close();
             throw new IOException("libfuse3 could not be loaded (" + e.getMessage() + "); install fuse3/libfuse3"
@@ -78,6 +90,7 @@ public final class FuseExports implements AutoCloseable {
         try {
             fuse.mount("jblksnap", this.mountDir, "-o", mountOptions(options));
         } catch (FuseMountFailedException | RuntimeException e) {
+            hostStack.close();
             subscription.close();
             loops.close();
             closeFuse();
@@ -111,13 +124,15 @@ public final class FuseExports implements AutoCloseable {
         return loops;
     }
 
-    /** Detaches the loop devices set up here, then unmounts. */
+    /** Thaws what a take cut short left frozen, detaches the loop devices set up here, then unmounts. */
     @Override
     public synchronized void close() throws IOException {
         if (closed) {
             return;
         }
         closed = true;
+        hostStack.close();
+        freezer.thawAll();
         subscription.close();
         IOException failure = null;
         try {
@@ -209,6 +224,19 @@ public final class FuseExports implements AutoCloseable {
         @Override
         public void imageDestroying(SnapshotImage image) {
             remove(image.name());
+        }
+    }
+
+    private final class Stack implements HostStack {
+        @Override
+        public Optional<String> exportOf(Path file) {
+            Path f = file.toAbsolutePath().normalize();
+            return mountDir.equals(f.getParent()) ? Optional.of(f.getFileName().toString()) : Optional.empty();
+        }
+
+        @Override
+        public HostStack.Thaw freeze(List<String> devices) {
+            return freezer.freeze(devices);
         }
     }
 

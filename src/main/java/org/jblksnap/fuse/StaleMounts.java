@@ -7,6 +7,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Optional;
 
+import org.jblksnap.device.MountTable;
+
 /** FUSE mounts left behind by a process that died without unmounting. */
 final class StaleMounts {
     // strerror(ENOTCONN): what stat says on a FUSE mount whose server is gone.

@@ -3,20 +3,27 @@ package org.jblksnap.fuse;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * Runs the system tools jblksnap drives: losetup, fusermount3 and umount for the FUSE exports,
- * mkfs.ext4, debugfs and e2fsck for `jblksnap demo`. Standard input is /dev/null; a tool that
- * does not finish in time is killed with everything it started.
+ * Runs the system tools jblksnap drives (losetup, fusermount3 and umount for the FUSE exports,
+ * mkfs.ext4, debugfs and e2fsck for `jblksnap demo`) and the user's take hooks: stdin from /dev/null, both outputs captured (the first 64 KiB of each), a timeout after
+ * which the command and every process it started are killed.
  */
 public final class SystemTools {
-    private static final long TIMEOUT_SECONDS = 120;
+    private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(120);
+    private static final int MAX_OUTPUT = 64 << 10;
+    /** How long the output pipes may stay open after the command ended (a child it left running). */
+    private static final long DRAIN_AFTER_EXIT_SECONDS = 5;
 
     /** What a finished command said. */
     public record Result(List<String> command, int exit, String out, String err) {
@@ -31,29 +38,40 @@ public final class SystemTools {
         }
     }
 
+    /** A command that did not finish in time; it and its children were killed. */
+    public static final class TimedOutException extends IOException {
+        TimedOutException(String message) {
+            super(message);
+        }
+    }
+
     private SystemTools() {
     }
 
     public static Result run(String... command) throws IOException {
+        return run(TOOL_TIMEOUT, Map.of(), command);
+    }
+
+    /** Runs the command with these variables added to the environment. */
+    public static Result run(Duration timeout, Map<String, String> env, String... command) throws IOException {
         List<String> cmd = List.of(command);
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-        // Both pipes are drained while the tool runs so a chatty one cannot block on a full pipe.
-        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()),
-                Thread::startVirtualThread);
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()),
-                Thread::startVirtualThread);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        // Both pipes are drained at once so a chatty tool cannot block on a full one.
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> drain(p.getInputStream()), Thread::startVirtualThread);
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> drain(p.getErrorStream()), Thread::startVirtualThread);
         try {
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                destroyTree(p);
-                throw new IOException(String.join(" ", cmd) + " did not finish within " + TIMEOUT_SECONDS + " s");
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                kill(p);
+                throw new TimedOutException(String.join(" ", cmd) + " did not finish within " + timeout.toSeconds()
+                        + " s and was killed");
             }
-            return new Result(cmd, p.exitValue(), out.get(), err.get());
+            return new Result(cmd, p.exitValue(), output(out), output(err));
         } catch (InterruptedException e) {
-            destroyTree(p);
+            kill(p);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while running " + String.join(" ", cmd), e);
-        } catch (ExecutionException e) {
-            throw new IOException("reading the output of " + String.join(" ", cmd) + " failed", e.getCause());
         }
     }
 
@@ -66,14 +84,27 @@ public final class SystemTools {
         return r;
     }
 
-    private static void destroyTree(Process p) {
+    private static void kill(Process p) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
     }
 
+    private static String output(CompletableFuture<String> f) throws IOException, InterruptedException {
+        try {
+            return f.get(DRAIN_AFTER_EXIT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            return "(output still open: a process it started holds it)";
+        } catch (ExecutionException e) {
+            throw new IOException("reading the output of a command failed", e.getCause());
+        }
+    }
+
+    /** The first MAX_OUTPUT bytes; the rest is read and dropped so the writer never blocks. */
     private static String drain(InputStream in) {
         try (in) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            byte[] kept = in.readNBytes(MAX_OUTPUT);
+            in.transferTo(OutputStream.nullOutputStream());
+            return new String(kept, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

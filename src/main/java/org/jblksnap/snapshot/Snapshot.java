@@ -1,7 +1,6 @@
 package org.jblksnap.snapshot;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -13,6 +12,7 @@ import java.util.UUID;
 import org.jblksnap.cow.ChunkBufferPool;
 import org.jblksnap.cow.ChunkMap;
 import org.jblksnap.cow.CowHealth;
+import org.jblksnap.device.Placement;
 import org.jblksnap.diff.DiffStorage;
 import org.jblksnap.error.Errno;
 import org.jblksnap.image.SnapshotImage;
@@ -31,6 +31,8 @@ public final class Snapshot {
 
     private final UUID id;
     private final DiffStorage storage;
+    /** Where the storage lives, for the engine's overlap checks. */
+    private final Placement storagePlacement;
     private final EventQueue events = new EventQueue();
     /** Each device's copy-on-write health, made at take: one device's failure is its own. */
     private final Map<String, CowHealth> health = new LinkedHashMap<>();
@@ -41,9 +43,10 @@ public final class Snapshot {
     private volatile State state = State.CREATED;
 
     /** Opens the difference storage; on error nothing exists. */
-    Snapshot(UUID id, Path storagePath, long limit, Params params) throws IOException {
+    Snapshot(UUID id, Placement storagePlacement, long limit, Params params) throws IOException {
         this.id = id;
-        this.storage = DiffStorage.open(storagePath, limit, params, this::noSpace);
+        this.storagePlacement = storagePlacement;
+        this.storage = DiffStorage.open(storagePlacement.path(), limit, params, this::noSpace);
     }
 
     public UUID id() {
@@ -56,6 +59,10 @@ public final class Snapshot {
 
     public DiffStorage storage() {
         return storage;
+    }
+
+    Placement storagePlacement() {
+        return storagePlacement;
     }
 
     public EventQueue events() {

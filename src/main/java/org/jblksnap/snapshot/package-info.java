@@ -5,9 +5,16 @@
  * classes it names hold the details.
  *
  * <h2>Take</h2>
- * {@code SnapshotManager.take}, holding the manager's monitor:
+ * The user's take hooks run outside the engine, around all of this ({@code control.TakeHooks}):
+ * the pre-take command before (if it fails, nothing below happens), the post-take command
+ * after, whatever happened. {@code SnapshotManager.take}, holding the manager's monitor:
  * <ol>
  * <li>Check: the snapshot exists, is not taken, has devices.</li>
+ * <li>Freeze the file systems over the devices, as blksnap's {@code bdev_freeze}: each
+ * {@link org.jblksnap.snapshot.HostStack} (the FUSE front end) FIFREEZEs every file system
+ * mounted on a loop device over one of the snapshot's device files. The write gates are still
+ * open: a file system writes its last changes (ext4 flushes its journal and clears
+ * needs_recovery) through the engine before it stops.</li>
  * <li>Freeze every device of the snapshot, in the snapshot's device order
  * ({@code Tracker.freeze}, its {@link org.jblksnap.device.WriteGate}): new writes wait at the
  * gate, and the freeze returns once the writes in flight, their copy-on-write included, have
@@ -19,6 +26,8 @@
  * ({@code Tracker.setCowWhileFrozen}, which asserts the gate is frozen and drained); the
  * {@link org.jblksnap.image.SnapshotImage} is made. The snapshot is TAKEN.</li>
  * <li>Thaw every device frozen so far, in a {@code finally}: also when a step failed.</li>
+ * <li>Thaw the file systems (FITHAW), in a {@code finally} after the gates opened: also when a
+ * step failed. At daemon stop the FUSE front end thaws whatever a take cut short left frozen.</li>
  * <li>Tell the listeners of each image ({@code imageCreated}: an NBD export, a FUSE file).</li>
  * </ol>
  * So every write either finished before the instant (its CBT mark carries the old active
@@ -43,6 +52,25 @@
  * on (steps 3 to 5 run whatever happens before them). The devices stay attached and tracked;
  * their CBT keeps the numbers of the take.
  *
+ * <h2>One writer: what the engine refuses</h2>
+ * A tracked device must see every write to it, and a difference storage must not be written
+ * through a tracker. {@link org.jblksnap.device.Placement} says what a path is stored on
+ * (a partition's disk, device-mapper and md slaves, a loop device's backing file, a file
+ * system's device); two paths overlap when one is stored on the other.
+ * <ul>
+ * <li>attach: a device is opened exclusively (a mounted or otherwise held block device:
+ * EBUSY); refused when it overlaps a tracked device (EBUSY; the same device: EALREADY) or a
+ * snapshot's storage (EBUSY), when a loop device writes to it (EBUSY), and when it is stored
+ * on an export of this engine (a loop device over its FUSE file: EINVAL).</li>
+ * <li>snapshot_create: the storage is refused when it is, is stored on, or holds a tracked
+ * device (EINVAL; blksnap compares dev_id), when it overlaps another snapshot's storage
+ * (EBUSY), and when it is stored on an export of this engine (EINVAL), where its writes would
+ * come back through the engine and could wait for themselves. A block device storage is opened
+ * exclusively.</li>
+ * </ul>
+ * A plain open of a tracked block device by another program (one that does not ask for
+ * exclusivity), or a loop device set up over a tracked file after attach, cannot be refused.
+ *
  * <h2>Lock order</h2>
  * Outer to inner: a thread holding a lock of the list never waits for one above it.
  * <ol>
@@ -52,6 +80,9 @@
  * {@code fuse.LoopDevices}' monitor): a listener must not block (slow work, such as
  * {@code losetup -d}, goes to a worker). Waiting for an event ({@code waitEvent}) holds no
  * lock of the engine.</li>
+ * <li><b>{@code fuse.FileSystemFreezer}'s monitor</b>: held across FIFREEZE and FITHAW,
+ * under the manager's monitor at take. The frozen file systems' writes enter the write gates
+ * below while it is held, so the gates must be open then (take freezes them after).</li>
  * <li><b>Write gates</b>: a device's ({@code Tracker}) gate is entered by each device write for
  * its whole path (CBT mark, COW copy, device write) and frozen by take, destroy and detach; an
  * image's gate is entered by each image read, write and flush and closed by destroy. Several

@@ -114,6 +114,21 @@ public final class JblksnapProcess implements AutoCloseable {
         return r;
     }
 
+    /** Runs qemu-io on an export of this daemon with these commands; fails on an error. */
+    public String qemuIo(String export, String... commands) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("qemu-io", "-f", "raw"));
+        for (String c : commands) {
+            cmd.add("-c");
+            cmd.add(c);
+        }
+        cmd.add("nbd+unix:///" + export + "?socket=" + runDir.resolve("nbd.sock"));
+        String out = ChildProcess.of(cmd).check().all();
+        if (out.contains("failed") || out.contains("error")) {
+            throw new AssertionError(String.join(" ", cmd) + ":\n" + out);
+        }
+        return out;
+    }
+
     @Override
     public void close() throws InterruptedException {
         if (daemon != null) {

@@ -72,7 +72,15 @@ class LocalCycleCliTest {
         Files.writeString(fs.resolve("before.txt"), "written before the snapshot\n".repeat(1000));
         must("sync");
 
-        String id = jb.ok("snapshot_create", "-d", "disk0", "-f", dir.toString(), "-l", "256M").get("id");
+        // markdirtyblock --file, as upstream's 3000-cbt uses it: the file's blocks on disk0.
+        Path dirty = fs.resolve("dirty");
+        must("fallocate", "--length", "1MiB", dirty.toString());
+        ChildProcess.Result marked = jb.ok("markdirtyblock", "-f", dirty.toString());
+        assertEquals("disk0", marked.get("device"));
+        assertTrue(Integer.parseInt(marked.get("ranges")) >= 1, marked.out());
+
+        String id = jb.ok("snapshot_create", "-d", "disk0", "-f", dir.toString(), "-l", "256M").out().strip();
+        // Frozen by the user already: the take's own freeze leaves it as it is.
         must("fsfreeze", "-f", fs.toString());
         try {
             jb.ok("snapshot_take", "-i", id);

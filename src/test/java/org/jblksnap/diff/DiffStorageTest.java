@@ -104,7 +104,7 @@ class DiffStorageTest {
                 boolean low = s.size() == limit && s.size() - s.filled() <= STEP / 2;
                 assertEquals(low ? 1 : 0, noSpace.size(), "after allocation " + i);
             }
-            assertEquals(List.of(PARAMS.diffStorageMinimum()), noSpace, "asks for diff_storage_minimum sectors");
+            assertEquals(List.of(limit / 512), noSpace, "carries the total size requested, in sectors (upstream's requested_nr_sect)");
             assertFalse(s.isOverflow());
             // Two chunks do not fit in the one left: overflow.
             assertThrows(DiffStorageOverflowException.class, () -> s.allocate(2 * CHUNK));
@@ -114,6 +114,38 @@ class DiffStorageTest {
             assertThrows(DiffStorageOverflowException.class, () -> s.allocate(512));
             assertEquals(limit - CHUNK, s.filled());
             assertEquals(1, noSpace.size(), "no_space is reported once");
+        }
+    }
+
+    @Test
+    void aRaisedLimitLetsTheStorageGrowOnAndBringsALaterNoSpace() throws IOException {
+        long limit = 2 * STEP;
+        Path file = Files.createFile(dir.resolve("diff.img"));
+        try (DiffStorage s = DiffStorage.open(file, limit, PARAMS, noSpace::add)) {
+            while (noSpace.isEmpty()) {
+                s.allocate(CHUNK);
+            }
+            assertEquals(List.of(limit / 512), noSpace);
+            long filled = s.filled();
+            // Refused: lower, not whole sectors; nothing changes.
+            assertThrows(InvalidArgumentException.class, () -> s.raiseLimit(limit - STEP));
+            assertThrows(InvalidArgumentException.class, () -> s.raiseLimit(limit + 100));
+            assertEquals(new DiffStorage.Usage(DiffStorage.Kind.FILE, limit, filled, limit), s.usage());
+
+            s.raiseLimit(4 * STEP);
+            assertEquals(4 * STEP, s.limit());
+            assertTrue(s.size() > limit, "grows on at once while it is low: " + s.size());
+            assertEquals(s.size(), Files.size(file));
+            while (noSpace.size() < 2) {
+                s.allocate(CHUNK);
+            }
+            assertEquals(List.of(limit / 512, 4 * STEP / 512), noSpace, "a second no_space, at the new limit, with its total");
+            while (s.filled() + CHUNK <= s.size()) {
+                s.allocate(CHUNK);
+            }
+            assertThrows(DiffStorageOverflowException.class, () -> s.allocate(CHUNK));
+            StorageException lost = assertThrows(StorageException.class, () -> s.raiseLimit(8 * STEP));
+            assertEquals(Errno.EFAULT, lost.errno(), "an overflowed storage cannot be saved by a higher limit");
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.jblksnap.cbt.CbtInfo;
+import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.tracker.Tracker;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Upstream's change tracking test (3000-cbt): while a snapshot is held the readable CBT map
  * does not move, whatever is written to the device; the next snapshot reports what was
- * written; markdirtyblock on a file's extents shows in the map at once.
+ * written; markdirtyblock --file (the file's extents) shows in the map at once.
  */
 class CbtScenarioTest {
     private static final long MIB = 1 << 20;
@@ -47,7 +48,7 @@ class CbtScenarioTest {
 
             for (int round = 1; round <= 3; round++) {
                 UUID id = rig.engine.create(rig.dir, 128 * MIB, List.of("d1"));
-                rig.take(id, m1);
+                rig.engine.take(id);
                 CbtInfo info = rig.engine.cbtInfo("d1");
                 assertEquals(round, info.changesNumber(), "take " + round);
                 assertEquals(generation, info.generationId());
@@ -66,7 +67,7 @@ class CbtScenarioTest {
             }
 
             UUID id = rig.engine.create(rig.dir, 128 * MIB, List.of("d1"));
-            rig.take(id, m1);
+            rig.engine.take(id);
             int previous = rig.engine.cbtInfo("d1").changesNumber();
             byte[] atTake = rig.engine.readCbtMap("d1", 0, blocks);
             Path dirty = m1.resolve("dirty_file");
@@ -74,7 +75,12 @@ class CbtScenarioTest {
             ChildProcess.of("sync", "-f", dirty.toString()).check();
             List<long[]> ranges = extents(dirty);
             assertFalse(ranges.isEmpty());
-            rig.engine.markDirty("d1", ranges);
+            // markdirtyblock --file (FIEMAP through the ext4 on d1's loop device), where filefrag
+            // says the file is.
+            SnapshotManager.MarkedFile marked1 = rig.engine.markDirtyFile(dirty, null);
+            assertEquals("d1", marked1.device());
+            assertEquals(ranges.stream().map(r -> r[0] + ":" + r[1]).toList(),
+                    marked1.sectorRanges().stream().map(r -> r[0] + ":" + r[1]).toList());
             byte[] marked = rig.engine.readCbtMap("d1", 0, blocks);
             boolean[] inRange = new boolean[blocks];
             for (long[] r : ranges) {

@@ -52,7 +52,7 @@ class DestroyBusyScenarioTest {
             Path m1 = rig.mount(l1, "d1");
             List<String> before = FileSet.small(m1, "before", 9, 1);
             UUID id = rig.engine.create(rig.file("diff_storage", 0), 128 * MIB, List.of("d1"));
-            rig.take(id, m1);
+            rig.engine.take(id);
             String name = SnapshotImage.name("d1", id);
             String li = rig.loop(name);
             Path mi = rig.mount(li, "image");

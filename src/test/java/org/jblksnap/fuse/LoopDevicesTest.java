@@ -19,6 +19,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import com.sun.nio.file.ExtendedOpenOption;
+import org.jblksnap.device.MountTable;
 import org.jblksnap.error.NoSuchDeviceException;
 import org.jblksnap.image.SnapshotImage;
 import org.jblksnap.testutil.ChildProcess;

@@ -52,7 +52,7 @@ class OverflowScenarioTest {
             List<SnapshotEvent> events = Collections.synchronizedList(new ArrayList<>());
             Thread watcher = Thread.ofPlatform().name("watcher").start(() -> watch(rig, id, events));
             try {
-                rig.take(id, m1);
+                rig.engine.take(id);
                 long firstSize = rig.engine.snapshot(id).storage().size();
 
                 List<String> after = FileSet.mebibytes(m1, "after", 16, 3);
@@ -82,7 +82,8 @@ class OverflowScenarioTest {
                 List<SnapshotEvent> seen = List.copyOf(events);
                 assertTrue(seen.size() >= 2, "events: " + seen);
                 assertInstanceOf(SnapshotEvent.NoSpace.class, seen.get(0), "first the storage runs low: " + seen);
-                assertEquals(STEP_SECTORS, ((SnapshotEvent.NoSpace) seen.get(0)).requestedSectors());
+                assertEquals(LIMIT >> 9, ((SnapshotEvent.NoSpace) seen.get(0)).requestedSectors(),
+                        "no_space carries the total size requested, as upstream's requested_nr_sect");
                 SnapshotEvent.Corrupted corrupted = assertInstanceOf(SnapshotEvent.Corrupted.class, seen.get(seen.size() - 1),
                         "then it overflows: " + seen);
                 assertEquals("d1", corrupted.device());

@@ -1,7 +1,6 @@
 package org.jblksnap.fuse;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,9 +8,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
+import org.jblksnap.cbt.CbtFileStore;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.testutil.ChildProcess;
+import org.jblksnap.testutil.TestDevices;
 import org.jblksnap.tracker.Tracker;
 
 /**
@@ -32,9 +33,18 @@ final class Rig implements AutoCloseable {
     }
 
     Rig(Params params) throws IOException {
+        this(params, null);
+    }
+
+    /** With CBT maps saved under DIR/cbt at detach (a daemon's state directory). */
+    static Rig savingCbt(Params params) throws IOException {
+        return new Rig(params, "cbt");
+    }
+
+    private Rig(Params params, String cbtDir) throws IOException {
         dir = Files.createTempDirectory("jblksnap-fuse-test-");
         teardown.add(() -> deleteTree(dir));
-        engine = new SnapshotManager(params);
+        engine = cbtDir == null ? new SnapshotManager(params) : new SnapshotManager(params, new CbtFileStore(dir.resolve(cbtDir)));
         teardown.add(engine::close);
         FuseExports fe;
         try {
@@ -53,11 +63,7 @@ final class Rig implements AutoCloseable {
 
     /** A sparse file of the given size under the test directory. */
     Path file(String name, long mib) throws IOException {
-        Path f = dir.resolve(name);
-        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
-            raf.setLength(mib << 20);
-        }
-        return f;
+        return TestDevices.sparseFile(dir, name, mib << 20);
     }
 
     /** A new device file, attached to the engine. */
@@ -72,9 +78,29 @@ final class Rig implements AutoCloseable {
 
     /** A plain loop device over a file (not an export), detached at close. */
     String plainLoop(Path file) throws IOException {
-        String dev = ChildProcess.of("losetup", "--find", "--show", file.toString()).check().out().strip();
+        return plainLoop(file.toString());
+    }
+
+    /**
+     * A plain loop device over a file or a block device, with losetup's options (--offset,
+     * --sizelimit: a stand-in for a partition on kernels without partition tables), detached at
+     * close.
+     */
+    String plainLoop(String backing, String... options) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("losetup", "--find", "--show"));
+        cmd.addAll(List.of(options));
+        cmd.add(backing);
+        String dev = ChildProcess.of(cmd).check().out().strip();
         teardown.add(() -> ChildProcess.of("losetup", "-d", dev).run());
         return dev;
+    }
+
+    /** A tmpfs of this size mounted at a new directory, unmounted at close. */
+    Path tmpfs(String name, long mib) throws IOException {
+        Path mp = Files.createDirectories(dir.resolve("mnt").resolve(name));
+        ChildProcess.of("mount", "-t", "tmpfs", "-o", "size=" + mib + "M", "tmpfs", mp.toString()).check();
+        teardown.add(() -> ChildProcess.of("umount", "-l", mp.toString()).run());
+        return mp;
     }
 
     void mkfs(String type, String device) throws IOException {
@@ -129,25 +155,6 @@ final class Rig implements AutoCloseable {
     void remount(String device, Path mp, String... options) throws IOException {
         umount(mp);
         mountAt(device, mp, options);
-    }
-
-    /**
-     * Takes the snapshot with the file systems frozen, as blksnap freezes them: the image
-     * then holds a consistent file system.
-     */
-    void take(UUID id, Path... mountPoints) throws IOException {
-        List<Path> frozen = new ArrayList<>();
-        try {
-            for (Path mp : mountPoints) {
-                ChildProcess.of("fsfreeze", "--freeze", mp.toString()).check();
-                frozen.add(mp);
-            }
-            engine.take(id);
-        } finally {
-            for (Path mp : frozen) {
-                ChildProcess.of("fsfreeze", "--unfreeze", mp.toString()).check();
-            }
-        }
     }
 
     /** Checks an unmounted file system without changing it (e2fsck -fn, xfs_repair -n). */

@@ -36,7 +36,7 @@ class XfsImageScenarioTest {
             List<String> original = new ArrayList<>(FileSet.small(m1, "original-it0", 5, 1));
             for (int it = 1; it <= 2; it++) {
                 UUID id = rig.engine.create(rig.dir, 256 * MIB, List.of("d1"));
-                rig.take(id, m1);
+                rig.engine.take(id);
                 String li = rig.loop(SnapshotImage.name("d1", id));
                 Path mi = rig.mount(li, "image" + it, "nouuid");
                 List<String> atTake = List.copyOf(original);

@@ -24,16 +24,28 @@ final class RegionWriter {
     private final int chunkSectors;
     private final SplittableRandom random;
     private final AtomicReference<CountDownLatch> progress;
+    private final WriteLog log;
     private long sequence;
     private long writes;
     private long crossings;
 
+    /** Told of every write once it is done. */
+    interface WriteLog {
+        void written(Tracker device, long sector, int count);
+    }
+
+    RegionWriter(int id, Tracker device, long firstSector, int sectors, int maxSectors, int chunkSize,
+            AtomicReference<CountDownLatch> progress) {
+        this(id, device, firstSector, sectors, maxSectors, chunkSize, progress, (d, s, c) -> { });
+    }
+
     /**
      * @param maxSectors  longest write
      * @param progress    counted down after every write (tests swap the latch at each take)
+     * @param log         told of every write
      */
     RegionWriter(int id, Tracker device, long firstSector, int sectors, int maxSectors, int chunkSize,
-            AtomicReference<CountDownLatch> progress) {
+            AtomicReference<CountDownLatch> progress, WriteLog log) {
         this.id = id;
         this.device = device;
         this.firstSector = firstSector;
@@ -42,11 +54,17 @@ final class RegionWriter {
         this.chunkSectors = chunkSize / SECTOR;
         this.random = new SplittableRandom(id * 7919L);
         this.progress = progress;
+        this.log = log;
     }
 
     /** Writes until stop is set. */
     Void run(AtomicBoolean stop) throws IOException {
-        while (!stop.get()) {
+        return run(stop, Long.MAX_VALUE);
+    }
+
+    /** Writes until stop is set or budget writes are done. */
+    Void run(AtomicBoolean stop, long budget) throws IOException {
+        for (long n = 0; n < budget && !stop.get(); n++) {
             int count = 1 + random.nextInt(maxSectors);
             long at = random.nextLong(model.length - count + 1);
             long sector = firstSector + at;
@@ -55,6 +73,7 @@ final class RegionWriter {
             for (int i = 0; i < count; i++) {
                 model[(int) at + i] = TestDevices.stamp(id, sequence);
             }
+            log.written(device, sector, count);
             writes++;
             if (sector / chunkSectors != (sector + count - 1) / chunkSectors) {
                 crossings++;

@@ -2,6 +2,7 @@ package org.jblksnap.snapshot;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,6 +22,7 @@ import org.jblksnap.error.DeviceBusyException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.NoDevicesException;
+import org.jblksnap.error.DeviceNotAttachedException;
 import org.jblksnap.error.NoSuchDeviceException;
 import org.jblksnap.error.NoSuchSnapshotException;
 import org.jblksnap.error.PathException;
@@ -75,20 +77,23 @@ class SnapshotManagerErrorsTest {
     void unknownDevicesAndSnapshotsAreReportedAsSuch() throws Exception {
         UUID id = m.create(store, LIMIT, List.of());
         UUID unknown = UUID.randomUUID();
-        refused(NoSuchDeviceException.class, () -> m.tracker("x"));
-        refused(NoSuchDeviceException.class, () -> m.cbtInfo("x"));
-        refused(NoSuchDeviceException.class, () -> m.readCbtMap("x", 0, 1));
-        refused(NoSuchDeviceException.class, () -> m.markDirty("x", List.<long[]>of(new long[] {0, 1})));
-        refused(NoSuchDeviceException.class, () -> m.detach("x"));
-        refused(NoSuchDeviceException.class, () -> m.info("x"));
-        refused(NoSuchDeviceException.class, () -> m.image("x"));
-        refused(NoSuchDeviceException.class, () -> m.create(store, LIMIT, List.of("a", "x")));
-        refused(NoSuchDeviceException.class, () -> m.add(id, "x"));
-        refused(NoSuchSnapshotException.class, () -> m.take(unknown));
+        // ENOENT, what blksnap answers for a device without its filter; ESRCH for an unknown snapshot.
+        assertEquals(Errno.ENOENT, refused(DeviceNotAttachedException.class, () -> m.tracker("x")).errno());
+        refused(DeviceNotAttachedException.class, () -> m.tracker(dir.resolve("x.img").toString()));
+        refused(DeviceNotAttachedException.class, () -> m.cbtInfo("x"));
+        refused(DeviceNotAttachedException.class, () -> m.readCbtMap("x", 0, 1));
+        refused(DeviceNotAttachedException.class, () -> m.markDirty("x", List.<long[]>of(new long[] {0, 1})));
+        refused(DeviceNotAttachedException.class, () -> m.detach("x"));
+        refused(DeviceNotAttachedException.class, () -> m.info("x"));
+        refused(DeviceNotAttachedException.class, () -> m.image("x"));
+        refused(DeviceNotAttachedException.class, () -> m.create(store, LIMIT, List.of("a", "x")));
+        refused(DeviceNotAttachedException.class, () -> m.add(id, "x"));
+        assertEquals(Errno.ESRCH, refused(NoSuchSnapshotException.class, () -> m.take(unknown)).errno());
         refused(NoSuchSnapshotException.class, () -> m.destroy(unknown));
-        refused(NoSuchSnapshotException.class, () -> m.add(unknown, "a"));
+        assertEquals(Errno.ESRCH, refused(NoSuchSnapshotException.class, () -> m.add(unknown, "a")).errno());
         refused(NoSuchSnapshotException.class, () -> m.waitEvent(unknown, 0));
         refused(NoSuchSnapshotException.class, () -> m.snapshot(unknown));
+        refused(NoSuchSnapshotException.class, () -> m.stretch(unknown, LIMIT));
         // "a" was not left half-added by the refused create.
         m.add(id, "a");
         m.take(id);
@@ -122,7 +127,12 @@ class SnapshotManagerErrorsTest {
         UUID id = m.create(store, LIMIT, List.of("a"));
         m.take(id);
         refused(SnapshotAlreadyTakenException.class, () -> m.add(id, "b"));
-        refused(SnapshotNotTakenException.class, () -> m.info("b"));
+        refused(SnapshotNotTakenException.class, () -> m.image("b"));
+        // blksnap's snapshot_info of a device in no snapshot: error code 0, no image.
+        SnapshotInfo none = m.info("b");
+        assertEquals(0, none.errorCode());
+        assertEquals("", none.image());
+        assertEquals(null, none.snapshot());
         UUID other = m.create(store, LIMIT, List.of("b"));
         m.take(other);
         assertEquals(0, m.info("b").errorCode());
@@ -132,7 +142,8 @@ class SnapshotManagerErrorsTest {
     void aDeviceIsInOneSnapshotAtMost() throws Exception {
         UUID first = m.create(store, LIMIT, List.of("a"));
         refused(DeviceBusyException.class, () -> m.create(store, LIMIT, List.of("b", "a")));
-        refused(DeviceBusyException.class, () -> m.add(first, "a"));
+        // Already in this snapshot: EALREADY, as blksnap answers; in another: EBUSY.
+        assertEquals(Errno.EALREADY, refused(DeviceAlreadyAttachedException.class, () -> m.add(first, "a")).errno());
         refused(InvalidArgumentException.class, () -> m.create(store, LIMIT, List.of("b", "b")));
         UUID second = m.create(store, LIMIT, List.of("b"));
         refused(DeviceBusyException.class, () -> m.add(second, "a"));
@@ -154,6 +165,32 @@ class SnapshotManagerErrorsTest {
         m.detach("a");
         assertThrows(NoSuchDeviceException.class, () -> TestDevices.writePattern(a, 0, 1, 1, 1));
         assertEquals(List.of("b"), m.trackers().stream().map(Tracker::name).toList());
+    }
+
+    @Test
+    void devicesNamedByTheirPathAreFoundAndAttachedOnDemand() throws Exception {
+        // blksnap's attach: a device attached already is no error, whether named or by path.
+        assertTrue(m.attachDevice("a", fileA).already());
+        assertSame(a, m.attachDevice("a", null).tracker());
+        assertSame(a, m.attachDevice(fileA.toString(), null).tracker());
+        assertSame(a, m.tracker(fileA.toString()));
+        refused(DeviceAlreadyAttachedException.class, () -> m.attachDevice("a", dir.resolve("b.img")));
+        refused(InvalidArgumentException.class, () -> m.attachDevice("nameless", null));
+
+        // snapshot_create and snapshot_add attach a path that is not attached, named after its file.
+        Path c = TestDevices.patternFile(dir, "c.img", SIZE);
+        Path c2 = TestDevices.patternFile(Files.createDirectory(dir.resolve("other")), "c.img", SIZE);
+        UUID id = m.create(store, LIMIT, List.of(c.toString(), "b"));
+        m.add(id, c2.toString());
+        assertEquals(List.of("c.img", "b", "c.img-2"), m.snapshot(id).deviceNames());
+        assertEquals(c2, m.tracker("c.img-2").device().path());
+
+        // A refused create detaches what it attached (refused() checks the devices are as before).
+        Path e = TestDevices.patternFile(dir, "e.img", SIZE);
+        refused(DeviceBusyException.class, () -> m.create(store, LIMIT, List.of(e.toString(), "b")));
+        refused(InvalidArgumentException.class, () -> m.create(store, LIMIT, List.of(e.toString(), e.toString())));
+        m.take(id);
+        assertEquals("c.img@" + id, m.info(c.toString()).image());
     }
 
     @Test

@@ -90,7 +90,7 @@ class SnapshotOverflowTest {
             SnapshotEvent first = m.waitEvent(id, 5000).orElseThrow();
             SnapshotEvent.NoSpace noSpace = assertInstanceOf(SnapshotEvent.NoSpace.class, first);
             assertEquals("no_space", noSpace.code());
-            assertEquals(PARAMS.diffStorageMinimum(), noSpace.requestedSectors());
+            assertEquals(LIMIT / SECTOR, noSpace.requestedSectors(), "the total size requested, as upstream's requested_nr_sect");
             SnapshotEvent second = m.waitEvent(id, 5000).orElseThrow();
             SnapshotEvent.Corrupted corrupted = assertInstanceOf(SnapshotEvent.Corrupted.class, second);
             assertEquals("corrupted", corrupted.code());

@@ -1,6 +1,7 @@
 package org.jblksnap.testutil;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -38,6 +39,15 @@ public final class TestDevices {
                     pos += ch.write(buf, pos);
                 }
             }
+        }
+        return file;
+    }
+
+    /** A new sparse file of size bytes (reads as zeroes). */
+    public static Path sparseFile(Path dir, String name, long size) throws IOException {
+        Path file = dir.resolve(name);
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(size);
         }
         return file;
     }

@@ -1,21 +1,26 @@
-package org.jblksnap.fuse;
+package org.jblksnap.device;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /** The mounts of this process's namespace (/proc/self/mountinfo). */
-final class MountTable {
+public final class MountTable {
     private static final Path MOUNTINFO = Path.of("/proc/self/mountinfo");
+
+    /** One mount: the device number its file system reports (st_dev), where, what and from what. */
+    public record Mount(DevNumber device, Path mountPoint, String type, String source) {
+    }
 
     private MountTable() {
     }
 
-    /** The file system type mounted at exactly dir (the last mount wins), if any. */
-    static Optional<String> typeAt(Path dir) throws IOException {
-        String want = dir.toAbsolutePath().normalize().toString();
-        String type = null;
+    /** Every mount, in mount order. */
+    public static List<Mount> mounts() throws IOException {
+        List<Mount> all = new ArrayList<>();
         for (String line : Files.readAllLines(MOUNTINFO)) {
             // id parent major:minor root mountpoint options [optional fields] - fstype source superoptions
             String[] f = line.split(" ");
@@ -23,8 +28,20 @@ final class MountTable {
             if (f.length < 5 || dash < 0) {
                 continue;
             }
-            if (unescape(f[4]).equals(want)) {
-                type = line.substring(dash + 3).split(" ")[0];
+            String[] tail = line.substring(dash + 3).split(" ");
+            all.add(new Mount(DevNumber.parse(f[2]), Path.of(unescape(f[4])), tail[0],
+                    tail.length > 1 ? unescape(tail[1]) : ""));
+        }
+        return all;
+    }
+
+    /** The file system type mounted at exactly dir (the last mount wins), if any. */
+    public static Optional<String> typeAt(Path dir) throws IOException {
+        Path want = dir.toAbsolutePath().normalize();
+        String type = null;
+        for (Mount m : mounts()) {
+            if (m.mountPoint().equals(want)) {
+                type = m.type();
             }
         }
         return Optional.ofNullable(type);
