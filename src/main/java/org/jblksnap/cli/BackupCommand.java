@@ -10,6 +10,9 @@ import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.nbd.client.NbdClient;
+import org.jblksnap.nbd.client.NbdUri;
+import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.error.InvalidArgumentException;
@@ -52,20 +55,19 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--full", description = "Read everything even when the CBT knows what changed.")
     boolean full;
 
+    @Option(names = "--source", paramLabel = "URI", description = "Back up this NBD export instead of a daemon's "
+            + "device (nbd://HOST[:PORT]/EXPORT or nbd+unix:///EXPORT?socket=PATH), e.g. a VM disk from qemu-nbd; "
+            + "-d names it in the repository. No daemon and no snapshot: the server must serve a stable image.")
+    String source;
+
+    @Option(names = "--bitmap", paramLabel = "NAME", description = "With --source: the server's dirty bitmap "
+            + "(qemu:dirty-bitmap:NAME, as qemu-nbd -B NAME exports it) that holds every block changed since "
+            + "this device's last point; the backup reads only those. Without it every run reads everything.")
+    String bitmap;
+
     @Override
     public Integer call() throws Exception {
-        Path diff = storage != null ? storage : Path.of(System.getProperty("java.io.tmpdir"));
-        NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
-        long limitBytes = Sizes.parse("limit", limit);
-        List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, newRepository());
-                BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
-            BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
-            for (String device : devices) {
-                BackupRequest req = BackupRequest.of(device, nbd, snapshot.image(device), snapshot.cbt(device));
-                done.add(runner.run(full ? req.forcingFull() : req));
-            }
-        }
+        List<BackupSummary> done = source == null ? fromDaemon() : List.of(fromSource());
         for (BackupSummary s : done) {
             System.err.println(s.format());
             ObjectNode out = ResultPrinter.object().put("device", s.device()).put("point", s.pointId())
@@ -78,6 +80,52 @@ final class BackupCommand implements Callable<Integer> {
             ResultPrinter.print(System.out, out, client.json);
         }
         return 0;
+    }
+
+    /** One snapshot of the daemon's devices at one instant, each image backed up, the snapshot destroyed. */
+    private List<BackupSummary> fromDaemon() throws Exception {
+        if (bitmap != null) {
+            throw new InvalidArgumentException("--bitmap is for --source; the daemon's devices use their CBT");
+        }
+        Path diff = storage != null ? storage : Path.of(System.getProperty("java.io.tmpdir"));
+        NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
+        long limitBytes = Sizes.parse("limit", limit);
+        List<BackupSummary> done = new ArrayList<>();
+        try (Repository r = Repository.openOrCreate(repo, newRepository());
+                BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
+            BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
+            for (String device : devices) {
+                BackupRequest req = BackupRequest.of(device, nbd, snapshot.image(device), snapshot.cbt(device));
+                done.add(runner.run(full ? req.forcingFull() : req));
+            }
+        }
+        return done;
+    }
+
+    /** The export of a foreign NBD server, as it is now, incremental by the bitmap named. */
+    private BackupSummary fromSource() throws Exception {
+        if (devices.size() != 1) {
+            throw new InvalidArgumentException("--source backs up one export: give one -d NAME for it in the repository");
+        }
+        if (storage != null) {
+            throw new InvalidArgumentException("--storage is for a daemon's snapshot; --source takes none");
+        }
+        NbdUri uri;
+        try {
+            uri = NbdUri.parse(source);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
+        }
+        BackupRequest req = BackupRequest.of(devices.get(0), uri.address(), uri.exportName(), null);
+        if (bitmap != null) {
+            req = req.withDirtyBitmap(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX + bitmap);
+        }
+        try (NbdClient probe = NbdClient.connect(uri.address(), uri.exportName(), List.of())) {
+            // a server that is not there fails here, before a repository is created for nothing
+        }
+        try (Repository r = Repository.openOrCreate(repo, newRepository())) {
+            return new BackupRunner(r, Progress.forConsole(System.err)).run(full ? req.forcingFull() : req);
+        }
     }
 
     private RepositoryConfig newRepository() {
