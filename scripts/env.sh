@@ -40,6 +40,12 @@ ensure_test_tools() {
     apt_need mkfs.ext4 e2fsprogs
 }
 
+# The backup tools jblksnap is measured against (scripts/bench-backup).
+ensure_backup_peers() {
+    apt_need restic restic
+    apt_need borg borgbackup
+}
+
 # Ceph's monitor, OSD and RADOS Gateway (Debian's 16.2 packages) for scripts/s3-server, the S3
 # object store the tests use. Recommends would pull in the manager, the dashboard and more.
 ensure_s3_tools() {
