@@ -21,9 +21,9 @@ public record Kdf(String name, Integer memoryKib, Integer iterations, Integer pa
     public static final String HKDF_SHA256 = "hkdf-sha256";
     /**
      * The passphrase KDF of new keys: 64 MiB, 2 passes, 1 lane (RFC 9106's second recommended
-     * option has 64 MiB and 3 passes; one pass less keeps an unlock near half a second here,
-     * where Bouncy Castle's pure-Java Argon2 is about 3 times slower than the C reference).
-     * Measured in BENCHMARKS.md, "Repository encryption".
+     * option has 64 MiB and 3 passes; Bouncy Castle's Argon2 is pure Java, and one pass less
+     * keeps an unlock within about a second on a loaded 2-core machine: 1.05 s measured at a
+     * load average of 20, in BENCHMARKS.md, "Repository encryption").
      */
     public static final Kdf DEFAULT_PASSPHRASE = argon2id(64 * 1024, 2, 1);
     public static final Kdf KEY_FILE = new Kdf(HKDF_SHA256, null, null, null);
