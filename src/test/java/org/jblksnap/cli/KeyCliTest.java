@@ -87,6 +87,16 @@ class KeyCliTest {
         assertEquals(config, Files.readString(dir.resolve("repo/repository.json")));
     }
 
+    /** Backups are not sealed yet: an encrypted repository is refused rather than filled with plain data. */
+    @Test
+    void anEncryptedRepositoryIsNotReadOrWrittenInThePlain() throws Exception {
+        String repo = dir.resolve("repo").toString();
+        ok("init", "--repo", repo, "--password-file", file("pw", "pw"));
+        refused("is encrypted (it has keys), and this jblksnap does not yet seal", jblksnap("points", "--repo", repo));
+        refused("is encrypted (it has keys)", jblksnap("verify", "--repo", repo));
+        refused("is encrypted (it has keys)", jblksnap("prune", "--repo", repo, "--keep", "1"));
+    }
+
     @Test
     void thePasswordFileCanComeFromTheEnvironmentAndKeyFilesUnlockToo() throws Exception {
         String repo = dir.resolve("repo").toString();
