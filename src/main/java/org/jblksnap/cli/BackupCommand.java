@@ -91,7 +91,7 @@ final class BackupCommand implements Callable<Integer> {
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
         long limitBytes = Sizes.parse("limit", limit);
         List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, newRepository());
+        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize));
                 BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
             BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
             for (String device : devices) {
@@ -123,12 +123,13 @@ final class BackupCommand implements Callable<Integer> {
         try (NbdClient probe = NbdClient.connect(uri.address(), uri.exportName(), List.of())) {
             // a server that is not there fails here, before a repository is created for nothing
         }
-        try (Repository r = Repository.openOrCreate(repo, newRepository())) {
+        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize))) {
             return new BackupRunner(r, Progress.forConsole(System.err)).run(full ? req.forcingFull() : req);
         }
     }
 
-    private RepositoryConfig newRepository() {
+    /** The settings of a new repository with --chunk-size (null: the default). */
+    static RepositoryConfig newRepository(String chunkSize) {
         if (chunkSize == null) {
             return RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE);
         }
