@@ -38,7 +38,7 @@ final class LiveRestore {
         }
         long id;
         try (Repository r = Repository.open(repo.repo, false)) {
-            id = repo.point(r, point);
+            id = repo.pointOfAnyDevice(r, point);
         }
         ObjectNode args = ControlClient.args().put("device", repo.device)
                 .put("path", target.toAbsolutePath().toString()).put("repo", repo.repo.toAbsolutePath().toString())
