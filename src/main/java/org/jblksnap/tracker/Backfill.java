@@ -28,7 +28,8 @@ import org.jblksnap.error.InvalidArgumentException;
  */
 public final class Backfill {
     private static final int STRIPES = 1024;
-    private static final long MAGIC = 0x4c4c4946_4b43_424aL; // "JBCKFILL" in little-endian order, roughly
+    /** Marks a live-restore state file. */
+    private static final long MAGIC = 0x4c4c4946_4b43_424aL;
     private static final int VERSION = 1;
 
     private final BlockDevice device;
@@ -79,22 +80,6 @@ public final class Backfill {
             b.load();
         }
         return b;
-    }
-
-    /** Whether stateFile holds an unfinished restore, and of what (null when none). */
-    public static String pending(Path stateFile) throws IOException {
-        if (!Files.exists(stateFile)) {
-            return null;
-        }
-        try (DataInputStream in = new DataInputStream(Files.newInputStream(stateFile))) {
-            in.readLong();
-            in.readInt();
-            return in.readUTF();
-        }
-    }
-
-    public String sourceName() {
-        return sourceName;
     }
 
     /** Bytes of the source (the rest of the device is left as it is). */
