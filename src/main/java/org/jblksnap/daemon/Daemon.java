@@ -87,6 +87,9 @@ public final class Daemon implements AutoCloseable {
                 frontEnds.add(fuse);
             }
             new LoopVerbs(engine, fuse).register(handler);
+            LiveRestores restores = new LiveRestores(engine, config.stateDir != null ? config.stateDir : runDir);
+            restores.register(handler);
+            frontEnds.add(restores);
             control = new ControlServer(handler, runDir.resolve("control.sock"));
             LOG.info("jblksnap daemon serving in " + runDir);
         } catch (IOException | RuntimeException e) {

@@ -23,14 +23,22 @@ public final class Tracker implements BlockIo, AutoCloseable {
     private final CbtMap cbt;
     private final WriteGate gate = new WriteGate();
     private volatile ChunkMap cow;
+    /** Set while the device is restored live (see the package doc); null otherwise. */
+    private volatile Backfill backfill;
 
     public Tracker(String name, BlockDevice device, CbtMap cbt) {
+        this(name, device, cbt, null);
+    }
+
+    /** A device being restored live from the backfill's source when backfill is not null. */
+    public Tracker(String name, BlockDevice device, CbtMap cbt, Backfill backfill) {
         if (cbt.capacity() != device.capacity()) {
             throw new IllegalArgumentException("CBT map of " + cbt.capacity() + " bytes for device of " + device.capacity());
         }
         this.name = name;
         this.device = device;
         this.cbt = cbt;
+        this.backfill = backfill;
     }
 
     public String name() {
@@ -50,10 +58,19 @@ public final class Tracker implements BlockIo, AutoCloseable {
         return device.capacity();
     }
 
-    /** Reads the device as it is now. Reads do not pass the gate: they change nothing. */
+    /**
+     * Reads the device as it is now (while restored live: as restored so far, the rest from the
+     * source). Reads do not pass the gate: they change nothing.
+     */
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        device.read(offset, dst);
+        Backfill b = backfill;
+        if (b != null) {
+            device.checkRange(offset, dst.remaining());
+            b.read(offset, dst);
+        } else {
+            device.read(offset, dst);
+        }
     }
 
     /** The tracked write: CBT, then COW, then the device. */
@@ -67,16 +84,47 @@ public final class Tracker implements BlockIo, AutoCloseable {
             if (c != null) {
                 c.beforeDeviceWrite(offset, src.remaining());
             }
-            device.write(offset, src);
+            Backfill b = backfill;
+            if (b != null) {
+                b.write(offset, src);
+            } else {
+                device.write(offset, src);
+            }
         } finally {
             gate.exit();
         }
     }
 
-    /** Makes acknowledged writes durable. */
+    /** Makes acknowledged writes durable (while restored live: with the record of what they restored). */
     @Override
     public void flush() throws IOException {
+        Backfill b = backfill;
+        if (b != null) {
+            b.save();
+        } else {
+            device.flush();
+        }
+    }
+
+    /** The live restore of this device, or null. */
+    public Backfill backfill() {
+        return backfill;
+    }
+
+    /**
+     * The live restore is complete: the device reads as itself from now on, and its CBT starts
+     * a new generation (nothing backed up before describes this content). Only while frozen.
+     */
+    public void endBackfillWhileFrozen() throws IOException {
+        assert gate.isFrozenAndDrained() : "backfill of " + name + " ended while writes pass";
+        Backfill b = backfill;
+        if (b == null || !b.complete()) {
+            throw new IllegalStateException("the live restore of " + name + " is not complete");
+        }
         device.flush();
+        cbt.newGeneration();
+        backfill = null;
+        b.deleteState();
     }
 
     /** Stops writes and waits for those in flight; the caller must {@link #thaw()}. */
@@ -111,7 +159,12 @@ public final class Tracker implements BlockIo, AutoCloseable {
     public void close() throws IOException {
         gate.close();
         try {
-            device.flush();
+            Backfill b = backfill;
+            if (b != null) {
+                b.save();
+            } else {
+                device.flush();
+            }
         } finally {
             device.close();
         }
