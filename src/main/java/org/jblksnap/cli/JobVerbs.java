@@ -1,7 +1,6 @@
 package org.jblksnap.cli;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jblksnap.control.ControlClient;
@@ -16,20 +15,22 @@ import picocli.CommandLine.Option;
 /**
  * The job verbs, answered by the daemon's jobs (its --config): job_list, job_run, job_history,
  * job_cancel. job_run waits for the run and prints its result as `backup` does; interrupted
- * (Ctrl-C, SIGTERM), it cancels the run first.
+ * (Ctrl-C, SIGTERM), it cancels the run first. The verbs are static methods: picocli runs them
+ * as verbs of `jblksnap` itself.
  */
 final class JobVerbs {
-    private final PrintStream out = System.out;
+    private JobVerbs() {
+    }
 
     @Command(name = "job_list", mixinStandardHelpOptions = true,
             description = "List the daemon's jobs: devices, repository, schedule, next run, keep rules, state.")
-    int list(@Mixin ClientOptions o) throws IOException {
+    static int list(@Mixin ClientOptions o) throws IOException {
         return print(o, request(o, "job_list", ControlClient.args()));
     }
 
     @Command(name = "job_run", mixinStandardHelpOptions = true,
             description = "Run a job now (after the runs queued on its devices) and print its result like backup.")
-    int run(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true, description = "The job.") String name,
+    static int run(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true, description = "The job.") String name,
             @Option(names = "--verify", description = "Run the job's verify instead of its backup.") boolean verify)
             throws IOException {
         AtomicBoolean finished = new AtomicBoolean();
@@ -58,7 +59,7 @@ final class JobVerbs {
 
     @Command(name = "job_history", mixinStandardHelpOptions = true,
             description = "List the runs of the jobs (or of one): start, end, result, bytes read and stored, points.")
-    int history(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, description = "One job.") String name)
+    static int history(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, description = "One job.") String name)
             throws IOException {
         ObjectNode a = ControlClient.args();
         if (name != null) {
@@ -69,7 +70,7 @@ final class JobVerbs {
 
     @Command(name = "job_cancel", mixinStandardHelpOptions = true,
             description = "Cancel a job's runs, queued or running (their snapshot destroyed, nothing half-committed).")
-    int cancelVerb(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true) String name)
+    static int cancelVerb(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true) String name)
             throws IOException {
         return print(o, request(o, "job_cancel", ControlClient.args().put("name", name)));
     }
@@ -90,8 +91,8 @@ final class JobVerbs {
         }
     }
 
-    private int print(ClientOptions o, JsonNode r) {
-        ResultPrinter.print(out, r, o.json);
+    private static int print(ClientOptions o, JsonNode r) {
+        ResultPrinter.print(System.out, r, o.json);
         return 0;
     }
 }

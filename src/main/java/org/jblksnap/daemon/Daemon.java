@@ -96,6 +96,11 @@ public final class Daemon implements AutoCloseable {
             jobs.register(handler);
             frontEnds.add(jobs);
             jobs.start();
+            if (config.metrics != null) {
+                DaemonMetrics metrics = new DaemonMetrics(engine, jobs, config.metrics);
+                frontEnds.add(metrics);
+                LOG.info("metrics at http://" + config.metrics.getHostString() + ":" + metrics.port() + "/metrics");
+            }
             control = new ControlServer(handler, runDir.resolve("control.sock"));
             LOG.info("jblksnap daemon serving in " + runDir);
         } catch (IOException | RuntimeException e) {

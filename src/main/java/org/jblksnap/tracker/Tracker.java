@@ -23,6 +23,7 @@ public final class Tracker implements BlockIo, AutoCloseable {
     private final CbtMap cbt;
     private final WriteGate gate = new WriteGate();
     private volatile ChunkMap cow;
+    private final IoCounters counters = new IoCounters();
 
     public Tracker(String name, BlockDevice device, CbtMap cbt) {
         if (cbt.capacity() != device.capacity()) {
@@ -45,6 +46,11 @@ public final class Tracker implements BlockIo, AutoCloseable {
         return cbt;
     }
 
+    /** The device's I/O figures since it was attached. */
+    public IoCounters counters() {
+        return counters;
+    }
+
     @Override
     public long capacity() {
         return device.capacity();
@@ -53,13 +59,18 @@ public final class Tracker implements BlockIo, AutoCloseable {
     /** Reads the device as it is now. Reads do not pass the gate: they change nothing. */
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        long t0 = System.nanoTime();
+        int length = dst.remaining();
         device.read(offset, dst);
+        counters.read(length, System.nanoTime() - t0);
     }
 
     /** The tracked write: CBT, then COW, then the device. */
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         device.checkRange(offset, src.remaining());
+        long t0 = System.nanoTime();
+        int length = src.remaining();
         enter();
         try {
             cbt.markWrite(offset, src.remaining());
@@ -71,6 +82,7 @@ public final class Tracker implements BlockIo, AutoCloseable {
         } finally {
             gate.exit();
         }
+        counters.write(length, System.nanoTime() - t0);
     }
 
     /** Makes acknowledged writes durable. */
