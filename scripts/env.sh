@@ -38,6 +38,7 @@ ensure_test_tools() {
     apt_need qemu-storage-daemon qemu-system-common
     apt_need mkfs.xfs xfsprogs
     apt_need mkfs.ext4 e2fsprogs
+    apt_need promtool prometheus
 }
 
 # Ceph's monitor, OSD and RADOS Gateway (Debian's 16.2 packages) for scripts/s3-server, the S3
