@@ -185,6 +185,8 @@ class JobsTest {
         JsonNode first = history(jobs, "every-minute").getFirst();
         assertTrue(first.path("stored_bytes").asLong() > DISK0 - (1 << 20), "random data does not compress: " + first);
         assertEquals(List.of(2L, 3L), points(repo("r")), "keep_last 2 pruned point 1");
+        assertEquals(2, daemon.engine().tracker("disk0").counters().writes(), "the device's I/O is counted");
+        assertEquals(2 * 4096, daemon.engine().tracker("disk0").counters().writtenBytes());
         assertTrue(daemon.engine().collect().isEmpty(), "every run destroyed its snapshot");
     }
 
@@ -267,7 +269,10 @@ class JobsTest {
         assertTrue(again.path("ok").asBoolean(), again.toString());
         assertEquals(List.of(1L, 2L), points(repo("r")), "the next run backs up both devices");
         assertEquals("disk0", again.path("result").path("devices").get(0).path("device").asText());
-        assertEquals(2, history(jobs, "nightly").size());
+        JsonNode verify = verb(jobs, "job_run", args().put("name", "nightly").put("verify", true));
+        assertEquals("ok", verify.path("result").path("result").asText(), verify.toString());
+        assertEquals("verify", verify.path("result").path("kind").asText());
+        assertEquals(3, history(jobs, "nightly").size());
     }
 
     @Test
