@@ -282,8 +282,8 @@ final class Jobs implements AutoCloseable {
             cancelled = why;
             if (backup != null) {
                 backup.cancel(why);
-            } else if (!running) {
-                thread.interrupt(); // waiting in the queue
+            } else if (!running && thread != null) {
+                thread.interrupt(); // waiting in the queue (a run not started yet sees the cancel when it starts)
             }
         }
 
