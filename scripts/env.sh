@@ -38,6 +38,7 @@ ensure_test_tools() {
     apt_need qemu-storage-daemon qemu-system-common
     apt_need mkfs.xfs xfsprogs
     apt_need mkfs.ext4 e2fsprogs
+    apt_need promtool prometheus
 }
 
 # What the VM end-to-end test boots: QEMU, a static busybox for the guest's initramfs, and a

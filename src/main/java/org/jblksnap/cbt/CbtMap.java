@@ -103,6 +103,21 @@ public final class CbtMap {
         return blockCount;
     }
 
+    /**
+     * The blocks written since the last take (the last backup's snapshot): those the writable
+     * map holds the active number for. A count for metrics, read without the lock.
+     */
+    public int dirtyBlocks() {
+        byte value = (byte) active;
+        int n = 0;
+        for (byte b : writable) {
+            if (b == value) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Marks the blocks of a device write of length bytes at offset: writable = active. */
     public void markWrite(long offset, long length) {
         if (length <= 0) {

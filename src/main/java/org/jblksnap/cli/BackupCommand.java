@@ -18,8 +18,6 @@ import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -70,14 +68,7 @@ final class BackupCommand implements Callable<Integer> {
         List<BackupSummary> done = source == null ? fromDaemon() : List.of(fromSource());
         for (BackupSummary s : done) {
             System.err.println(s.format());
-            ObjectNode out = ResultPrinter.object().put("device", s.device()).put("point", s.pointId())
-                    .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead());
-            if (s.stats().dirtyBytes() != null) {
-                out.put("dirty_bytes", s.stats().dirtyBytes());
-            }
-            out.put("changed_chunks", s.stats().changedChunks()).put("new_chunks", s.stats().newChunks())
-                    .put("stored_bytes", s.stats().storedBytes()).put("seconds", s.stats().seconds());
-            ResultPrinter.print(System.out, out, client.json);
+            ResultPrinter.print(System.out, ResultPrinter.JSON.valueToTree(s.fields()), client.json);
         }
         return 0;
     }

@@ -44,6 +44,10 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--log-level", description = "SEVERE, WARNING, INFO, FINE (default: INFO or the config's).")
     String logLevel;
 
+    @Option(names = "--metrics", paramLabel = "[HOST:]PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST 127.0.0.1 when left out).")
+    String metrics;
+
     @Override
     public Integer call() throws Exception {
         DaemonConfig c = configFile != null ? DaemonConfig.load(configFile) : new DaemonConfig();
@@ -69,6 +73,9 @@ final class DaemonCommand implements Callable<Integer> {
         }
         if (logLevel != null) {
             c.logLevel = logLevel;
+        }
+        if (metrics != null) {
+            c.metrics = DaemonConfig.parseMetricsAddress(metrics);
         }
         configureLogging(c.logLevel);
         Daemon daemon = new Daemon(c);

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -29,11 +30,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  *   "fuse_dir": "/mnt/jblksnap",
  *   "params":   {"chunk_minimum_shift": 16},
  *   "log_level": "INFO",
- *   "take_hooks": {"pre_take": "virsh domfsfreeze vm1", "post_take": "virsh domfsthaw vm1", "timeout_seconds": 60}
+ *   "take_hooks": {"pre_take": "virsh domfsfreeze vm1", "post_take": "virsh domfsthaw vm1", "timeout_seconds": 60},
+ *   "jobs": [{"name": "nightly", "devices": ["disk0"], "repo": "/srv/backup", "schedule": "0 2 * * *", "keep_daily": 7}],
+ *   "metrics": "127.0.0.1:9710"
  * }
  * </pre>
  * The take hooks are the commands every snapshot_take runs before and after it unless it names
- * its own (see {@code control.TakeHooks}).
+ * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s.
  */
 public final class DaemonConfig {
     public Path runDir;
@@ -45,6 +48,10 @@ public final class DaemonConfig {
     public final Map<String, String> params = new LinkedHashMap<>();
     public String logLevel = "INFO";
     public TakeHooks.Commands takeHooks = TakeHooks.Commands.DEFAULTS;
+    /** Scheduled backups ({@link JobConfig}), their names unique. */
+    final List<JobConfig> jobs = new ArrayList<>();
+    /** Where /metrics is served (Prometheus text format), or null. */
+    public InetSocketAddress metrics;
 
     /** Reads a config file; every field is optional. */
     public static DaemonConfig load(Path file) throws IOException {
@@ -73,6 +80,8 @@ public final class DaemonConfig {
                 case "params" -> v.properties().forEach(e -> c.params.put(e.getKey(), e.getValue().asText()));
                 case "log_level" -> c.logLevel = v.asText();
                 case "take_hooks" -> c.takeHooks = takeHooks(file, v);
+                case "jobs" -> jobs(file, v, c.jobs);
+                case "metrics" -> c.metrics = parseMetricsAddress(v.asText());
                 default -> throw new InvalidArgumentException("config file " + file + ": unknown field '" + f + "'");
             }
         }
@@ -100,6 +109,29 @@ public final class DaemonConfig {
             }
         }
         return new TakeHooks.Commands(pre, post, timeout);
+    }
+
+    private static void jobs(Path file, JsonNode v, List<JobConfig> jobs) {
+        if (!v.isArray()) {
+            throw new InvalidArgumentException("config file " + file + ": jobs is a list of jobs");
+        }
+        for (JsonNode j : v) {
+            JobConfig job;
+            try {
+                job = JobConfig.parse(j, ZoneId.systemDefault());
+            } catch (InvalidArgumentException e) {
+                throw new InvalidArgumentException("config file " + file + ": " + e.getMessage());
+            }
+            if (jobs.stream().anyMatch(o -> o.name().equals(job.name()))) {
+                throw new InvalidArgumentException("config file " + file + ": two jobs are named " + job.name());
+            }
+            jobs.add(job);
+        }
+    }
+
+    /** --metrics: HOST:PORT, or PORT alone for 127.0.0.1. */
+    public static InetSocketAddress parseMetricsAddress(String s) {
+        return parseAddress(s.matches("[0-9]+") ? "127.0.0.1:" + s : s);
     }
 
     /** HOST:PORT, with an IPv6 host in brackets; resolved here, so a bad host fails at start. */

@@ -25,6 +25,7 @@ public final class Tracker implements BlockIo, AutoCloseable {
     private volatile ChunkMap cow;
     /** Set while the device is restored live (see the package doc); null otherwise. */
     private volatile Backfill backfill;
+    private final IoCounters counters = new IoCounters();
 
     public Tracker(String name, BlockDevice device, CbtMap cbt) {
         this(name, device, cbt, null);
@@ -53,6 +54,11 @@ public final class Tracker implements BlockIo, AutoCloseable {
         return cbt;
     }
 
+    /** The device's I/O figures since it was attached. */
+    public IoCounters counters() {
+        return counters;
+    }
+
     @Override
     public long capacity() {
         return device.capacity();
@@ -64,19 +70,24 @@ public final class Tracker implements BlockIo, AutoCloseable {
      */
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        long t0 = System.nanoTime();
+        int length = dst.remaining();
         Backfill b = backfill;
         if (b != null) {
-            device.checkRange(offset, dst.remaining());
+            device.checkRange(offset, length);
             b.read(offset, dst);
         } else {
             device.read(offset, dst);
         }
+        counters.read(length, System.nanoTime() - t0);
     }
 
     /** The tracked write: CBT, then COW, then the device. */
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         device.checkRange(offset, src.remaining());
+        long t0 = System.nanoTime();
+        int length = src.remaining();
         enter();
         try {
             cbt.markWrite(offset, src.remaining());
@@ -93,6 +104,7 @@ public final class Tracker implements BlockIo, AutoCloseable {
         } finally {
             gate.exit();
         }
+        counters.write(length, System.nanoTime() - t0);
     }
 
     /** Makes acknowledged writes durable (while restored live: with the record of what they restored). */
