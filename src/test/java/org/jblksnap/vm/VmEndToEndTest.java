@@ -8,8 +8,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import org.jblksnap.daemon.JblksnapProcess;
+import org.jblksnap.testutil.Await;
 import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -19,9 +21,11 @@ import org.junit.jupiter.api.io.TempDir;
  * A real VM end to end: a guest whose disk is a jblksnap NBD export writes and syncs files
  * without pause; a backup runs meanwhile, its take hooks asking the guest's agent to freeze
  * and thaw the file system (what virsh domfsfreeze does through the QEMU guest agent); the
- * point, restored, has no journal to replay and boots a second guest, which finds every file the first had synced before
- * the take, byte for byte, and unmounts cleanly; then e2fsck finds the restored file system
- * clean. The guests run under QEMU's software emulation by default (see {@link Vm} for why).
+ * point has no journal to replay (restored to a file and read by dumpe2fs); restored live, it
+ * boots a second guest at once, from the daemon's export while the copy runs behind it, which
+ * finds every file the first had synced before the take, byte for byte, and unmounts cleanly;
+ * when the copy has ended, e2fsck finds the restored file system clean. The guests run under
+ * QEMU's software emulation by default (see {@link Vm} for why).
  */
 @Timeout(900)
 class VmEndToEndTest {
@@ -68,13 +72,21 @@ class VmEndToEndTest {
             Map<String, String> atTake = synced(Files.readString(preTake));
             assertTrue(atTake.size() >= 20, "the pre-take hook saw the guest's synced files: " + atTake.size());
 
-            Path restored = dir.resolve("restored.img");
-            jb.okAlone("restore", "--repo", repo.toString(), "-d", "vm0", "--point", "latest",
-                    "--to", restored.toString());
-            String features = ChildProcess.of("dumpe2fs", "-h", restored.toString()).check().out();
+            Path point = dir.resolve("point.img");
+            jb.okAlone("restore", "--repo", repo.toString(), "-d", "vm0", "--point", "latest", "--to", point.toString());
+            String features = ChildProcess.of("dumpe2fs", "-h", point.toString()).check().out();
             assertTrue(features.contains("Filesystem features:") && !features.contains("needs_recovery"),
                     "the guest froze its file system for the take: no journal to replay\n" + features);
-            try (Vm vm2 = Vm.boot(image, dir, "vm2", restored.toString(), "check")) {
+
+            // restored live: the second guest boots from the export while the copy runs behind it
+            Path restored = dir.resolve("restored.img");
+            Path liveLog = dir.resolve("live.log");
+            Process live = jb.start(liveLog, "restore", "--live", "--run-dir", jb.runDir().toString(),
+                    "--repo", repo.toString(), "--point", "latest", "-d", "vm1", "--to", restored.toString());
+            Await.until(Duration.ofSeconds(120), () -> Files.exists(liveLog) && Files.readString(liveLog).contains("attached"),
+                    () -> "restore --live did not attach: " + (Files.exists(liveLog) ? Files.readString(liveLog) : ""));
+            String restoredExport = "nbd+unix:///vm1?socket=" + jb.runDir().resolve("nbd.sock");
+            try (Vm vm2 = Vm.boot(image, dir, "vm2", restoredExport, "check")) {
                 assertTrue(vm2.waitForExit(BOOT), "the restored guest powers off:\n" + vm2.consoleText());
                 String console = vm2.consoleText();
                 assertTrue(console.lines().anyMatch("umounted"::equals), "the restored guest unmounts:\n" + console);
@@ -83,6 +95,9 @@ class VmEndToEndTest {
                     assertEquals(f.getValue(), have.get(f.getKey()), f.getKey() + ", synced before the take");
                 }
             }
+            assertTrue(live.waitFor(600, TimeUnit.SECONDS), "the live restore ends");
+            assertEquals(0, live.exitValue(), Files.readString(liveLog));
+            jb.ok("detach", "-d", "vm1");
             ChildProcess.Result fsck = ChildProcess.of("e2fsck", "-fn", restored.toString()).run();
             assertEquals(0, fsck.exit(), "the restored file system checks clean:\n" + fsck.all());
         }
