@@ -74,7 +74,7 @@ public final class Daemon implements AutoCloseable {
             for (Map.Entry<String, Path> d : config.devices.entrySet()) {
                 engine.attach(d.getKey(), d.getValue());
             }
-            NbdServer nbd = new NbdServer(engine);
+            NbdServer nbd = new NbdServer(engine, false, config.nbdLimits);
             frontEnds.add(nbd);
             nbd.listenUnix(runDir.resolve("nbd.sock"));
             for (InetSocketAddress a : config.nbdTcp) {
