@@ -9,7 +9,9 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +47,9 @@ import org.jblksnap.snapshot.SnapshotManager;
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
     private static final long CLOSE_TIMEOUT_MS = 10_000;
+    /** The file type bits of st_mode, and the type of a socket (stat(2)). */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
 
     private final ExportRegistry exports = new ExportRegistry();
     private final NbdLimits limits;
@@ -97,9 +102,16 @@ public final class NbdServer implements AutoCloseable {
         return exports;
     }
 
-    /** Listens on a Unix socket; a stale socket file (nobody listening) is replaced. */
+    /**
+     * Listens on a Unix socket; a stale socket file (nobody listening) is replaced. Anything
+     * else at the path (a disk image named by mistake, a directory) is refused and left as it is.
+     */
     public void listenUnix(Path socket) throws IOException {
-        if (Files.exists(socket)) {
+        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            if (!isSocket(socket)) {
+                throw new FileAlreadyExistsException(socket.toString(), null,
+                        "exists and is not a socket; give the NBD socket a path of its own");
+            }
             if (isListening(socket)) {
                 throw new IOException("NBD socket " + socket + " is in use by another server");
             }
@@ -113,6 +125,11 @@ public final class NbdServer implements AutoCloseable {
             throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         start(new Listener(ch, socket));
+    }
+
+    private static boolean isSocket(Path p) throws IOException {
+        int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        return (mode & S_IFMT) == S_IFSOCK;
     }
 
     private static boolean isListening(Path socket) {
