@@ -227,10 +227,18 @@ class BackupCliTest {
         assertEquals("damaged", v.get("result"));
         assertTrue(v.get("problem").startsWith("chunk " + damaged.hex()) && v.get("problem").contains(pack.toString()),
                 v.out());
+        // A failed restore leaves the old target as it was: the point is written under a
+        // temporary name, renamed over the target only at the end.
+        Path old = Files.writeString(dir.resolve("bad.img"), "the old image");
         ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", "3", "--to",
-                dir.resolve("bad.img").toString());
+                old.toString());
         assertNotEquals(0, restore.exit());
         assertOneLine(restore, damaged.hex());
+        assertEquals("the old image", Files.readString(old));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(), left.filter(f -> f.getFileName().toString().contains(".restore-")).toList(),
+                    "no temporary file is left");
+        }
     }
 
     @Test
