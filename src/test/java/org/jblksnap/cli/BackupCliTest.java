@@ -235,6 +235,14 @@ class BackupCliTest {
         assertNotEquals(0, restore.exit());
         assertOneLine(restore, damaged.hex());
         assertEquals("the old image", Files.readString(old));
+
+        // The device the daemon has attached is refused as a target, and stays as it was.
+        Path before = Files.copy(disk, dir.resolve("disk0-before.img"));
+        ChildProcess.Result onAttached = jb.run("restore", "--repo", repo.toString(), "--point", "3", "--to",
+                disk.toString());
+        assertNotEquals(0, onAttached.exit());
+        assertOneLine(onAttached, "it is attached to the jblksnap daemon as disk0");
+        assertEquals(-1, Files.mismatch(before, disk));
         try (var left = Files.list(dir)) {
             assertEquals(List.of(), left.filter(f -> f.getFileName().toString().contains(".restore-")).toList(),
                     "no temporary file is left");
