@@ -38,6 +38,37 @@ ensure_test_tools() {
     apt_need qemu-storage-daemon qemu-system-common
     apt_need mkfs.xfs xfsprogs
     apt_need mkfs.ext4 e2fsprogs
+    apt_need promtool prometheus
+}
+
+# What the VM end-to-end test boots: QEMU, a static busybox for the guest's initramfs, and a
+# Debian kernel unpacked (not installed) into $JBLKSNAP_VM_DIR with its modules' dependencies.
+JBLKSNAP_VM_DIR="${JBLKSNAP_VM_DIR:-/var/cache/jblksnap/vm}"
+export JBLKSNAP_VM_DIR
+ensure_vm_tools() {
+    apt_need qemu-system-x86_64 qemu-system-x86
+    apt_need busybox busybox-static
+    apt_need cpio cpio
+    apt_need depmod kmod
+    if ! ls "$JBLKSNAP_VM_DIR"/boot/vmlinuz-* >/dev/null 2>&1; then
+        local pkg tmp
+        pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2; exit}')
+        [ -n "$pkg" ] || { echo "jblksnap: no Debian kernel package found for the VM test" >&2; return 1; }
+        echo "jblksnap: unpacking $pkg into $JBLKSNAP_VM_DIR (for the VM test)" >&2
+        tmp=$(mktemp -d)
+        (cd "$tmp" && apt-get download -q "$pkg" >&2) || { rm -rf "$tmp"; return 1; }
+        mkdir -p "$JBLKSNAP_VM_DIR.new"
+        dpkg-deb -x "$tmp"/*.deb "$JBLKSNAP_VM_DIR.new"
+        depmod -b "$JBLKSNAP_VM_DIR.new" "${pkg#linux-image-}"
+        rm -rf "$tmp" "$JBLKSNAP_VM_DIR"
+        mv "$JBLKSNAP_VM_DIR.new" "$JBLKSNAP_VM_DIR"
+    fi
+}
+
+# The backup tools jblksnap is measured against (scripts/bench-backup).
+ensure_backup_peers() {
+    apt_need restic restic
+    apt_need borg borgbackup
 }
 
 # Ceph's monitor, OSD and RADOS Gateway (Debian's 16.2 packages) for scripts/s3-server, the S3

@@ -1,6 +1,8 @@
 package org.jblksnap.backup;
 
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 import org.jblksnap.repo.PointStats;
 import org.jblksnap.params.Sizes;
@@ -10,6 +12,28 @@ public record BackupSummary(long pointId, String device, long size, Long parent,
 
     public boolean incremental() {
         return parent != null;
+    }
+
+    /**
+     * The result's fields, as `backup` prints them (key=value or JSON) and job_run returns them:
+     * device, point, mode, size, read_bytes, dirty_bytes (an incremental run), changed_chunks,
+     * new_chunks, stored_bytes, seconds.
+     */
+    public Map<String, Object> fields() {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("device", device);
+        f.put("point", pointId);
+        f.put("mode", mode);
+        f.put("size", size);
+        f.put("read_bytes", stats.bytesRead());
+        if (stats.dirtyBytes() != null) {
+            f.put("dirty_bytes", stats.dirtyBytes());
+        }
+        f.put("changed_chunks", stats.changedChunks());
+        f.put("new_chunks", stats.newChunks());
+        f.put("stored_bytes", stats.storedBytes());
+        f.put("seconds", stats.seconds());
+        return f;
     }
 
     /** A few lines: the point, what was read, changed and stored, how long it took. */

@@ -69,6 +69,19 @@ public final class CbtMap {
                 state.readable(), state.writable());
     }
 
+    /**
+     * Starts a new generation (new UUID, zeroed maps, active 1, previous 0): the device's
+     * content was replaced. Only with every writer drained (device writes set the writable
+     * map without a lock).
+     */
+    public synchronized void newGeneration() {
+        generation = UUID.randomUUID();
+        Arrays.fill(readable, (byte) 0);
+        Arrays.fill(writable, (byte) 0);
+        previous = 0;
+        active = 1;
+    }
+
     /** A copy of the whole state, consistent as long as no write runs at the same time. */
     public synchronized CbtState state() {
         return new CbtState(capacity, blockShift, generation, active, previous, readable.clone(), writable.clone());
@@ -88,6 +101,21 @@ public final class CbtMap {
 
     public int blockCount() {
         return blockCount;
+    }
+
+    /**
+     * The blocks written since the last take (the last backup's snapshot): those the writable
+     * map holds the active number for. A count for metrics, read without the lock.
+     */
+    public int dirtyBlocks() {
+        byte value = (byte) active;
+        int n = 0;
+        for (byte b : writable) {
+            if (b == value) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Marks the blocks of a device write of length bytes at offset: writable = active. */

@@ -10,12 +10,13 @@ import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.nbd.client.NbdClient;
+import org.jblksnap.nbd.client.NbdUri;
+import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
-
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -52,13 +53,36 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--full", description = "Read everything even when the CBT knows what changed.")
     boolean full;
 
+    @Option(names = "--source", paramLabel = "URI", description = "Back up this NBD export instead of a daemon's "
+            + "device (nbd://HOST[:PORT]/EXPORT or nbd+unix:///EXPORT?socket=PATH), e.g. a VM disk from qemu-nbd; "
+            + "-d names it in the repository. No daemon and no snapshot: the server must serve a stable image.")
+    String source;
+
+    @Option(names = "--bitmap", paramLabel = "NAME", description = "With --source: the server's dirty bitmap "
+            + "(qemu:dirty-bitmap:NAME, as qemu-nbd -B NAME exports it) that holds every block changed since "
+            + "this device's last point; the backup reads only those. Without it every run reads everything.")
+    String bitmap;
+
     @Override
     public Integer call() throws Exception {
+        List<BackupSummary> done = source == null ? fromDaemon() : List.of(fromSource());
+        for (BackupSummary s : done) {
+            System.err.println(s.format());
+            ResultPrinter.print(System.out, ResultPrinter.JSON.valueToTree(s.fields()), client.json);
+        }
+        return 0;
+    }
+
+    /** One snapshot of the daemon's devices at one instant, each image backed up, the snapshot destroyed. */
+    private List<BackupSummary> fromDaemon() throws Exception {
+        if (bitmap != null) {
+            throw new InvalidArgumentException("--bitmap is for --source; the daemon's devices use their CBT");
+        }
         Path diff = storage != null ? storage : Path.of(System.getProperty("java.io.tmpdir"));
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
         long limitBytes = Sizes.parse("limit", limit);
         List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, newRepository());
+        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize));
                 BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
             BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
             for (String device : devices) {
@@ -66,21 +90,37 @@ final class BackupCommand implements Callable<Integer> {
                 done.add(runner.run(full ? req.forcingFull() : req));
             }
         }
-        for (BackupSummary s : done) {
-            System.err.println(s.format());
-            ObjectNode out = ResultPrinter.object().put("device", s.device()).put("point", s.pointId())
-                    .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead());
-            if (s.stats().dirtyBytes() != null) {
-                out.put("dirty_bytes", s.stats().dirtyBytes());
-            }
-            out.put("changed_chunks", s.stats().changedChunks()).put("new_chunks", s.stats().newChunks())
-                    .put("stored_bytes", s.stats().storedBytes()).put("seconds", s.stats().seconds());
-            ResultPrinter.print(System.out, out, client.json);
-        }
-        return 0;
+        return done;
     }
 
-    private RepositoryConfig newRepository() {
+    /** The export of a foreign NBD server, as it is now, incremental by the bitmap named. */
+    private BackupSummary fromSource() throws Exception {
+        if (devices.size() != 1) {
+            throw new InvalidArgumentException("--source backs up one export: give one -d NAME for it in the repository");
+        }
+        if (storage != null) {
+            throw new InvalidArgumentException("--storage is for a daemon's snapshot; --source takes none");
+        }
+        NbdUri uri;
+        try {
+            uri = NbdUri.parse(source);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(e.getMessage());
+        }
+        BackupRequest req = BackupRequest.of(devices.get(0), uri.address(), uri.exportName(), null);
+        if (bitmap != null) {
+            req = req.withDirtyBitmap(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX + bitmap);
+        }
+        try (NbdClient probe = NbdClient.connect(uri.address(), uri.exportName(), List.of())) {
+            // a server that is not there fails here, before a repository is created for nothing
+        }
+        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize))) {
+            return new BackupRunner(r, Progress.forConsole(System.err)).run(full ? req.forcingFull() : req);
+        }
+    }
+
+    /** The settings of a new repository with --chunk-size (null: the default). */
+    static RepositoryConfig newRepository(String chunkSize) {
         if (chunkSize == null) {
             return RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE);
         }

@@ -61,6 +61,10 @@ final class DaemonCommand implements Callable<Integer> {
             + " (a WRITE payload) or reply stalls this long closes its NBD connection (default: 60).")
     Long nbdRequestTimeout;
 
+    @Option(names = "--metrics", paramLabel = "[HOST:]PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST 127.0.0.1 when left out).")
+    String metrics;
+
     @Override
     public Integer call() throws Exception {
         DaemonConfig c = configFile != null ? DaemonConfig.load(configFile) : new DaemonConfig();
@@ -98,6 +102,9 @@ final class DaemonCommand implements Callable<Integer> {
         }
         if (nbdRequestTimeout != null) {
             c.nbdLimits = c.nbdLimits.withRequestTimeout(Duration.ofSeconds(nbdRequestTimeout));
+        }
+        if (metrics != null) {
+            c.metrics = DaemonConfig.parseMetricsAddress(metrics);
         }
         configureLogging(c.logLevel);
         Daemon daemon = new Daemon(c);

@@ -17,6 +17,11 @@ final class RepositoryOptions {
     @Option(names = {"-d", "--device"}, description = "Device name (needed with --point latest).")
     String device;
 
+    /** The point: a number (of any device), or "latest" for the newest point of --device. */
+    long pointOfAnyDevice(Repository r, String spec) throws IOException {
+        return spec.equals("latest") ? point(r, spec) : r.points().get(point(spec)).id();
+    }
+
     /** The point: a number, or "latest" for the newest point of --device. */
     long point(Repository r, String spec) throws IOException {
         if (spec.equals("latest")) {
@@ -26,16 +31,19 @@ final class RepositoryOptions {
             return r.points().latest(device)
                     .orElseThrow(() -> new InvalidArgumentException("no point of device " + device + " in " + repo)).id();
         }
-        long id;
-        try {
-            id = Long.parseLong(spec);
-        } catch (NumberFormatException e) {
-            throw new InvalidArgumentException("bad point '" + spec + "': a point number or latest");
-        }
+        long id = point(spec);
         Point p = r.points().get(id);
         if (device != null && !p.meta().device().equals(device)) {
             throw new InvalidArgumentException("point " + id + " is of device " + p.meta().device() + ", not " + device);
         }
         return id;
+    }
+
+    private static long point(String spec) {
+        try {
+            return Long.parseLong(spec);
+        } catch (NumberFormatException e) {
+            throw new InvalidArgumentException("bad point '" + spec + "': a point number or latest");
+        }
     }
 }

@@ -35,13 +35,20 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = {"-j", "--json"}, description = "Print JSON instead of key=value lines.")
     boolean json;
 
-    @Option(names = "--run-dir", description = "The running daemon whose attached devices are refused as targets"
-            + " (default: $JBLKSNAP_RUN_DIR or /run/jblksnap).")
+    @Option(names = "--live", description = "Attach the target to the running daemon as device -d NAME at once, "
+            + "restored in the background (reads of what is not restored yet come from the repository).")
+    boolean live;
+
+    @Option(names = "--run-dir", description = "The daemon's run directory: its attached devices are refused as"
+            + " targets, and --live attaches there (default: $JBLKSNAP_RUN_DIR or /run/jblksnap).")
     Path runDir;
 
     @Override
     public Integer call() throws Exception {
         refuseAttached(runDir != null ? runDir : ClientOptions.defaultRunDir(), to);
+        if (live) {
+            return new LiveRestore(repo, point, to, runDir != null ? runDir : ClientOptions.defaultRunDir(), json).run();
+        }
         try (Repository r = Repository.open(repo.repo, false)) {
             long id = repo.point(r, point);
             RestoreSummary s = new Restorer(r, Progress.forConsole(System.err), 2).restore(id, to);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,7 @@ public final class Daemon implements AutoCloseable {
     private FileLock lock;
     private SnapshotManager engine;
     private ControlServer control;
+    private Jobs jobs;
     private boolean closed;
 
     public Daemon(DaemonConfig config) {
@@ -83,13 +85,28 @@ public final class Daemon implements AutoCloseable {
             for (InetSocketAddress a : config.nbdTcp) {
                 nbd.listenTcp(a);
             }
-            ControlHandler handler = new ControlHandler(engine, new TakeHookCommands(config.takeHooks));
+            TakeHookCommands hooks = new TakeHookCommands(config.takeHooks);
+            ControlHandler handler = new ControlHandler(engine, hooks);
             FuseExports fuse = null;
             if (config.fuseDir != null) {
                 fuse = new FuseExports(engine, Files.createDirectories(config.fuseDir));
                 frontEnds.add(fuse);
             }
             new LoopVerbs(engine, fuse).register(handler);
+            LiveRestores restores = new LiveRestores(engine, config.stateDir != null ? config.stateDir : runDir);
+            restores.register(handler);
+            frontEnds.add(restores);
+            jobs = new Jobs(config.jobs, engine, runDir.resolve("nbd.sock"), hooks,
+                    (config.stateDir != null ? config.stateDir : runDir).resolve("jobs"), Clock.systemDefaultZone(),
+                    LoggedProgress::new);
+            jobs.register(handler);
+            frontEnds.add(jobs);
+            jobs.start();
+            if (config.metrics != null) {
+                DaemonMetrics metrics = new DaemonMetrics(engine, jobs, config.metrics);
+                frontEnds.add(metrics);
+                LOG.info("metrics at http://" + config.metrics.getHostString() + ":" + metrics.port() + "/metrics");
+            }
             control = new ControlServer(handler, runDir.resolve("control.sock"));
             LOG.info("jblksnap daemon serving in " + runDir);
         } catch (IOException | RuntimeException e) {

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -35,12 +36,15 @@ import com.fasterxml.jackson.databind.JsonNode;
  *   "nbd_max_connections": 1024,
  *   "nbd_memory_mib": 256,
  *   "nbd_handshake_timeout_seconds": 10,
- *   "nbd_request_timeout_seconds": 60
+ *   "nbd_request_timeout_seconds": 60,
+ *   "jobs": [{"name": "nightly", "devices": ["disk0"], "repo": "/srv/backup", "schedule": "0 2 * * *", "keep_daily": 7}],
+ *   "metrics": "127.0.0.1:9710"
  * }
  * </pre>
  * The take hooks are the commands every snapshot_take runs before and after it unless it names
- * its own (see {@code control.TakeHooks}). The nbd_ limits are {@link NbdLimits}' (all
- * connections together); {@code ./jblksnap} sizes the JVM's direct memory from the two first.
+ * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s. The nbd_
+ * limits are {@link NbdLimits}' (all connections together); {@code ./jblksnap} sizes the JVM's
+ * direct memory from the two first.
  */
 public final class DaemonConfig {
     public Path runDir;
@@ -53,6 +57,10 @@ public final class DaemonConfig {
     public String logLevel = "INFO";
     public TakeHooks.Commands takeHooks = TakeHooks.Commands.DEFAULTS;
     public NbdLimits nbdLimits = NbdLimits.DEFAULTS;
+    /** Scheduled backups ({@link JobConfig}), their names unique. */
+    final List<JobConfig> jobs = new ArrayList<>();
+    /** Where /metrics is served (Prometheus text format), or null. */
+    public InetSocketAddress metrics;
 
     /** Reads a config file; every field is optional. */
     public static DaemonConfig load(Path file) throws IOException {
@@ -89,6 +97,8 @@ public final class DaemonConfig {
                         Duration.ofSeconds(positive(file, f, v, 86_400)));
                 case "nbd_request_timeout_seconds" -> c.nbdLimits = c.nbdLimits.withRequestTimeout(
                         Duration.ofSeconds(positive(file, f, v, 86_400)));
+                case "jobs" -> jobs(file, v, c.jobs);
+                case "metrics" -> c.metrics = parseMetricsAddress(v.asText());
                 default -> throw new InvalidArgumentException("config file " + file + ": unknown field '" + f + "'");
             }
         }
@@ -125,6 +135,29 @@ public final class DaemonConfig {
             }
         }
         return new TakeHooks.Commands(pre, post, timeout);
+    }
+
+    private static void jobs(Path file, JsonNode v, List<JobConfig> jobs) {
+        if (!v.isArray()) {
+            throw new InvalidArgumentException("config file " + file + ": jobs is a list of jobs");
+        }
+        for (JsonNode j : v) {
+            JobConfig job;
+            try {
+                job = JobConfig.parse(j, ZoneId.systemDefault());
+            } catch (InvalidArgumentException e) {
+                throw new InvalidArgumentException("config file " + file + ": " + e.getMessage());
+            }
+            if (jobs.stream().anyMatch(o -> o.name().equals(job.name()))) {
+                throw new InvalidArgumentException("config file " + file + ": two jobs are named " + job.name());
+            }
+            jobs.add(job);
+        }
+    }
+
+    /** --metrics: HOST:PORT, or PORT alone for 127.0.0.1. */
+    public static InetSocketAddress parseMetricsAddress(String s) {
+        return parseAddress(s.matches("[0-9]+") ? "127.0.0.1:" + s : s);
     }
 
     /** HOST:PORT, with an IPv6 host in brackets; resolved here, so a bad host fails at start. */

@@ -5,13 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeoutException;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-import org.cryptomator.jfuse.api.Fuse;
-import org.cryptomator.jfuse.api.FuseBuilder;
-import org.cryptomator.jfuse.api.FuseMountFailedException;
 import org.jblksnap.device.BlockIo;
 import org.jblksnap.image.SnapshotImage;
 import org.jblksnap.snapshot.HostStack;
@@ -34,7 +30,6 @@ import org.jblksnap.tracker.Tracker;
  */
 public final class FuseExports implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(FuseExports.class.getName());
-    private static final long RELEASE_WAIT_NANOS = 2_000_000_000L;
 
     /**
      * Tuning of the mount.
@@ -60,7 +55,7 @@ public final class FuseExports implements AutoCloseable {
     private final SnapshotManager.Subscription subscription;
     private final FileSystemFreezer freezer;
     private final SnapshotManager.Subscription hostStack;
-    private final Fuse fuse;
+    private final FuseMount mount;
     private boolean closed;
 
     public FuseExports(SnapshotManager manager, Path mountDir) throws IOException {
@@ -71,38 +66,13 @@ public final class FuseExports implements AutoCloseable {
         this.mountDir = mountDir.toAbsolutePath().normalize();
         LoopDevices.cleanupStale(this.mountDir);
         Files.createDirectories(this.mountDir);
-        FuseBuilder builder = Fuse.builder();
-        builder.setLibraryPath(LibFuse.path());
-        this.fs = new ExportFileSystem(builder.errno(), options);
+        this.mount = new FuseMount(this.mountDir, options);
+        this.fs = mount.fs();
         this.loops = new LoopDevices(this.mountDir, fs::contains);
         this.subscription = manager.subscribe(new Listener());
         this.freezer = new FileSystemFreezer(this.mountDir);
         this.hostStack = manager.addHostStack(new Stack());
-        try {
-            fuse = builder.build(fs);
-        } catch (UnsatisfiedLinkError e) {
-            hostStack.close();
-            subscription.close();
-            loops.close();
-            throw new IOException("libfuse3 could not be loaded (" + e.getMessage() + "); install fuse3/libfuse3"
-                    + " or name the library in " + LibFuse.ENV, e);
-        }
-        try {
-            fuse.mount("jblksnap", this.mountDir, "-o", mountOptions(options));
-        } catch (FuseMountFailedException | RuntimeException e) {
-            hostStack.close();
-            subscription.close();
-            loops.close();
-            closeFuse();
-            throw new IOException("mounting FUSE at " + this.mountDir + " failed: " + e.getMessage(), e);
-        }
         LOG.info(() -> "FUSE exports mounted at " + this.mountDir);
-    }
-
-    private static String mountOptions(Options o) {
-        // Zero timeouts: a file shows up or goes the moment its export does.
-        return String.join(",", "fsname=jblksnap", "subtype=jblksnap", "entry_timeout=0", "negative_timeout=0",
-                "attr_timeout=0", "max_threads=" + o.maxThreads());
     }
 
     public Path mountDir() {
@@ -141,8 +111,7 @@ public final class FuseExports implements AutoCloseable {
             failure = e;
         }
         try {
-            abortIfStillOpen();
-            closeFuse();
+            mount.close();
         } catch (IOException e) {
             if (failure == null) {
                 failure = e;
@@ -153,38 +122,6 @@ public final class FuseExports implements AutoCloseable {
         LOG.info(() -> "FUSE exports at " + mountDir + " unmounted");
         if (failure != null) {
             throw failure;
-        }
-    }
-
-    /**
-     * A file still open on the mount (a loop device that is mounted, a process reading a file)
-     * would keep the kernel's FUSE connection alive after the unmount, and the FUSE loop would
-     * never stop. A forced unmount aborts the connection: the open files get errors from now on.
-     */
-    private void abortIfStillOpen() throws IOException {
-        long until = System.nanoTime() + RELEASE_WAIT_NANOS;
-        // The kernel sends the release of a closed file asynchronously.
-        while (fs.openHandles() > 0 && System.nanoTime() < until) {
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        int open = fs.openHandles();
-        if (open > 0) {
-            LOG.warning(() -> open + " file(s) of " + mountDir + " still open (a mounted loop device?);"
-                    + " aborting the FUSE connection, they get I/O errors from now on");
-            SystemTools.check("umount", "--force", "--lazy", mountDir.toString());
-        }
-    }
-
-    private void closeFuse() throws IOException {
-        try {
-            fuse.close();
-        } catch (TimeoutException e) {
-            throw new IOException("the FUSE loop at " + mountDir + " did not stop", e);
         }
     }
 

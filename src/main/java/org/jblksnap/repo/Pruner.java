@@ -5,15 +5,17 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Keeps the newest N points of every device and removes the others, then the packs' entries
- * no remaining point uses: a pack none of whose entries is used is deleted; a pack of which
+ * Keeps the newest N points of every device (or those a {@link Retention} keeps) and removes
+ * the others, then the packs' entries no remaining point uses: a pack none of whose entries is used is deleted; a pack of which
  * at least a quarter of the bytes is unused is rewritten with only the used entries (the new
  * pack durable before the old one is deleted); other packs stay as they are. Points are
  * removed first (each point is whole by itself, so no kept point depends on a removed one),
@@ -29,6 +31,11 @@ public final class Pruner {
         if (keep < 1) {
             throw new IllegalArgumentException("keep must be at least 1 (it was " + keep + ")");
         }
+        return prune(repo, Retention.lastOnly(keep), ZoneId.systemDefault());
+    }
+
+    /** Keeps the points the retention keeps of each device (their times in zone), as above. */
+    public static PruneReport prune(Repository repo, Retention retention, ZoneId zone) throws IOException {
         if (!repo.exclusive()) {
             throw new IllegalStateException("pruning needs the repository opened exclusively");
         }
@@ -40,9 +47,9 @@ public final class Pruner {
         List<Long> kept = new ArrayList<>();
         BitSet used = new BitSet();
         for (List<Point> points : byDevice.values()) {
-            int firstKept = Math.max(0, points.size() - keep);
+            Set<Long> keep = retention.keep(points, zone);
             for (int i = 0; i < points.size(); i++) {
-                if (i < firstKept) {
+                if (!keep.contains(points.get(i).id())) {
                     removed.add(points.get(i).id());
                 } else {
                     kept.add(points.get(i).id());

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 import org.jblksnap.error.IoMessages;
+import org.jblksnap.repo.crypto.DirectoryKeyStore;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 
@@ -80,6 +81,13 @@ public final class Repository implements AutoCloseable {
         } catch (IOException | IllegalArgumentException e) {
             throw new RepositoryException(dir.resolve(CONFIG) + ": "
                     + (e instanceof IOException io ? IoMessages.reason(io) : e.getMessage()), e);
+        }
+        if (!DirectoryKeyStore.ofRepository(dir).names().isEmpty()) {
+            // Until pack entries, indexes and points are sealed (docs/REPOSITORY.md, "Encryption"),
+            // reading or writing plain data in a repository made encrypted would break its promise.
+            throw new RepositoryException("repository " + dir + " is encrypted (it has keys), and this jblksnap "
+                    + "does not yet seal or open its backups: back up into a repository made with "
+                    + "`jblksnap init --encryption none`");
         }
         int[] removed = {0};
         RepoLock lock = RepoLock.acquire(dir.resolve("lock"), exclusive,

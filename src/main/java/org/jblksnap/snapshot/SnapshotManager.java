@@ -26,6 +26,7 @@ import org.jblksnap.device.DevNumber;
 import org.jblksnap.device.FileExtents;
 import org.jblksnap.device.Placement;
 import org.jblksnap.diff.DiffStorage;
+import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.DeviceAlreadyAttachedException;
 import org.jblksnap.error.DeviceBusyException;
 import org.jblksnap.error.DeviceNotAttachedException;
@@ -39,6 +40,7 @@ import org.jblksnap.error.SnapshotNotTakenException;
 import org.jblksnap.error.StorageException;
 import org.jblksnap.image.SnapshotImage;
 import org.jblksnap.params.Params;
+import org.jblksnap.tracker.Backfill;
 import org.jblksnap.tracker.Tracker;
 
 /**
@@ -144,6 +146,41 @@ public final class SnapshotManager implements AutoCloseable {
      * otherwise a new generation starts.
      */
     public synchronized Tracker attach(String name, Path path) throws IOException {
+        return attach(name, path, null);
+    }
+
+    /** Opens the live restore of a device just opened (it may refuse the device). */
+    @FunctionalInterface
+    public interface BackfillOpener {
+        Backfill open(BlockDevice device) throws IOException;
+    }
+
+    /**
+     * Attaches a device that is restored live: it is tracked at once, reads of what is not
+     * restored yet come from the backfill's source, writes go to the device and are never
+     * overwritten by the restore (package doc of {@code tracker}). Its CBT starts a new
+     * generation. {@link #finishRestore} ends the restore once {@link Backfill#complete()}.
+     */
+    public synchronized Tracker attachRestoring(String name, Path path, BackfillOpener opener) throws IOException {
+        return attach(name, path, opener);
+    }
+
+    /**
+     * The live restore of the device is complete: it becomes an ordinary tracked device whose
+     * CBT starts a new generation, and the restore's state goes.
+     */
+    public synchronized void finishRestore(String device) throws IOException {
+        Tracker t = tracker(device);
+        t.freeze();
+        try {
+            t.endBackfillWhileFrozen();
+        } finally {
+            t.thaw();
+        }
+        LOG.info(() -> "live restore of " + t.name() + " complete; CBT generation " + t.cbt().generation());
+    }
+
+    private Tracker attach(String name, Path path, BackfillOpener restoring) throws IOException {
         checkName(name);
         if (trackers.containsKey(name)) {
             throw new DeviceAlreadyAttachedException("device " + name + " is already attached (" + trackers.get(name).device().path() + ")");
@@ -172,17 +209,26 @@ public final class SnapshotManager implements AutoCloseable {
         refuseLoopDevicesOver(path);
         BlockDevice device = BlockDevice.open(path);
         CbtMap cbt;
+        Backfill backfill = null;
         try {
-            CbtState saved = cbtStore.claim(name, path, device.capacity(), params.trackingBlockShift(device.capacity()));
-            cbt = saved != null ? CbtMap.restore(saved) : new CbtMap(device.capacity(), params);
+            if (restoring != null) {
+                backfill = restoring.open(device);
+                cbt = new CbtMap(device.capacity(), params);
+            } else {
+                CbtState saved = cbtStore.claim(name, path, device.capacity(), params.trackingBlockShift(device.capacity()));
+                cbt = saved != null ? CbtMap.restore(saved) : new CbtMap(device.capacity(), params);
+            }
         } catch (IOException e) {
+            device.close();
+            throw e;
+        } catch (BlksnapException e) {
             device.close();
             throw e;
         } catch (RuntimeException e) {
             device.close();
             throw new InvalidArgumentException("device " + name + ": " + e.getMessage());
         }
-        Tracker tracker = new Tracker(name, device, cbt);
+        Tracker tracker = new Tracker(name, device, cbt, backfill);
         trackers.put(name, tracker);
         placements.put(name, placement);
         LOG.info(() -> "attached " + name + " = " + path + " (" + device.capacity() + " bytes, CBT generation "
@@ -647,6 +693,10 @@ public final class SnapshotManager implements AutoCloseable {
     }
 
     private void checkFree(Tracker t) {
+        if (t.backfill() != null) {
+            throw new DeviceBusyException("device " + t.name() + " is being restored live; snapshot it when the restore"
+                    + " is complete");
+        }
         Snapshot other = snapshotOf(t.name());
         if (other != null) {
             throw new DeviceBusyException("device " + t.name() + " is already in snapshot " + other.id());

@@ -23,14 +23,23 @@ public final class Tracker implements BlockIo, AutoCloseable {
     private final CbtMap cbt;
     private final WriteGate gate = new WriteGate();
     private volatile ChunkMap cow;
+    /** Set while the device is restored live (see the package doc); null otherwise. */
+    private volatile Backfill backfill;
+    private final IoCounters counters = new IoCounters();
 
     public Tracker(String name, BlockDevice device, CbtMap cbt) {
+        this(name, device, cbt, null);
+    }
+
+    /** A device being restored live from the backfill's source when backfill is not null. */
+    public Tracker(String name, BlockDevice device, CbtMap cbt, Backfill backfill) {
         if (cbt.capacity() != device.capacity()) {
             throw new IllegalArgumentException("CBT map of " + cbt.capacity() + " bytes for device of " + device.capacity());
         }
         this.name = name;
         this.device = device;
         this.cbt = cbt;
+        this.backfill = backfill;
     }
 
     public String name() {
@@ -45,21 +54,40 @@ public final class Tracker implements BlockIo, AutoCloseable {
         return cbt;
     }
 
+    /** The device's I/O figures since it was attached. */
+    public IoCounters counters() {
+        return counters;
+    }
+
     @Override
     public long capacity() {
         return device.capacity();
     }
 
-    /** Reads the device as it is now. Reads do not pass the gate: they change nothing. */
+    /**
+     * Reads the device as it is now (while restored live: as restored so far, the rest from the
+     * source). Reads do not pass the gate: they change nothing.
+     */
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
-        device.read(offset, dst);
+        long t0 = System.nanoTime();
+        int length = dst.remaining();
+        Backfill b = backfill;
+        if (b != null) {
+            device.checkRange(offset, length);
+            b.read(offset, dst);
+        } else {
+            device.read(offset, dst);
+        }
+        counters.read(length, System.nanoTime() - t0);
     }
 
     /** The tracked write: CBT, then COW, then the device. */
     @Override
     public void write(long offset, ByteBuffer src) throws IOException {
         device.checkRange(offset, src.remaining());
+        long t0 = System.nanoTime();
+        int length = src.remaining();
         enter();
         try {
             cbt.markWrite(offset, src.remaining());
@@ -67,16 +95,48 @@ public final class Tracker implements BlockIo, AutoCloseable {
             if (c != null) {
                 c.beforeDeviceWrite(offset, src.remaining());
             }
-            device.write(offset, src);
+            Backfill b = backfill;
+            if (b != null) {
+                b.write(offset, src);
+            } else {
+                device.write(offset, src);
+            }
         } finally {
             gate.exit();
         }
+        counters.write(length, System.nanoTime() - t0);
     }
 
-    /** Makes acknowledged writes durable. */
+    /** Makes acknowledged writes durable (while restored live: with the record of what they restored). */
     @Override
     public void flush() throws IOException {
+        Backfill b = backfill;
+        if (b != null) {
+            b.save();
+        } else {
+            device.flush();
+        }
+    }
+
+    /** The live restore of this device, or null. */
+    public Backfill backfill() {
+        return backfill;
+    }
+
+    /**
+     * The live restore is complete: the device reads as itself from now on, and its CBT starts
+     * a new generation (nothing backed up before describes this content). Only while frozen.
+     */
+    public void endBackfillWhileFrozen() throws IOException {
+        assert gate.isFrozenAndDrained() : "backfill of " + name + " ended while writes pass";
+        Backfill b = backfill;
+        if (b == null || !b.complete()) {
+            throw new IllegalStateException("the live restore of " + name + " is not complete");
+        }
         device.flush();
+        cbt.newGeneration();
+        backfill = null;
+        b.deleteState();
     }
 
     /** Stops writes and waits for those in flight; the caller must {@link #thaw()}. */
@@ -111,7 +171,12 @@ public final class Tracker implements BlockIo, AutoCloseable {
     public void close() throws IOException {
         gate.close();
         try {
-            device.flush();
+            Backfill b = backfill;
+            if (b != null) {
+                b.save();
+            } else {
+                device.flush();
+            }
         } finally {
             device.close();
         }

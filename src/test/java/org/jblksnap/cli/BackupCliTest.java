@@ -205,10 +205,16 @@ class BackupCliTest {
         backup();
         Path ref = capture("ref.img");
 
+        // restic's rules: the daily rule keeps point 3 (the newest of its day) and the last rule 3 and 2,
+        // wherever midnight falls between them
+        ChildProcess.Result daily = jb.okAlone("prune", "--repo", repo.toString(), "--keep-daily", "1", "--keep-last", "2");
+        assertEquals(List.of("removed_point=1", "kept_point=2", "kept_point=3"),
+                daily.out().lines().filter(l -> l.contains("_point=")).toList());
         ChildProcess.Result p = jb.okAlone("prune", "--repo", repo.toString(), "--keep", "1");
-        assertEquals(List.of("removed_point=1", "removed_point=2", "kept_point=3"),
+        assertEquals(List.of("removed_point=2", "kept_point=3"),
                 p.out().lines().filter(l -> l.contains("_point=")).toList());
-        assertTrue(value(p, "removed_entries") > 0 && value(p, "freed_bytes") > 0, p.out());
+        assertTrue(value(daily, "removed_entries") + value(p, "removed_entries") > 0
+                && value(daily, "freed_bytes") + value(p, "freed_bytes") > 0, daily.out() + p.out());
         assertEquals("point=3", jb.okAlone("points", "--repo", repo.toString()).out().split(" ")[0]);
         ChildProcess.Result verified = jb.okAlone("verify", "--repo", repo.toString());
         assertEquals("ok", verified.get("result"));
@@ -293,6 +299,7 @@ class BackupCliTest {
         expectAlone("--point latest needs -d DEVICE", "verify", "--repo", r, "--point", "latest");
         expectAlone("bad point 'first'", "serve", "--repo", r, "--point", "first", "--socket", dir.resolve("s").toString());
         expectAlone("--keep must be at least 1", "prune", "--repo", r, "--keep", "0");
+        expectAlone("a retention needs at least one keep rule (--keep-last, --keep-hourly", "prune", "--repo", r);
         ChildProcess.Result badSize = jb.run("backup", "-d", "disk0", "--repo", dir.resolve("r2").toString(),
                 "--chunk-size", "3K");
         assertEquals(22, badSize.exit(), badSize.err());

@@ -247,6 +247,17 @@ class NbdClientTest {
         assertThrows(IllegalArgumentException.class, () -> NbdAddress.parse("host:0"));
     }
 
+    @Test
+    void parsesNbdUris() {
+        assertEquals(new NbdUri(new NbdAddress.Tcp("h", 10809), "disk 0"), NbdUri.parse("nbd://h/disk%200"));
+        assertEquals(new NbdUri(new NbdAddress.Tcp("::1", 1234), ""), NbdUri.parse("nbd://[::1]:1234"));
+        assertEquals(new NbdUri(new NbdAddress.Unix(Path.of("/run/n.sock")), "vda"),
+                NbdUri.parse("nbd+unix:///vda?socket=/run/n.sock"));
+        for (String bad : List.of("nbd:///x", "nbd+unix:///x", "nbd+unix://h/x?socket=/s", "nfs://h/x", "x", "nbd://h/x?y=1")) {
+            assertThrows(IllegalArgumentException.class, () -> NbdUri.parse(bad), bad);
+        }
+    }
+
     static void assertCovers(List<Extent> extents, long offset, long length) {
         long pos = offset;
         for (Extent e : extents) {

@@ -1,0 +1,122 @@
+package org.jblksnap.daemon;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.jblksnap.backup.BackupRequest;
+import org.jblksnap.backup.BackupRunner;
+import org.jblksnap.backup.BackupSummary;
+import org.jblksnap.backup.CbtRef;
+import org.jblksnap.backup.Progress;
+import org.jblksnap.cbt.CbtInfo;
+import org.jblksnap.control.TakeHooks;
+import org.jblksnap.error.BlksnapException;
+import org.jblksnap.error.Errno;
+import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.snapshot.SnapshotManager;
+
+/**
+ * One backup run inside the daemon, what {@code jblksnap backup} does from outside: a snapshot
+ * of every device at one instant, created and taken (between the take hooks) by the daemon's
+ * own engine, each image read through the daemon's NBD socket by the same {@link BackupRunner}
+ * (so the points and the figures are the same), then the snapshot destroyed, also when the
+ * run fails.
+ *
+ * <p>Cancel, from any thread: the snapshot is destroyed at once, so the image exports go away
+ * and the read in progress fails; a point is committed only after all its device's data is
+ * stored ({@link Repository#commit}), so a cancelled run leaves the points of the devices it
+ * finished, whole, and nothing of the device it was reading but unused pack entries, which a
+ * prune removes.
+ */
+final class BackupRun {
+    private static final Logger LOG = Logger.getLogger(BackupRun.class.getName());
+
+    private final SnapshotManager engine;
+    private final NbdAddress nbd;
+    private final TakeHooks hooks;
+    private final List<String> devices;
+    private final Path storage;
+    private final long limit;
+    private UUID snapshot;
+    private boolean destroyed;
+    private String cancelled;
+
+    BackupRun(SnapshotManager engine, Path nbdSocket, TakeHooks hooks, List<String> devices, Path storage, long limit) {
+        this.engine = engine;
+        this.nbd = new NbdAddress.Unix(nbdSocket);
+        this.hooks = hooks;
+        this.devices = List.copyOf(devices);
+        this.storage = storage;
+        this.limit = limit;
+    }
+
+    /** What the run did, device by device; those it finished before a failure are in {@code done}. */
+    List<BackupSummary> run(Repository repo, Progress progress, List<BackupSummary> done) throws IOException {
+        UUID id;
+        synchronized (this) {
+            checkCancelled();
+            id = engine.create(storage, limit, devices);
+            snapshot = id;
+        }
+        try {
+            hooks.around(id, devices, TakeHooks.Commands.DEFAULTS, () -> engine.take(id));
+            BackupRunner runner = new BackupRunner(repo, progress);
+            for (String device : devices) {
+                BackupRequest req;
+                synchronized (this) {
+                    checkCancelled();
+                    CbtInfo cbt = engine.cbtInfo(device);
+                    req = BackupRequest.of(device, nbd, engine.image(device).name(),
+                            new CbtRef(cbt.generationId().toString(), cbt.changesNumber()));
+                }
+                done.add(runner.run(req));
+            }
+            return done;
+        } catch (IOException | RuntimeException e) {
+            synchronized (this) {
+                if (cancelled != null) {
+                    BlksnapException c = new BlksnapException(Errno.ECANCELED, cancelled);
+                    c.addSuppressed(e);
+                    throw c;
+                }
+            }
+            throw e;
+        } finally {
+            destroy();
+        }
+    }
+
+    /** Stops the run: its snapshot destroyed now, the run fails with this reason. */
+    void cancel(String why) {
+        synchronized (this) {
+            if (cancelled == null) {
+                cancelled = why;
+            }
+        }
+        destroy();
+    }
+
+    private void checkCancelled() {
+        if (cancelled != null) {
+            throw new BlksnapException(Errno.ECANCELED, cancelled);
+        }
+    }
+
+    private synchronized void destroy() {
+        if (snapshot == null || destroyed) {
+            return;
+        }
+        destroyed = true;
+        try {
+            engine.destroy(snapshot);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "destroying snapshot " + snapshot + " of a backup run failed", e);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package org.jblksnap.daemon;
+
+import java.nio.file.Path;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.params.Sizes;
+import org.jblksnap.repo.Retention;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * One named job of the daemon's config: which devices it backs up into which repository,
+ * when, what it keeps and when it verifies. Every field is checked when the config is
+ * loaded, so a bad schedule or a job without a keep rule stops the daemon from starting
+ * with one clear line; what can change while it runs (a device attached or not, a
+ * repository reachable or not) is checked by each run and fails that run alone.
+ *
+ * <pre>
+ * {"name": "nightly", "devices": ["disk0", "disk1"], "repo": "/srv/backup", "password_file": "/etc/jblksnap/pw",
+ *  "schedule": "0 2 * * *", "keep_daily": 7, "keep_weekly": 4, "verify": "0 4 * * 0",
+ *  "storage": "/var/tmp", "limit": "4G"}
+ * </pre>
+ *
+ * @param passwordFile kept for the repository's encryption; not read yet
+ * @param verify when to verify the repository, or null
+ * @param storage where the run's snapshot keeps its difference storage
+ */
+record JobConfig(String name, List<String> devices, Path repo, Path passwordFile, JobSchedule schedule,
+        Retention retention, JobSchedule verify, Path storage, long limit) {
+    static final long DEFAULT_LIMIT = 4L << 30;
+
+    static JobConfig parse(JsonNode v, ZoneId zone) {
+        if (!v.isObject()) {
+            throw new InvalidArgumentException("a job is a JSON object, got " + v);
+        }
+        String name = v.path("name").asText("");
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            throw new InvalidArgumentException("a job needs a name of letters, digits, '.', '_' and '-', got "
+                    + v.path("name"));
+        }
+        String job = "job " + name;
+        List<String> devices = new ArrayList<>();
+        String repo = null;
+        String passwordFile = null;
+        JobSchedule schedule = null;
+        JobSchedule verify = null;
+        String storage = System.getProperty("java.io.tmpdir");
+        long limit = DEFAULT_LIMIT;
+        int[] keep = new int[Retention.RULES.size()];
+        for (Iterator<String> it = v.fieldNames(); it.hasNext();) {
+            String f = it.next();
+            JsonNode x = v.get(f);
+            switch (f) {
+                case "name" -> {
+                }
+                case "devices" -> {
+                    if (!x.isArray()) {
+                        throw new InvalidArgumentException(job + ": devices is a list of device names");
+                    }
+                    x.forEach(d -> devices.add(d.asText()));
+                }
+                case "repo" -> repo = x.asText();
+                case "password_file" -> passwordFile = x.asText();
+                case "schedule" -> schedule = JobSchedule.parse(job + ": schedule", x.asText(), zone);
+                case "verify" -> verify = JobSchedule.parse(job + ": verify", x.asText(), zone);
+                case "storage" -> storage = x.asText();
+                case "limit" -> limit = Sizes.parse(job + ": limit", x.asText());
+                case "copy_to" -> throw new InvalidArgumentException(job + ": copy_to is not available yet (this "
+                        + "jblksnap has no copy to a second repository); remove it");
+                default -> {
+                    int rule = f.startsWith("keep_") ? Retention.RULES.indexOf(f.substring(5)) : -1;
+                    if (rule < 0) {
+                        throw new InvalidArgumentException(job + ": unknown field '" + f + "'");
+                    }
+                    if (!x.canConvertToInt() || x.asInt() < Retention.ALL) {
+                        throw new InvalidArgumentException(job + ": " + f + " is a number of points (-1: all), got " + x);
+                    }
+                    keep[rule] = x.asInt();
+                }
+            }
+        }
+        if (devices.isEmpty()) {
+            throw new InvalidArgumentException(job + ": no devices");
+        }
+        if (repo == null || repo.isEmpty()) {
+            throw new InvalidArgumentException(job + ": no repo");
+        }
+        if (schedule == null) {
+            throw new InvalidArgumentException(job + ": no schedule (cron's five fields, e.g. \"0 2 * * *\")");
+        }
+        Retention retention;
+        try {
+            retention = new Retention(keep[0], keep[1], keep[2], keep[3], keep[4], keep[5]);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidArgumentException(job + ": " + e.getMessage());
+        }
+        return new JobConfig(name, List.copyOf(devices), Path.of(repo), passwordFile == null ? null : Path.of(passwordFile),
+                schedule, retention, verify, Path.of(storage), limit);
+    }
+}

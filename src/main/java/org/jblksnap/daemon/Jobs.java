@@ -1,0 +1,526 @@
+package org.jblksnap.daemon;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.jblksnap.backup.BackupSummary;
+import org.jblksnap.backup.Progress;
+import org.jblksnap.backup.Verifier;
+import org.jblksnap.backup.VerifyReport;
+import org.jblksnap.control.ControlHandler;
+import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.control.TakeHooks;
+import org.jblksnap.error.BlksnapException;
+import org.jblksnap.error.Errno;
+import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.PruneReport;
+import org.jblksnap.repo.Pruner;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryConfig;
+import org.jblksnap.repo.Retention;
+import org.jblksnap.snapshot.SnapshotManager;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The daemon's jobs: their schedules, their queue and their runs, and the verbs job_list,
+ * job_run, job_history and job_cancel.
+ *
+ * <p>Schedule: a scheduler thread looks at the clock every second; each schedule (a job's
+ * backup, and its verify) fires when the clock has passed the first time it names after the
+ * last time it fired. That last time is kept in {@code jobs/schedule.json}, so a time passed
+ * while the daemon was down fires at start, once however many were missed (trigger
+ * {@code missed}); a job seen for the first time starts counting from then. A schedule that
+ * fires while its job still has a run of that kind queued or running is skipped, with a log
+ * line.
+ *
+ * <p>Runs: every run waits in the {@link DeviceQueue} for all its devices, so one run per
+ * device at a time. A backup run is a {@link BackupRun} into the job's repository (opened
+ * shared, created when missing, as `backup` does), then, when it succeeded, a prune of the
+ * repository by the job's keep rules (opened exclusively). A verify run checks the whole
+ * repository. Each run is in the {@link JobHistory} from its start. A run's failure (a device
+ * not attached, a repository out of reach) is that run's result; the other jobs go on.
+ */
+final class Jobs implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Jobs.class.getName());
+    static final String BACKUP = "backup";
+    static final String VERIFY = "verify";
+    private static final long STOP_WAIT_SECONDS = 30;
+
+    private final Map<String, JobConfig> jobs = new LinkedHashMap<>();
+    private final SnapshotManager engine;
+    private final Path nbdSocket;
+    private final TakeHooks hooks;
+    private final Path dir;
+    private final Clock clock;
+    private final Function<String, Progress> progress;
+    private final DeviceQueue queue = new DeviceQueue();
+    private final Map<String, Instant> lastFired = new ConcurrentHashMap<>();
+    private final Set<Active> active = ConcurrentHashMap.newKeySet();
+    private final Map<String, JobRun> lastSuccess = new ConcurrentHashMap<>();
+    private final Map<String, JobRun> lastRun = new ConcurrentHashMap<>();
+    private final Map<String, Long> failures = new ConcurrentHashMap<>();
+    private JobHistory history;
+    private Instant startedAt;
+    private Thread scheduler;
+    private volatile boolean closed;
+
+    /**
+     * @param dir the state directory's {@code jobs}
+     * @param progress where a run (named by its job) reports progress and notes
+     */
+    Jobs(List<JobConfig> configs, SnapshotManager engine, Path nbdSocket, TakeHooks hooks, Path dir, Clock clock,
+            Function<String, Progress> progress) {
+        configs.forEach(j -> jobs.put(j.name(), j));
+        this.engine = engine;
+        this.nbdSocket = nbdSocket;
+        this.hooks = hooks;
+        this.dir = dir;
+        this.clock = clock;
+        this.progress = progress;
+    }
+
+    /** Loads the history (reporting runs cut off) and the schedules' state, then starts the scheduler. */
+    void start() throws IOException {
+        history = JobHistory.load(dir);
+        for (JobRun r : history.list(null)) {
+            lastRun.put(r.job() + "/" + r.kind(), r);
+            if (r.ok()) {
+                lastSuccess.put(r.job() + "/" + r.kind(), r);
+            } else if (!r.result().equals(JobRun.RUNNING)) {
+                failures.merge(r.job() + "/" + r.kind(), 1L, Long::sum);
+            }
+        }
+        startedAt = clock.instant();
+        loadScheduleState();
+        for (JobConfig j : jobs.values()) {
+            for (String kind : kinds(j)) {
+                lastFired.putIfAbsent(j.name() + "/" + kind, startedAt);
+            }
+            List<String> missing = j.devices().stream().filter(d -> !attached(d)).toList();
+            if (!missing.isEmpty()) {
+                LOG.warning("job " + j.name() + " names " + String.join(", ", missing)
+                        + ", not attached: its runs fail until they are");
+            }
+        }
+        saveScheduleState();
+        scheduler = Thread.ofPlatform().name("jobs-scheduler").daemon().start(this::scheduleLoop);
+        if (!jobs.isEmpty()) {
+            LOG.info("jobs: " + String.join(", ", jobs.keySet()));
+        }
+    }
+
+    void register(ControlHandler handler) {
+        handler.register("job_list", a -> list());
+        handler.register("job_run", this::runVerb);
+        handler.register("job_history", this::historyVerb);
+        handler.register("job_cancel", this::cancelVerb);
+    }
+
+    Map<String, JobConfig> configs() {
+        return jobs;
+    }
+
+    /** The next time a job's schedule of this kind fires, if any. */
+    Optional<Instant> next(JobConfig j, String kind) {
+        JobSchedule s = kind.equals(BACKUP) ? j.schedule() : j.verify();
+        Instant last = lastFired.get(j.name() + "/" + kind);
+        return s == null || last == null ? Optional.empty() : s.next(last);
+    }
+
+    /** The last run of a job's kind that succeeded, and the last run, if any; the count of failures. */
+    Optional<JobRun> lastSuccess(String job, String kind) {
+        return Optional.ofNullable(lastSuccess.get(job + "/" + kind));
+    }
+
+    Optional<JobRun> lastRun(String job, String kind) {
+        return Optional.ofNullable(lastRun.get(job + "/" + kind));
+    }
+
+    long failures(String job, String kind) {
+        return failures.getOrDefault(job + "/" + kind, 0L);
+    }
+
+    /** Queues a run; its future ends with its history entry. */
+    Active submit(String name, String kind, String trigger) {
+        JobConfig j = job(name);
+        Active a = new Active(j, kind, trigger);
+        active.add(a);
+        a.thread = Thread.ofVirtual().name("job-" + name).start(() -> {
+            try {
+                a.result.complete(execute(a));
+            } catch (Throwable t) {
+                a.result.completeExceptionally(t);
+            } finally {
+                active.remove(a);
+            }
+        });
+        return a;
+    }
+
+    // ---- scheduling ----
+
+    private void scheduleLoop() {
+        while (!closed) {
+            try {
+                tick();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "job scheduler", e);
+            }
+            synchronized (this) {
+                if (!closed) {
+                    try {
+                        wait(1000);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Fires every schedule whose time has come (see the class doc). */
+    synchronized void tick() {
+        Instant now = clock.instant();
+        boolean changed = false;
+        for (JobConfig j : jobs.values()) {
+            for (String kind : kinds(j)) {
+                Optional<Instant> due = next(j, kind);
+                if (due.isEmpty() || now.isBefore(due.get())) {
+                    continue;
+                }
+                lastFired.put(j.name() + "/" + kind, now);
+                changed = true;
+                if (active.stream().anyMatch(a -> a.job == j && a.kind.equals(kind))) {
+                    LOG.warning("job " + j.name() + ": the " + kind + " due at " + due.get()
+                            + " is skipped, the last one is still queued or running");
+                    continue;
+                }
+                submit(j.name(), kind, due.get().isBefore(startedAt) ? "missed" : "schedule");
+            }
+        }
+        if (changed) {
+            try {
+                saveScheduleState();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "saving the jobs' schedule state failed", e);
+            }
+        }
+    }
+
+    private static List<String> kinds(JobConfig j) {
+        return j.verify() == null ? List.of(BACKUP) : List.of(BACKUP, VERIFY);
+    }
+
+    private Path scheduleFile() {
+        return dir.resolve("schedule.json");
+    }
+
+    private void loadScheduleState() throws IOException {
+        if (!Files.exists(scheduleFile())) {
+            return;
+        }
+        JsonNode root = ControlProtocol.JSON.readTree(scheduleFile().toFile());
+        root.properties().forEach(e -> lastFired.put(e.getKey(), Instant.parse(e.getValue().asText())));
+    }
+
+    private synchronized void saveScheduleState() throws IOException {
+        ObjectNode root = ControlProtocol.JSON.createObjectNode();
+        lastFired.forEach((k, v) -> root.put(k, v.toString()));
+        Path tmp = dir.resolve("schedule.json.tmp");
+        Files.write(tmp, ByteBuffer.wrap(ControlProtocol.JSON.writeValueAsBytes(root)).array());
+        Files.move(tmp, scheduleFile(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    // ---- runs ----
+
+    /** A run queued or running. */
+    static final class Active {
+        final JobConfig job;
+        final String kind;
+        final String trigger;
+        final CompletableFuture<JobRun> result = new CompletableFuture<>();
+        /** What a backup run did per device, for job_run's reply. */
+        final List<BackupSummary> done = new CopyOnWriteArrayList<>();
+        volatile Thread thread;
+        private boolean running;
+        private BackupRun backup;
+        private String cancelled;
+
+        Active(JobConfig job, String kind, String trigger) {
+            this.job = job;
+            this.kind = kind;
+            this.trigger = trigger;
+        }
+
+        synchronized void cancel(String why) {
+            if (cancelled != null) {
+                return;
+            }
+            cancelled = why;
+            if (backup != null) {
+                backup.cancel(why);
+            } else if (!running && thread != null) {
+                thread.interrupt(); // waiting in the queue (a run not started yet sees the cancel when it starts)
+            }
+        }
+
+        synchronized BackupRun backup(BackupRun b) {
+            if (cancelled != null) {
+                b.cancel(cancelled);
+            }
+            backup = b;
+            return b;
+        }
+
+        synchronized String cancelled() {
+            return cancelled;
+        }
+
+        synchronized boolean running() {
+            return running;
+        }
+
+        /** Out of the queue: a cancel now reaches the run, not the wait. */
+        synchronized void started() {
+            running = true;
+            if (cancelled != null) {
+                Thread.interrupted(); // the interrupt came too late for the queue: the run sees the cancel itself
+            }
+        }
+    }
+
+    private JobRun execute(Active a) throws IOException {
+        Set<String> devices = new LinkedHashSet<>(a.job.devices());
+        try {
+            queue.acquire(devices);
+        } catch (InterruptedException e) {
+            LOG.info("job " + a.job.name() + ": queued " + a.kind + " cancelled");
+            JobRun r = history.start(a.job.name(), a.kind, a.trigger, clock.instant());
+            return finish(a, r.finished(clock.instant(), JobRun.CANCELLED, a.cancelled(), 0, 0, List.of()));
+        }
+        try {
+            a.started();
+            JobRun r = history.start(a.job.name(), a.kind, a.trigger, clock.instant());
+            LOG.info("job " + a.job.name() + ": " + a.kind + " run " + r.run() + " started (" + a.trigger + ")");
+            return finish(a, a.kind.equals(BACKUP) ? backup(a, r) : verify(a, r));
+        } finally {
+            queue.release(devices);
+        }
+    }
+
+    /** Records a run's end; the run counts as over first, so who reads its end may start the next at once. */
+    private JobRun finish(Active a, JobRun r) throws IOException {
+        active.remove(a);
+        history.record(r);
+        String key = r.job() + "/" + r.kind();
+        lastRun.put(key, r);
+        if (r.ok()) {
+            lastSuccess.put(key, r);
+        } else {
+            failures.merge(key, 1L, Long::sum);
+        }
+        LOG.log(r.ok() ? Level.INFO : Level.WARNING, "job " + r.job() + ": " + r.kind() + " run " + r.run() + " "
+                + r.result() + (r.message().isEmpty() ? "" : ": " + r.message()));
+        return r;
+    }
+
+    private JobRun backup(Active a, JobRun r) {
+        JobConfig j = a.job;
+        List<BackupSummary> done = a.done;
+        String result = JobRun.OK;
+        String message = "";
+        try {
+            for (String d : j.devices()) {
+                if (!attached(d)) {
+                    throw new BlksnapException(Errno.ENODEV, "device " + d + " is not attached");
+                }
+            }
+            BackupRun run = a.backup(new BackupRun(engine, nbdSocket, hooks, j.devices(), j.storage(), j.limit()));
+            try (Repository repo = Repository.openOrCreate(j.repo(), RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE))) {
+                run.run(repo, progress.apply(j.name()), done);
+            }
+            try (Repository repo = Repository.open(j.repo(), true)) {
+                PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
+                message = "pruned: " + p.format();
+            } catch (IOException | RuntimeException e) {
+                result = JobRun.FAILED;
+                message = "the backup is committed, but the prune failed: " + describe(e);
+            }
+        } catch (IOException | RuntimeException e) {
+            result = JobRun.FAILED;
+            message = describe(e);
+        }
+        if (a.cancelled() != null && !result.equals(JobRun.OK)) {
+            result = JobRun.CANCELLED;
+            message = a.cancelled();
+        }
+        long read = done.stream().mapToLong(s -> s.stats().bytesRead()).sum();
+        long stored = done.stream().mapToLong(s -> s.stats().storedBytes()).sum();
+        JobRun end = r.finished(clock.instant(), result, message, read, stored,
+                done.stream().map(BackupSummary::pointId).toList());
+        return end;
+    }
+
+    private JobRun verify(Active a, JobRun r) {
+        try (Repository repo = Repository.open(a.job.repo(), false)) {
+            VerifyReport v = new Verifier(repo, progress.apply(a.job.name()), Runtime.getRuntime().availableProcessors())
+                    .verify(null);
+            return r.finished(clock.instant(), v.ok() ? JobRun.OK : JobRun.FAILED,
+                    v.ok() ? v.format() : String.join("; ", v.problems()), v.bytes(), 0, List.of());
+        } catch (IOException | RuntimeException e) {
+            return r.finished(clock.instant(), JobRun.FAILED, describe(e), 0, 0, List.of());
+        }
+    }
+
+    private boolean attached(String device) {
+        return engine.trackers().stream().anyMatch(t -> t.name().equals(device));
+    }
+
+    private static String describe(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+
+    // ---- verbs ----
+
+    private JobConfig job(String name) {
+        JobConfig j = jobs.get(name);
+        if (j == null) {
+            throw new InvalidArgumentException("no job named '" + name + "'"
+                    + (jobs.isEmpty() ? "; this daemon has no jobs (see --config)" : "; jobs: " + String.join(", ", jobs.keySet())));
+        }
+        return j;
+    }
+
+    private ObjectNode list() {
+        ObjectNode r = ControlProtocol.JSON.createObjectNode();
+        ArrayNode list = r.putArray("jobs");
+        for (JobConfig j : jobs.values()) {
+            ObjectNode o = list.addObject().put("job", j.name()).put("devices", String.join(",", j.devices()))
+                    .put("repo", j.repo().toString()).put("schedule", j.schedule().toString())
+                    .put("next_run", next(j, BACKUP).map(Instant::toString).orElse(""))
+                    .put("keep", keep(j));
+            if (j.verify() != null) {
+                o.put("verify", j.verify().toString()).put("next_verify", next(j, VERIFY).map(Instant::toString).orElse(""));
+            }
+            if (j.passwordFile() != null) {
+                o.put("password_file", j.passwordFile().toString());
+            }
+            String state = "idle";
+            for (Active a : active) {
+                if (a.job == j) {
+                    state = a.running() ? "running" : state.equals("idle") ? "queued" : state;
+                }
+            }
+            o.put("state", state);
+            lastRun(j.name(), BACKUP).ifPresent(l -> o.put("last_result", l.result()).put("last_end",
+                    l.end() == null ? "" : l.end().toString()));
+        }
+        return r;
+    }
+
+    private static String keep(JobConfig j) {
+        var k = j.retention();
+        int[] counts = {k.last(), k.hourly(), k.daily(), k.weekly(), k.monthly(), k.yearly()};
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < counts.length; i++) {
+            if (counts[i] != 0) {
+                parts.add(Retention.RULES.get(i) + "=" + (counts[i] < 0 ? "all" : counts[i]));
+            }
+        }
+        return String.join(" ", parts);
+    }
+
+    private ObjectNode runVerb(JsonNode a) throws Exception {
+        String name = ControlHandler.text(a, "name");
+        String kind = a.path("verify").asBoolean(false) ? VERIFY : BACKUP;
+        job(name);
+        JobRun r;
+        Active run = submit(name, kind, "manual");
+        try {
+            r = run.result.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception x ? x : e;
+        }
+        if (!r.ok()) {
+            throw new BlksnapException(r.result().equals(JobRun.CANCELLED) ? Errno.ECANCELED : Errno.EIO,
+                    "job " + name + ": " + kind + " run " + r.run() + " " + r.result() + ": " + r.message());
+        }
+        ObjectNode o = r.toJson();
+        ArrayNode devices = o.putArray("devices");
+        ArrayNode report = o.putArray("report");
+        for (BackupSummary s : run.done) {
+            devices.add(ControlProtocol.JSON.valueToTree(s.fields()));
+            report.add(s.format());
+        }
+        return o;
+    }
+
+    private ObjectNode historyVerb(JsonNode a) {
+        String name = a.hasNonNull("name") ? ControlHandler.text(a, "name") : null;
+        if (name != null) {
+            job(name);
+        }
+        ObjectNode r = ControlProtocol.JSON.createObjectNode();
+        ArrayNode runs = r.putArray("runs");
+        history.list(name).forEach(x -> runs.add(x.toJson()));
+        return r;
+    }
+
+    private ObjectNode cancelVerb(JsonNode a) {
+        JobConfig j = job(ControlHandler.text(a, "name"));
+        int n = 0;
+        for (Active x : active) {
+            if (x.job == j) {
+                x.cancel("cancelled by job_cancel");
+                n++;
+            }
+        }
+        if (n == 0) {
+            throw new BlksnapException(Errno.ESRCH, "job " + j.name() + " has no run queued or running");
+        }
+        return ControlProtocol.JSON.createObjectNode().put("job", j.name()).put("cancelled", n);
+    }
+
+    /** Stops the scheduler, cancels the runs and waits for them to record their end. */
+    @Override
+    public void close() {
+        closed = true;
+        synchronized (this) {
+            notifyAll();
+        }
+        for (Active a : active) {
+            a.cancel("the daemon stopped");
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
+        for (Active a : active) {
+            try {
+                a.result.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (Exception e) {
+                LOG.warning("job " + a.job.name() + ": its run did not end when the daemon stopped: " + e);
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.jblksnap.repo.crypto;
+
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * AES-256-GCM with one key (the JDK's provider, AES-NI where the CPU has it). A sealed object
+ * is {@code nonce (12) | ciphertext (as long as the plaintext) | tag (16)}; the nonce is
+ * random, the associated data is the object's {@link ObjectLabel}. Random 96-bit nonces keep
+ * the chance of a repeat below 2^-32 up to 2^32 seals under one key (NIST SP 800-38D, 8.3).
+ * Thread-safe.
+ */
+public final class Sealer {
+    public static final int KEY_BYTES = 32;
+    public static final int NONCE_BYTES = 12;
+    public static final int TAG_BYTES = 16;
+    /** What sealing adds to the plaintext's length. */
+    public static final int OVERHEAD = NONCE_BYTES + TAG_BYTES;
+    private static final String TRANSFORMATION = "AES/GCM/NoPadding";
+
+    private final SecretKey key;
+    private final SecureRandom random;
+
+    Sealer(byte[] key, SecureRandom random) {
+        if (key.length != KEY_BYTES) {
+            throw new IllegalArgumentException("an AES-256 key has 32 bytes, not " + key.length);
+        }
+        this.key = new SecretKeySpec(key, "AES");
+        this.random = random;
+    }
+
+    public byte[] seal(ObjectLabel label, byte[] plain) {
+        return seal(label, plain, 0, plain.length);
+    }
+
+    /** Seals plain[off, off + len) as the object label: nonce | ciphertext | tag. */
+    public byte[] seal(ObjectLabel label, byte[] plain, int off, int len) {
+        byte[] out = new byte[NONCE_BYTES + len + TAG_BYTES];
+        byte[] nonce = new byte[NONCE_BYTES];
+        random.nextBytes(nonce);
+        System.arraycopy(nonce, 0, out, 0, NONCE_BYTES);
+        try {
+            Cipher c = Cipher.getInstance(TRANSFORMATION);
+            c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, nonce));
+            c.updateAAD(label.associatedData());
+            int n = c.doFinal(plain, off, len, out, NONCE_BYTES);
+            if (n != len + TAG_BYTES) {
+                throw new IllegalStateException("AES-GCM wrote " + n + " bytes, not " + (len + TAG_BYTES));
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-256-GCM is not available in this JDK", e);
+        }
+        return out;
+    }
+
+    public byte[] open(ObjectLabel label, byte[] sealed) throws AuthenticationFailedException {
+        return open(label, sealed, 0, sealed.length);
+    }
+
+    /** The plaintext of a sealed object, or an error naming the object when it does not authenticate. */
+    public byte[] open(ObjectLabel label, byte[] sealed, int off, int len) throws AuthenticationFailedException {
+        if (len < OVERHEAD) {
+            throw new AuthenticationFailedException(label, "it has " + len + " bytes, fewer than the "
+                    + OVERHEAD + " of an empty sealed object (truncated)");
+        }
+        try {
+            Cipher c = Cipher.getInstance(TRANSFORMATION);
+            c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, Arrays.copyOfRange(sealed, off,
+                    off + NONCE_BYTES)));
+            c.updateAAD(label.associatedData());
+            return c.doFinal(sealed, off + NONCE_BYTES, len - NONCE_BYTES);
+        } catch (AEADBadTagException e) {
+            throw new AuthenticationFailedException(label, "it was altered, truncated, or is another object "
+                    + "(or the key is not this repository's)");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-256-GCM is not available in this JDK", e);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package org.jblksnap.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+import org.jblksnap.backup.QemuImage;
+import org.jblksnap.backup.ServerProcess;
+import org.jblksnap.daemon.JblksnapProcess;
+import org.jblksnap.testutil.ChildProcess;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * `backup --source`: a VM disk the way libvirt and Proxmox export one (a qcow2 with a
+ * persistent dirty bitmap, served by qemu-nbd -B), backed up by the real command without a
+ * daemon: the first run reads everything, the next only what the bitmap reports; both points
+ * restore to the disk as it was at each run.
+ */
+@Timeout(300)
+class SourceBackupCliTest {
+    private static final int SIZE = 32 << 20;
+
+    @TempDir
+    Path dir;
+
+    private final JblksnapProcess jb = new JblksnapProcess(Path.of("unused"));
+
+    @Test
+    void fullThenIncrementalByTheServersBitmap() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        Random rnd = new Random(11);
+        img.write(img.randomWrites(rnd, 200, 256 << 10));
+        img.addBitmap("since-last");
+        Path repo = dir.resolve("repo");
+
+        JsonNode first = backup(img, repo);
+        assertEquals("full", first.get("mode").asText());
+        Path atFirst = img.snapshotRaw("first.raw");
+
+        List<QemuImage.Write> few = img.randomWrites(rnd, 20, 4096);
+        img.write(few);
+        JsonNode second = backup(img, repo);
+        assertTrue(second.get("mode").asText().startsWith("incremental to point " + first.get("point").asText()),
+                second.toString());
+        long written = few.stream().mapToLong(QemuImage.Write::length).sum();
+        assertTrue(second.get("read_bytes").asLong() < SIZE / 4,
+                "an incremental reads what the bitmap reports (" + written + " bytes written), not the disk: " + second);
+        Path atSecond = img.snapshotRaw("second.raw");
+
+        assertRestores(repo, first, atFirst);
+        assertRestores(repo, second, atSecond);
+    }
+
+    @Test
+    void badSourcesChangeNothing() throws Exception {
+        Path repo = dir.resolve("repo");
+        assertFails("bad NBD URI", "backup", "--source", "http://x/y", "-d", "vm0", "--repo", repo.toString());
+        assertFails("needs ?socket=", "backup", "--source", "nbd+unix:///x", "-d", "vm0", "--repo", repo.toString());
+        assertFails("cannot connect", "backup", "--source", "nbd+unix:///x?socket=" + dir.resolve("none.sock"),
+                "-d", "vm0", "--repo", repo.toString());
+        assertFails("one -d", "backup", "--source", "nbd://127.0.0.1/x", "-d", "a", "-d", "b",
+                "--repo", repo.toString());
+        assertFails("--bitmap is for --source", "backup", "-d", "a", "--bitmap", "b", "--repo", repo.toString(),
+                "--run-dir", dir.resolve("run").toString());
+        assertFalse(Files.exists(repo), "a failed backup created no repository");
+    }
+
+    private JsonNode backup(QemuImage img, Path repo) throws Exception {
+        try (ServerProcess s = img.serve("since-last")) {
+            String uri = "nbd+unix:///?socket=" + ((org.jblksnap.nbd.client.NbdAddress.Unix) s.address()).socket();
+            ChildProcess.Result r = jb.okAlone("backup", "--source", uri, "--bitmap", "since-last", "-d", "vm0",
+                    "--repo", repo.toString(), "-j");
+            return new ObjectMapper().readTree(r.out());
+        }
+    }
+
+    private void assertRestores(Path repo, JsonNode point, Path expected) throws Exception {
+        Path out = dir.resolve("restored-" + point.get("point").asText() + ".raw");
+        jb.okAlone("restore", "--repo", repo.toString(), "-d", "vm0", "--point", point.get("point").asText(),
+                "--to", out.toString());
+        assertArrayEquals(Files.readAllBytes(expected), Files.readAllBytes(out), "point " + point.get("point"));
+    }
+
+    private void assertFails(String message, String... args) throws Exception {
+        ChildProcess.Result r = jb.runAlone(args);
+        assertNotEquals(0, r.exit(), String.join(" ", args));
+        assertTrue(r.err().contains(message), "error says '" + message + "': " + r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+    }
+}

@@ -1,0 +1,173 @@
+package org.jblksnap.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.testutil.Await;
+import org.jblksnap.testutil.ChildProcess;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * Jobs through the real command: job_run prints its result as backup does, /metrics shows the
+ * run (and passes promtool's check), a daemon killed in the middle of a run reports that run
+ * failed when it starts again and the next run works, and bad input is one clear line.
+ */
+class JobsCliTest {
+    @TempDir
+    Path dir;
+    JblksnapProcess jb;
+    Process client;
+    Path hookPid;
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (client != null) {
+            ChildProcess.kill(client);
+        }
+        killHook();
+        if (jb != null) {
+            jb.close();
+        }
+    }
+
+    private void killHook() throws IOException, InterruptedException {
+        if (hookPid != null && Files.exists(hookPid)) {
+            ChildProcess.of("kill", Files.readString(hookPid).strip()).run();
+            Files.delete(hookPid);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private String scrape(int port) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                    .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            Path f = dir.resolve("metrics.txt");
+            Files.writeString(f, r.body());
+            ChildProcess.Result check = ChildProcess.of("sh", "-c", "promtool check metrics < " + f).run();
+            assertEquals(0, check.exit(), "promtool check metrics:\n" + check.all() + "\n" + r.body());
+            return r.body();
+        }
+    }
+
+    private static double value(String metrics, String series) {
+        Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(metrics);
+        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+    }
+
+    @Test
+    void aJobRunsInTheDaemonShowsInMetricsAndSurvivesADaemonKilledMidRun() throws Exception {
+        ChildProcess.assumeInstalled("promtool");
+        Path disk = dir.resolve("disk0.img");
+        byte[] data = new byte[16 << 20];
+        new Random(1).nextBytes(data);
+        Files.write(disk, data);
+        Path gate = dir.resolve("gate");
+        Path started = dir.resolve("started");
+        hookPid = dir.resolve("hook.pid");
+        String hook = "if [ -e " + gate + " ]; then echo $$ > " + hookPid + "; touch " + started + "; exec sleep 300; fi";
+        Path config = dir.resolve("config.json");
+        var c = ControlProtocol.JSON.createObjectNode();
+        c.putObject("take_hooks").put("pre_take", hook).put("timeout_seconds", 600);
+        c.putArray("jobs").addObject().put("name", "nightly").put("repo", dir.resolve("repo").toString())
+                .put("schedule", "0 2 * * *").put("keep_daily", 7).put("storage", dir.toString())
+                .putArray("devices").add("disk0");
+        Files.writeString(config, c.toString());
+        int port = freePort();
+        String[] daemonArgs = {"--config", config.toString(), "--device", "disk0=" + disk, "--metrics", String.valueOf(port)};
+        jb = new JblksnapProcess(dir.resolve("run"));
+        jb.startDaemon(daemonArgs);
+
+        String before = scrape(port);
+        assertTrue(before.contains("jblksnap_device_read_bytes_total{device=\"disk0\"}"), before);
+        assertTrue(before.contains("jblksnap_job_next_run_timestamp_seconds{job=\"nightly\"}"), before);
+        assertTrue(Double.isNaN(value(before, "jblksnap_job_last_success_timestamp_seconds{job=\"nightly\"}")), before);
+
+        ChildProcess.Result run = jb.ok("job_run", "-n", "nightly");
+        assertEquals("ok", run.get("result"), run.out());
+        assertEquals("1", run.get("point"));
+        assertEquals("16777216", run.get("read_bytes"));
+        assertTrue(run.out().contains("\ndevice=disk0\npoint=1\nmode="), run.out());
+        assertTrue(run.err().contains("backup of disk0: point 1 ("), run.err());
+
+        String after = scrape(port);
+        assertEquals(16 << 20, value(after, "jblksnap_job_last_read_bytes{job=\"nightly\"}"), after);
+        assertTrue(value(after, "jblksnap_job_last_stored_bytes{job=\"nightly\"}") > 15 << 20, after);
+        double success = value(after, "jblksnap_job_last_success_timestamp_seconds{job=\"nightly\"}");
+        assertTrue(Math.abs(success - System.currentTimeMillis() / 1e3) < 600, after);
+        assertEquals(0, value(after, "jblksnap_job_failures_total{job=\"nightly\"}"), after);
+
+        // killed in the middle of a run: its pre-take hook holds it there
+        Files.createFile(gate);
+        client = jb.start(dir.resolve("client.log"), "job_run", "-n", "nightly", "--run-dir", jb.runDir().toString());
+        Await.until(Duration.ofSeconds(120), () -> Files.exists(started) && Files.exists(hookPid),
+                () -> "the run did not reach its hook:\n" + jb.daemonLog());
+        assertEquals("running", jobState());
+        jb.killDaemon();
+        assertTrue(client.waitFor(60, TimeUnit.SECONDS), "job_run ends when its daemon dies");
+        assertNotEquals(0, client.exitValue());
+        client = null;
+        killHook();
+        Files.delete(gate);
+
+        jb.startDaemon(daemonArgs);
+        JsonNode history = ControlProtocol.JSON.readTree(jb.ok("job_history", "-n", "nightly", "-j").out());
+        assertEquals(2, history.path("runs").size(), history.toString());
+        JsonNode cut = history.path("runs").get(1);
+        assertEquals("failed", cut.path("result").asText());
+        assertEquals(JobHistory.CUT_OFF, cut.path("message").asText());
+        assertEquals(1, value(scrape(port), "jblksnap_job_failures_total{job=\"nightly\"}"));
+        ChildProcess.Result next = jb.ok("job_run", "-n", "nightly");
+        assertEquals("ok", next.get("result"), next.out());
+        assertEquals("2", next.get("point"));
+        assertEquals("idle", jobState());
+        assertTrue(jb.ok("snapshot_collect").out().isBlank(), "no snapshot left");
+
+        ChildProcess.Result unknown = jb.run("job_run", "-n", "weekly");
+        assertEquals(22, unknown.exit());
+        assertEquals(List.of("jblksnap: no job named 'weekly'; jobs: nightly (EINVAL)"), unknown.err().lines().toList());
+    }
+
+    private String jobState() throws Exception {
+        return ControlProtocol.JSON.readTree(jb.ok("job_list", "-j").out()).path("jobs").get(0).path("state").asText();
+    }
+
+    @Test
+    void aDaemonWithABadJobDoesNotStart() throws Exception {
+        Path config = dir.resolve("bad.json");
+        Files.writeString(config, "{\"jobs\": [{\"name\": \"j\", \"devices\": [\"d\"], \"repo\": \"/r\","
+                + " \"schedule\": \"every night\", \"keep_last\": 1}]}");
+        jb = new JblksnapProcess(dir.resolve("run"));
+        ChildProcess.Result r = jb.run("daemon", "--run-dir", dir.resolve("run").toString(), "--config", config.toString());
+        assertEquals(22, r.exit(), r.all());
+        assertTrue(r.err().strip().startsWith("jblksnap: config file " + config + ": job j: schedule 'every night' is not a "
+                + "cron schedule"), r.err());
+    }
+}

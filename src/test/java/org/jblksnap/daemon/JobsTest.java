@@ -1,0 +1,363 @@
+package org.jblksnap.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+import org.jblksnap.backup.Progress;
+import org.jblksnap.backup.Verifier;
+import org.jblksnap.control.ControlHandler;
+import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.control.TakeHooks;
+import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.Point;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.testutil.Await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Jobs in a daemon of this JVM, its clock set by the test: a schedule fires when its time
+ * comes, a time missed while the daemon was down fires once at start, the keep rules prune,
+ * a cancel in the middle of a read commits nothing and leaves no snapshot, two jobs of one
+ * device queue, and a bad job fails its own runs while the others go on.
+ */
+class JobsTest {
+    private static final Duration RUN_TIMEOUT = Duration.ofSeconds(180);
+    private static final int DISK0 = 64 << 20;
+
+    @TempDir
+    Path dir;
+    Daemon daemon;
+    final List<Jobs> started = new ArrayList<>();
+    final MutableClock clock = new MutableClock(Instant.parse("2026-03-10T12:00:55Z"));
+
+    /** A clock the test moves. */
+    static final class MutableClock extends Clock {
+        private volatile Instant now;
+
+        MutableClock(Instant now) {
+            this.now = now;
+        }
+
+        void set(String t) {
+            now = Instant.parse(t);
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    @BeforeEach
+    void startDaemon() throws IOException {
+        DaemonConfig c = new DaemonConfig();
+        c.runDir = dir.resolve("run");
+        for (String d : List.of("disk0", "disk1")) {
+            // disk0 is larger than what a run reads ahead (8 blocks of 4 MiB), so a run can be stopped in its middle
+            byte[] data = new byte[d.equals("disk0") ? DISK0 : 16 << 20];
+            new Random(d.hashCode()).nextBytes(data);
+            Path f = dir.resolve(d + ".img");
+            Files.write(f, data);
+            c.devices.put(d, f);
+        }
+        daemon = new Daemon(c);
+        daemon.start();
+    }
+
+    @AfterEach
+    void stop() {
+        started.forEach(Jobs::close);
+        if (daemon != null) {
+            daemon.close();
+        }
+    }
+
+    private JobConfig job(String json) throws IOException {
+        return JobConfig.parse(ControlProtocol.JSON.readTree(json.replace('\'', '"')), ZoneOffset.UTC);
+    }
+
+    private String repo(String name) {
+        return dir.resolve(name).toString();
+    }
+
+    private Jobs jobs(Function<String, Progress> progress, JobConfig... configs) throws IOException {
+        Jobs j = new Jobs(List.of(configs), daemon.engine(), daemon.runDir().resolve("nbd.sock"), TakeHooks.NONE,
+                dir.resolve("state/jobs"), clock, progress);
+        j.start();
+        started.add(j);
+        return j;
+    }
+
+    private Jobs jobs(JobConfig... configs) throws IOException {
+        return jobs(LoggedProgress::new, configs);
+    }
+
+    private static JsonNode verb(Jobs jobs, String verb, ObjectNode args) {
+        ControlHandler h = new ControlHandler(null);
+        jobs.register(h);
+        ObjectNode req = ControlProtocol.JSON.createObjectNode().put("version", ControlProtocol.VERSION).put("verb", verb);
+        req.set("args", args);
+        return h.handle(req);
+    }
+
+    private static ObjectNode args() {
+        return ControlProtocol.JSON.createObjectNode();
+    }
+
+    private static List<JsonNode> history(Jobs jobs, String name) {
+        List<JsonNode> runs = new ArrayList<>();
+        verb(jobs, "job_history", args().put("name", name)).path("result").path("runs").forEach(runs::add);
+        return runs;
+    }
+
+    private static JsonNode awaitRuns(Jobs jobs, String name, int count) throws Exception {
+        Await.until(RUN_TIMEOUT, () -> {
+            List<JsonNode> h = history(jobs, name);
+            return h.size() >= count && !h.get(count - 1).path("result").asText().equals("running");
+        }, () -> "run " + count + " of " + name + " did not end: " + history(jobs, name));
+        return history(jobs, name).get(count - 1);
+    }
+
+    private List<Long> points(String repo) throws IOException {
+        try (Repository r = Repository.open(Path.of(repo), false)) {
+            return r.points().list().stream().map(Point::id).toList();
+        }
+    }
+
+    @Test
+    void aScheduleFiresWhenItsTimeComesAndTheKeepRulesPrune() throws Exception {
+        Jobs jobs = jobs(job("{'name': 'every-minute', 'devices': ['disk0'], 'repo': '" + repo("r") + "',"
+                + " 'schedule': '* * * * *', 'keep_last': 2}"));
+        assertEquals("2026-03-10T12:01:00Z", jobs.next(jobs.configs().get("every-minute"), Jobs.BACKUP).orElseThrow()
+                .toString(), "five seconds out");
+        clock.set("2026-03-10T12:00:59Z");
+        jobs.tick();
+        assertEquals(List.of(), history(jobs, "every-minute"), "not yet");
+        for (int minute = 1; minute <= 3; minute++) {
+            if (minute > 1) {
+                daemon.engine().tracker("disk0").write(minute << 20, ByteBuffer.wrap(new byte[4096]));
+            }
+            clock.set("2026-03-10T12:0" + minute + ":00Z");
+            jobs.tick();
+            JsonNode run = awaitRuns(jobs, "every-minute", minute);
+            assertEquals("ok", run.path("result").asText(), run.toString());
+            assertEquals("schedule", run.path("trigger").asText());
+            assertEquals(minute, run.path("point").get(0).asLong());
+            long read = run.path("read_bytes").asLong();
+            assertTrue(minute == 1 ? read == DISK0 : read > 0 && read <= 1 << 20, "the first run reads everything, "
+                    + "the next ones what changed: " + run);
+            assertEquals(clock.instant().toString(), run.path("start").asText());
+        }
+        JsonNode first = history(jobs, "every-minute").getFirst();
+        assertTrue(first.path("stored_bytes").asLong() > DISK0 - (1 << 20), "random data does not compress: " + first);
+        assertEquals(List.of(2L, 3L), points(repo("r")), "keep_last 2 pruned point 1");
+        assertEquals(2, daemon.engine().tracker("disk0").counters().writes(), "the device's I/O is counted");
+        assertEquals(2 * 4096, daemon.engine().tracker("disk0").counters().writtenBytes());
+        assertTrue(daemon.engine().collect().isEmpty(), "every run destroyed its snapshot");
+    }
+
+    @Test
+    void aTimeMissedWhileTheDaemonWasDownRunsOnceAtStart() throws Exception {
+        JobConfig hourly = job("{'name': 'hourly', 'devices': ['disk0'], 'repo': '" + repo("r") + "',"
+                + " 'schedule': '0 * * * *', 'keep_daily': 7}");
+        clock.set("2026-03-10T10:00:30Z");
+        Jobs before = jobs(hourly);
+        before.close();
+        started.remove(before);
+        clock.set("2026-03-10T12:30:00Z"); // 11:00 and 12:00 were missed
+        Jobs after = jobs(hourly);
+        after.tick();
+        JsonNode run = awaitRuns(after, "hourly", 1);
+        assertEquals("missed", run.path("trigger").asText());
+        assertEquals("ok", run.path("result").asText(), run.toString());
+        after.tick();
+        Thread.sleep(1500); // a second loop tick too
+        assertEquals(1, history(after, "hourly").size(), "two missed times run once");
+        assertEquals("2026-03-10T13:00:00Z", after.next(hourly, Jobs.BACKUP).orElseThrow().toString());
+    }
+
+    /** Progress whose first advance waits until the test lets it go: the run is then in the middle of its read. */
+    static final class Gate {
+        final CountDownLatch reading = new CountDownLatch(1);
+        final CountDownLatch go = new CountDownLatch(1);
+
+        Progress progress(String job) {
+            Progress log = new LoggedProgress(job);
+            return new Progress() {
+                @Override
+                public void start(String what, long total) {
+                    log.start(what, total);
+                }
+
+                @Override
+                public void advance(long bytes) {
+                    reading.countDown();
+                    try {
+                        go.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+
+                @Override
+                public void note(String line) {
+                    log.note(line);
+                }
+
+                @Override
+                public void finish() {
+                    log.finish();
+                }
+            };
+        }
+    }
+
+    @Test
+    void aCancelInTheMiddleCommitsNothingAndDestroysTheSnapshot() throws Exception {
+        Gate gate = new Gate();
+        Jobs jobs = jobs(gate::progress, job("{'name': 'nightly', 'devices': ['disk0', 'disk1'], 'repo': '"
+                + repo("r") + "', 'schedule': '0 2 * * *', 'keep_daily': 7}"));
+        Jobs.Active run = jobs.submit("nightly", Jobs.BACKUP, "manual");
+        assertTrue(gate.reading.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run reads");
+        assertEquals(1, daemon.engine().collect().size(), "the run's snapshot");
+        JsonNode cancel = verb(jobs, "job_cancel", args().put("name", "nightly"));
+        assertEquals(1, cancel.path("result").path("cancelled").asInt(), cancel.toString());
+        assertTrue(daemon.engine().collect().isEmpty(), "the cancel destroyed the snapshot at once");
+        gate.go.countDown();
+        JobRun r = run.result.get(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(JobRun.CANCELLED, r.result(), r.toString());
+        assertEquals(List.of(), r.points());
+        assertEquals(List.of(), points(repo("r")), "nothing committed");
+        try (Repository repo = Repository.open(Path.of(repo("r")), false)) {
+            assertTrue(new Verifier(repo, Progress.quiet(System.err), 2).verify(null).ok(), "the repository verifies");
+        }
+        JsonNode again = verb(jobs, "job_run", args().put("name", "nightly"));
+        assertTrue(again.path("ok").asBoolean(), again.toString());
+        assertEquals(List.of(1L, 2L), points(repo("r")), "the next run backs up both devices");
+        assertEquals("disk0", again.path("result").path("devices").get(0).path("device").asText());
+        JsonNode verify = verb(jobs, "job_run", args().put("name", "nightly").put("verify", true));
+        assertEquals("ok", verify.path("result").path("result").asText(), verify.toString());
+        assertEquals("verify", verify.path("result").path("kind").asText());
+        assertEquals(3, history(jobs, "nightly").size());
+    }
+
+    @Test
+    void twoJobsOfOneDeviceQueue() throws Exception {
+        Gate gate = new Gate();
+        Jobs jobs = jobs(job -> job.equals("a") ? gate.progress(job) : new LoggedProgress(job),
+                job("{'name': 'a', 'devices': ['disk0'], 'repo': '" + repo("ra") + "', 'schedule': '0 2 * * *', 'keep_last': 3}"),
+                job("{'name': 'b', 'devices': ['disk0', 'disk1'], 'repo': '" + repo("rb") + "', 'schedule': '0 3 * * *',"
+                        + " 'keep_last': 3}"));
+        Jobs.Active a = jobs.submit("a", Jobs.BACKUP, "manual");
+        assertTrue(gate.reading.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "a reads");
+        Jobs.Active b = jobs.submit("b", Jobs.BACKUP, "manual");
+        Await.until(RUN_TIMEOUT, () -> state(jobs, "b").equals("queued"), () -> "b is queued behind a");
+        assertEquals("running", state(jobs, "a"));
+        assertEquals(List.of(), history(jobs, "b"), "b has not started");
+        gate.go.countDown();
+        JobRun ra = a.result.get(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        JobRun rb = b.result.get(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertTrue(ra.ok() && rb.ok(), ra + "\n" + rb);
+        assertFalse(rb.start().isBefore(ra.end()), "b started after a ended");
+    }
+
+    private static String state(Jobs jobs, String name) {
+        for (JsonNode j : verb(jobs, "job_list", args()).path("result").path("jobs")) {
+            if (j.path("job").asText().equals(name)) {
+                return j.path("state").asText();
+            }
+        }
+        throw new AssertionError("no job " + name);
+    }
+
+    @Test
+    void aBadJobFailsItsOwnRunsAndTheOthersGoOn() throws Exception {
+        Path file = dir.resolve("not-a-dir");
+        Files.writeString(file, "x");
+        Jobs jobs = jobs(
+                job("{'name': 'ghost', 'devices': ['disk9'], 'repo': '" + repo("r1") + "', 'schedule': '* * * * *', 'keep_last': 1}"),
+                job("{'name': 'unreachable', 'devices': ['disk1'], 'repo': '" + file.resolve("repo")
+                        + "', 'schedule': '* * * * *', 'keep_last': 1}"),
+                job("{'name': 'good', 'devices': ['disk0'], 'repo': '" + repo("r3") + "', 'schedule': '* * * * *', 'keep_last': 1}"));
+        clock.set("2026-03-10T12:01:00Z");
+        jobs.tick();
+        JsonNode ghost = awaitRuns(jobs, "ghost", 1);
+        assertEquals("failed", ghost.path("result").asText());
+        assertEquals("device disk9 is not attached", ghost.path("message").asText());
+        JsonNode unreachable = awaitRuns(jobs, "unreachable", 1);
+        assertEquals("failed", unreachable.path("result").asText());
+        assertTrue(unreachable.path("message").asText().contains(file.toString()), unreachable.toString());
+        assertEquals("ok", awaitRuns(jobs, "good", 1).path("result").asText());
+        assertTrue(daemon.engine().collect().isEmpty());
+
+        JsonNode run = verb(jobs, "job_run", args().put("name", "ghost"));
+        assertFalse(run.path("ok").asBoolean());
+        assertEquals("EIO", run.path("errno").asText());
+        assertTrue(run.path("message").asText().endsWith("failed: device disk9 is not attached"), run.toString());
+        JsonNode unknown = verb(jobs, "job_run", args().put("name", "nope"));
+        assertEquals("EINVAL", unknown.path("errno").asText());
+        assertEquals("no job named 'nope'; jobs: ghost, unreachable, good", unknown.path("message").asText());
+        assertEquals("ESRCH", verb(jobs, "job_cancel", args().put("name", "good")).path("errno").asText());
+        assertEquals("ok", verb(jobs, "job_run", args().put("name", "good")).path("result").path("result").asText());
+    }
+
+    @Test
+    void badJobsAreRefusedWhenTheConfigLoads() throws Exception {
+        String base = "'name': 'j', 'devices': ['disk0'], 'repo': '/srv/r'";
+        assertRefused("job j: schedule '0 2 * *' is not a cron schedule (five fields: minute hour day-of-month month "
+                + "day-of-week)", "{" + base + ", 'schedule': '0 2 * *', 'keep_last': 1}");
+        assertRefused("job j: a retention needs at least one keep rule (keep_last, keep_hourly, keep_daily, keep_weekly, "
+                + "keep_monthly, keep_yearly; -1 keeps all)", "{" + base + ", 'schedule': '0 2 * * *'}");
+        assertRefused("job j: copy_to is not available yet", "{" + base + ", 'schedule': '0 2 * * *', 'keep_last': 1, "
+                + "'copy_to': 's3:https://s3.example/b'}");
+        assertRefused("job j: verify '61 * * * *' is not a cron schedule", "{" + base + ", 'schedule': '0 2 * * *', "
+                + "'keep_last': 1, 'verify': '61 * * * *'}");
+        assertRefused("job j: unknown field 'keep_forever'", "{" + base + ", 'schedule': '0 2 * * *', 'keep_forever': 1}");
+        assertRefused("job j: no devices", "{'name': 'j', 'devices': [], 'repo': '/r', 'schedule': '0 2 * * *', 'keep_last': 1}");
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, "{\"jobs\": [{\"name\": \"j\", \"devices\": [\"d\"], \"repo\": \"/r\", \"schedule\": "
+                + "\"0 2 * * *\", \"keep_last\": 1}, {\"name\": \"j\", \"devices\": [\"d\"], \"repo\": \"/r\", "
+                + "\"schedule\": \"0 2 * * *\", \"keep_last\": 1}]}");
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> DaemonConfig.load(config));
+        assertEquals("config file " + config + ": two jobs are named j", e.getMessage());
+    }
+
+    private void assertRefused(String message, String json) {
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> job(json));
+        assertTrue(e.getMessage().startsWith(message), e.getMessage());
+    }
+}
