@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.FileIo;
 import org.jblksnap.error.IoMessages;
+import org.jblksnap.repo.AtomicFiles;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
 import org.jblksnap.repo.Point;
@@ -22,9 +24,15 @@ import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Repository;
 
 /**
- * Writes a point as a raw image: to a file (created or truncated; chunks of zeroes stay
- * holes) or to a block device at least as large (zeroes are written). Every manifest and
- * chunk is checked against its hash before it is used.
+ * Writes a point as a raw image: to a file (chunks of zeroes stay holes) or to a block device
+ * at least as large (zeroes are written). Every manifest and chunk is checked against its
+ * hash before it is used.
+ *
+ * <p>A file is written under a temporary name in its directory, made durable, given the old
+ * file's permissions, and renamed over the target at the end (then the directory is synced):
+ * a restore that fails leaves the old file as it was and removes the temporary one. A block
+ * device cannot be renamed: it is written in place, so a failed restore leaves it partly
+ * written (restore it again).
  */
 public final class Restorer {
     private final Repository repo;
@@ -50,7 +58,9 @@ public final class Restorer {
         };
         AtomicLong written = new AtomicLong();
         AtomicLong zeroes = new AtomicLong();
-        try (FileChannel ch = open(target, sparse, geometry.size())) {
+        Path out = sparse ? temporaryFor(target) : target;
+        boolean done = false;
+        try (FileChannel ch = open(out, sparse, geometry.size())) {
             byte[] zero = sparse ? null : new byte[geometry.chunkSize()];
             List<Integer> blocks = new ArrayList<>(index.count());
             for (int i = 0; i < index.count(); i++) {
@@ -76,8 +86,16 @@ public final class Restorer {
                 progress.advance(geometry.blockLength(i));
             });
             ch.force(true);
-            progress.finish();
+            done = true;
+        } finally {
+            if (sparse && !done) {
+                Files.deleteIfExists(out);
+            }
         }
+        if (sparse) {
+            replace(out, target);
+        }
+        progress.finish();
         return new RestoreSummary(pointId, target, geometry.size(), written.get(), zeroes.get(), sparse,
                 (System.nanoTime() - t0) / 1e9);
     }
@@ -90,7 +108,28 @@ public final class Restorer {
         }
     }
 
-    /** A file of the point's size with no data: every chunk not written stays a hole. */
+    /** The temporary name a file target is written under: hidden, in the target's directory. */
+    private static Path temporaryFor(Path target) {
+        Path abs = target.toAbsolutePath();
+        return abs.resolveSibling("." + abs.getFileName() + ".restore-" + ProcessHandle.current().pid() + ".tmp");
+    }
+
+    /** The restored file takes the target's place (and permissions), durably. */
+    private static void replace(Path restored, Path target) throws IOException {
+        try {
+            if (Files.exists(target)) {
+                Files.setPosixFilePermissions(restored, Files.getPosixFilePermissions(target));
+            }
+            Files.move(restored, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            Files.deleteIfExists(restored);
+            throw e instanceof FileSystemException f
+                    ? new IOException("cannot restore to " + target + ": " + IoMessages.reason(f), e) : e;
+        }
+        AtomicFiles.syncDirectory(target.toAbsolutePath().getParent());
+    }
+
+    /** A new file of the point's size with no data: every chunk not written stays a hole. */
     private static FileChannel emptyFile(Path target, long size) throws IOException {
         // opened first the NIO way for its clear errors, then sized
         Files.newByteChannel(target, StandardOpenOption.CREATE, StandardOpenOption.WRITE,

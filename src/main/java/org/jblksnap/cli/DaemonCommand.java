@@ -1,6 +1,7 @@
 package org.jblksnap.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -44,6 +45,22 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--log-level", description = "SEVERE, WARNING, INFO, FINE (default: INFO or the config's).")
     String logLevel;
 
+    @Option(names = "--nbd-max-connections", paramLabel = "N",
+            description = "NBD connections at once, all listeners together (default: 1024).")
+    Integer nbdMaxConnections;
+
+    @Option(names = "--nbd-memory", paramLabel = "MIB", description = "Payload memory of all NBD connections"
+            + " together, in MiB (default: 256; ./jblksnap sizes the JVM's direct memory to match).")
+    Long nbdMemoryMib;
+
+    @Option(names = "--nbd-handshake-timeout", paramLabel = "SECONDS",
+            description = "An NBD handshake not over by then is closed (default: 10).")
+    Long nbdHandshakeTimeout;
+
+    @Option(names = "--nbd-request-timeout", paramLabel = "SECONDS", description = "A request whose rest"
+            + " (a WRITE payload) or reply stalls this long closes its NBD connection (default: 60).")
+    Long nbdRequestTimeout;
+
     @Option(names = "--metrics", paramLabel = "[HOST:]PORT",
             description = "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST 127.0.0.1 when left out).")
     String metrics;
@@ -73,6 +90,18 @@ final class DaemonCommand implements Callable<Integer> {
         }
         if (logLevel != null) {
             c.logLevel = logLevel;
+        }
+        if (nbdMaxConnections != null) {
+            c.nbdLimits = c.nbdLimits.withMaxConnections(nbdMaxConnections);
+        }
+        if (nbdMemoryMib != null) {
+            c.nbdLimits = c.nbdLimits.withPayloadMemory(Math.multiplyExact(nbdMemoryMib, 1L << 20));
+        }
+        if (nbdHandshakeTimeout != null) {
+            c.nbdLimits = c.nbdLimits.withHandshakeTimeout(Duration.ofSeconds(nbdHandshakeTimeout));
+        }
+        if (nbdRequestTimeout != null) {
+            c.nbdLimits = c.nbdLimits.withRequestTimeout(Duration.ofSeconds(nbdRequestTimeout));
         }
         if (metrics != null) {
             c.metrics = DaemonConfig.parseMetricsAddress(metrics);

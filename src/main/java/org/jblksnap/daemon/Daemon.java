@@ -4,10 +4,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +24,7 @@ import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlServer;
 import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
+import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.fuse.FuseExports;
 import org.jblksnap.nbd.server.NbdServer;
 import org.jblksnap.params.Params;
@@ -62,8 +66,7 @@ public final class Daemon implements AutoCloseable {
     public synchronized void start() throws IOException {
         Params.Corrected params = Params.defaults().with(config.params).corrected();
         params.warnings().forEach(w -> LOG.warning(w));
-        Files.createDirectories(runDir);
-        Files.setPosixFilePermissions(runDir, PosixFilePermissions.fromString("rwx------"));
+        ownRunDir(runDir);
         lockFile = FileChannel.open(runDir.resolve("daemon.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         lock = lockFile.tryLock();
         if (lock == null) {
@@ -76,7 +79,7 @@ public final class Daemon implements AutoCloseable {
             for (Map.Entry<String, Path> d : config.devices.entrySet()) {
                 engine.attach(d.getKey(), d.getValue());
             }
-            NbdServer nbd = new NbdServer(engine);
+            NbdServer nbd = new NbdServer(engine, false, config.nbdLimits);
             frontEnds.add(nbd);
             nbd.listenUnix(runDir.resolve("nbd.sock"));
             for (InetSocketAddress a : config.nbdTcp) {
@@ -109,6 +112,38 @@ public final class Daemon implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    /**
+     * Makes the run directory, mode 0700, or accepts an existing one only if it is the
+     * daemon's own: a directory owned by this user that nobody else may write to. The mode of
+     * an existing directory is never changed, so a mistaken {@code --run-dir /tmp} changes
+     * nothing and is refused.
+     */
+    static void ownRunDir(Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(dir.getParent());
+            try {
+                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                // the umask may have taken bits away; the directory is new, so this is ours to set
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                return;
+            } catch (FileAlreadyExistsException e) {
+                // made meanwhile by someone else: checked below like any existing one
+            }
+        }
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new InvalidArgumentException("run directory " + dir + " exists and is not a directory");
+        }
+        UserPrincipal me = dir.getFileSystem().getUserPrincipalLookupService()
+                .lookupPrincipalByName(System.getProperty("user.name"));
+        UserPrincipal owner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        if (!owner.equals(me) || (mode & 0022) != 0) {
+            throw new InvalidArgumentException(String.format("run directory %s is not the daemon's own (owner %s,"
+                    + " mode %o); give --run-dir a directory of its own (it is made with mode 0700)", dir,
+                    owner.getName(), mode & 07777));
         }
     }
 

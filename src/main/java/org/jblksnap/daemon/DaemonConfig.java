@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -15,6 +16,7 @@ import org.jblksnap.control.ControlProtocol;
 import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.nbd.protocol.HostPort;
+import org.jblksnap.nbd.server.NbdLimits;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -31,12 +33,18 @@ import com.fasterxml.jackson.databind.JsonNode;
  *   "params":   {"chunk_minimum_shift": 16},
  *   "log_level": "INFO",
  *   "take_hooks": {"pre_take": "virsh domfsfreeze vm1", "post_take": "virsh domfsthaw vm1", "timeout_seconds": 60},
+ *   "nbd_max_connections": 1024,
+ *   "nbd_memory_mib": 256,
+ *   "nbd_handshake_timeout_seconds": 10,
+ *   "nbd_request_timeout_seconds": 60,
  *   "jobs": [{"name": "nightly", "devices": ["disk0"], "repo": "/srv/backup", "schedule": "0 2 * * *", "keep_daily": 7}],
  *   "metrics": "127.0.0.1:9710"
  * }
  * </pre>
  * The take hooks are the commands every snapshot_take runs before and after it unless it names
- * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s.
+ * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s. The nbd_
+ * limits are {@link NbdLimits}' (all connections together); {@code ./jblksnap} sizes the JVM's
+ * direct memory from the two first.
  */
 public final class DaemonConfig {
     public Path runDir;
@@ -48,6 +56,7 @@ public final class DaemonConfig {
     public final Map<String, String> params = new LinkedHashMap<>();
     public String logLevel = "INFO";
     public TakeHooks.Commands takeHooks = TakeHooks.Commands.DEFAULTS;
+    public NbdLimits nbdLimits = NbdLimits.DEFAULTS;
     /** Scheduled backups ({@link JobConfig}), their names unique. */
     final List<JobConfig> jobs = new ArrayList<>();
     /** Where /metrics is served (Prometheus text format), or null. */
@@ -80,12 +89,29 @@ public final class DaemonConfig {
                 case "params" -> v.properties().forEach(e -> c.params.put(e.getKey(), e.getValue().asText()));
                 case "log_level" -> c.logLevel = v.asText();
                 case "take_hooks" -> c.takeHooks = takeHooks(file, v);
+                case "nbd_max_connections" -> c.nbdLimits = c.nbdLimits.withMaxConnections(
+                        (int) positive(file, f, v, Integer.MAX_VALUE));
+                case "nbd_memory_mib" -> c.nbdLimits = c.nbdLimits.withPayloadMemory(
+                        positive(file, f, v, 1L << 30) << 20);
+                case "nbd_handshake_timeout_seconds" -> c.nbdLimits = c.nbdLimits.withHandshakeTimeout(
+                        Duration.ofSeconds(positive(file, f, v, 86_400)));
+                case "nbd_request_timeout_seconds" -> c.nbdLimits = c.nbdLimits.withRequestTimeout(
+                        Duration.ofSeconds(positive(file, f, v, 86_400)));
                 case "jobs" -> jobs(file, v, c.jobs);
                 case "metrics" -> c.metrics = parseMetricsAddress(v.asText());
                 default -> throw new InvalidArgumentException("config file " + file + ": unknown field '" + f + "'");
             }
         }
         return c;
+    }
+
+    /** A whole number from 1 to max. */
+    private static long positive(Path file, String field, JsonNode v, long max) {
+        if (!v.canConvertToLong() || !v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > max) {
+            throw new InvalidArgumentException("config file " + file + ": " + field + " must be a whole number from 1 to "
+                    + max + ", got " + v);
+        }
+        return v.asLong();
     }
 
     private static TakeHooks.Commands takeHooks(Path file, JsonNode v) {

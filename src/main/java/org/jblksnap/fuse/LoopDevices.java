@@ -1,7 +1,9 @@
 package org.jblksnap.fuse;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +24,10 @@ import org.jblksnap.error.NoSuchDeviceException;
  * driver gets real block devices. Each is set up with direct I/O (no second page cache over
  * the FUSE file), or buffered when the kernel refuses direct I/O on it. What is set up here is
  * recorded: an export's loop device goes when the export goes (detach, destroy) and all of
- * them at close.
+ * them at close. The record is also kept on disk, next to the mount directory
+ * ({@code .<dir>.loops}: one "device TAB backing file" per line), so that the cleanup after a
+ * crash detaches only loop devices this daemon set up, never another one whose file happens
+ * to lie under the same directory.
  */
 public final class LoopDevices {
     private static final Logger LOG = Logger.getLogger(LoopDevices.class.getName());
@@ -47,6 +52,28 @@ public final class LoopDevices {
     LoopDevices(Path mountDir, Predicate<String> exported) {
         this.mountDir = mountDir.toAbsolutePath().normalize();
         this.exported = exported;
+    }
+
+    /** Where the loop devices set up over the files of mountDir are recorded. */
+    static Path recordOf(Path mountDir) {
+        Path dir = mountDir.toAbsolutePath().normalize();
+        return dir.resolveSibling("." + dir.getFileName() + ".loops");
+    }
+
+    /** Writes the record of the loop devices set up now (none: no record). */
+    private void saveRecord() throws IOException {
+        Path record = recordOf(mountDir);
+        if (loops.isEmpty()) {
+            Files.deleteIfExists(record);
+            return;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Loop l : loops.values()) {
+            sb.append(l.device()).append('\t').append(l.file()).append('\n');
+        }
+        Path tmp = record.resolveSibling(record.getFileName() + ".tmp");
+        Files.writeString(tmp, sb);
+        Files.move(tmp, record, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     /**
@@ -76,6 +103,7 @@ public final class LoopDevices {
         }
         Loop loop = new Loop(device, exportName, file, directIo);
         loops.put(exportName, loop);
+        saveRecord();
         LOG.info(() -> "export " + exportName + " attached to " + device + (directIo ? " (direct I/O)" : " (buffered)"));
         return device;
     }
@@ -86,7 +114,11 @@ public final class LoopDevices {
         if (loop == null) {
             throw new NoSuchDeviceException("export '" + exportName + "' has no loop device");
         }
-        release(loop);
+        try {
+            release(loop);
+        } finally {
+            saveRecord();
+        }
     }
 
     /** Detaches every loop device set up here; tries them all and reports the first failure. */
@@ -102,6 +134,15 @@ public final class LoopDevices {
                 } else {
                     first.addSuppressed(e);
                 }
+            }
+        }
+        try {
+            saveRecord();
+        } catch (IOException e) {
+            if (first == null) {
+                first = e;
+            } else {
+                first.addSuppressed(e);
             }
         }
         if (first != null) {
@@ -161,8 +202,9 @@ public final class LoopDevices {
     }
 
     /**
-     * After a crash: detaches the loop devices backed by files under mountDir and lazily
-     * unmounts a FUSE mount there whose server is dead. Refuses when a live process serves it.
+     * After a crash: detaches the loop devices recorded for mountDir that still back the
+     * recorded file under it, and lazily unmounts a FUSE mount there whose server is dead.
+     * Refuses when a live process serves it. A loop device not recorded is never touched.
      */
     public static Cleanup cleanupStale(Path mountDir) throws IOException {
         Path dir = mountDir.toAbsolutePath().normalize();
@@ -171,8 +213,19 @@ public final class LoopDevices {
             throw new IOException(dir + " is already a FUSE mount served by a running process");
         }
         List<String> detached = new ArrayList<>();
-        for (Map.Entry<String, String> e : LoopSysfs.backingFiles().entrySet()) {
-            if (e.getValue().startsWith(dir + "/")) {
+        Path record = recordOf(dir);
+        Map<String, String> recorded = new LinkedHashMap<>();
+        if (Files.exists(record)) {
+            for (String line : Files.readAllLines(record)) {
+                int tab = line.indexOf('\t');
+                if (tab > 0) {
+                    recorded.put(line.substring(0, tab), line.substring(tab + 1));
+                }
+            }
+        }
+        Map<String, String> backing = LoopSysfs.backingFiles();
+        for (Map.Entry<String, String> e : recorded.entrySet()) {
+            if (e.getValue().startsWith(dir + "/") && e.getValue().equals(backing.get(e.getKey()))) {
                 SystemTools.Result r = SystemTools.run("losetup", "-d", e.getKey());
                 if (r.ok()) {
                     detached.add(e.getKey());
@@ -182,6 +235,7 @@ public final class LoopDevices {
                 }
             }
         }
+        Files.deleteIfExists(record);
         if (mounted) {
             StaleMounts.unmount(dir);
             LOG.info(() -> "unmounted the stale FUSE mount at " + dir);

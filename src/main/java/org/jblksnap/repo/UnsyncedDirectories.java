@@ -20,8 +20,10 @@ import java.util.Set;
  * <ul>
  * <li>this handle renamed a finished pack into {@code packs/XX}: {@code XX} holds a new name
  *     ({@link #packFinished});
- * <li>creating that pack made {@code packs/XX} itself: {@code packs/} holds a new name, and
- *     without it the whole {@code XX} can vanish;
+ * <li>and {@code packs/} too, unless this handle already synced it since {@code XX} existed:
+ *     {@code XX} may be new, made by this handle or by another writer that has not synced
+ *     {@code packs/} yet (and may never: killed, or its backup failed), and without its name
+ *     in {@code packs/} the whole {@code XX} can vanish;
  * <li>the point uses an entry found already stored, in a pack another process finished
  *     ({@link #entryReusedFrom}): that process may have been killed before its own commit, or
  *     still be running, so it may never have synced {@code XX}, nor {@code packs/} if it made
@@ -34,6 +36,8 @@ final class UnsyncedDirectories {
     private final Path root;
     // guarded by this
     private final Set<Path> dirs = new HashSet<>();
+    /** Pack directories whose own name in {@code packs/} this handle made durable. */
+    private final Set<Path> named = new HashSet<>();
 
     /** @param root the {@code packs/} directory */
     UnsyncedDirectories(Path root) {
@@ -42,8 +46,9 @@ final class UnsyncedDirectories {
 
     /** This handle renamed a finished pack to its final name. */
     synchronized void packFinished(Path pack, boolean madeDirectory) {
-        dirs.add(pack.getParent());
-        if (madeDirectory) {
+        Path dir = pack.getParent();
+        dirs.add(dir);
+        if (madeDirectory || !named.contains(dir)) {
             dirs.add(root);
         }
     }
@@ -66,6 +71,13 @@ final class UnsyncedDirectories {
         for (Path d : deepestFirst) {
             AtomicFiles.syncDirectory(d);
             dirs.remove(d);
+        }
+        if (deepestFirst.contains(root)) {
+            for (Path d : deepestFirst) {
+                if (!d.equals(root)) {
+                    named.add(d);
+                }
+            }
         }
     }
 

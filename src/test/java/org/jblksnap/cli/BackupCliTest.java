@@ -233,10 +233,26 @@ class BackupCliTest {
         assertEquals("damaged", v.get("result"));
         assertTrue(v.get("problem").startsWith("chunk " + damaged.hex()) && v.get("problem").contains(pack.toString()),
                 v.out());
+        // A failed restore leaves the old target as it was: the point is written under a
+        // temporary name, renamed over the target only at the end.
+        Path old = Files.writeString(dir.resolve("bad.img"), "the old image");
         ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", "3", "--to",
-                dir.resolve("bad.img").toString());
+                old.toString());
         assertNotEquals(0, restore.exit());
         assertOneLine(restore, damaged.hex());
+        assertEquals("the old image", Files.readString(old));
+
+        // The device the daemon has attached is refused as a target, and stays as it was.
+        Path before = Files.copy(disk, dir.resolve("disk0-before.img"));
+        ChildProcess.Result onAttached = jb.run("restore", "--repo", repo.toString(), "--point", "3", "--to",
+                disk.toString());
+        assertNotEquals(0, onAttached.exit());
+        assertOneLine(onAttached, "it is attached to the jblksnap daemon as disk0");
+        assertEquals(-1, Files.mismatch(before, disk));
+        try (var left = Files.list(dir)) {
+            assertEquals(List.of(), left.filter(f -> f.getFileName().toString().contains(".restore-")).toList(),
+                    "no temporary file is left");
+        }
     }
 
     @Test

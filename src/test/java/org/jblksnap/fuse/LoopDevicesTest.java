@@ -146,6 +146,29 @@ class LoopDevicesTest {
         }
     }
 
+    /**
+     * The cleanup after a crash detaches only loop devices the daemon recorded: another loop
+     * device over a file under the same directory (--fuse-dir /var/lib, say) is left alone.
+     */
+    @Test
+    void aLoopDeviceNobodyRecordedIsLeftAlone() throws Exception {
+        Path dir = Files.createTempDirectory("jblksnap-foreign-");
+        Path foreign = dir.resolve("someone-elses.img");
+        try (FileChannel ch = FileChannel.open(foreign, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.allocate(1), 8 * MIB - 1);
+        }
+        String loop = ChildProcess.of("losetup", "--find", "--show", foreign.toString()).check().out().strip();
+        try {
+            LoopDevices.Cleanup c = LoopDevices.cleanupStale(dir);
+            assertEquals(new LoopDevices.Cleanup(List.of(), false), c);
+            assertEquals(foreign.toString(), LoopSysfs.backingFile(loop), "the foreign loop device is still there");
+        } finally {
+            ChildProcess.of("losetup", "-d", loop).run();
+            Files.deleteIfExists(foreign);
+            Files.deleteIfExists(dir);
+        }
+    }
+
     /** A loop device still mounted at close: the FUSE connection is aborted instead of hanging. */
     @Test
     void closeWithAMountedLoopDeviceDoesNotHang() throws Exception {

@@ -24,17 +24,30 @@ public final class WireReader {
 
     private final ScatteringByteChannel channel;
     private final String peer;
-    private final ByteBuffer buf = ByteBuffer.allocateDirect(SIZE).flip();
-    private final ByteBuffer[] scatter = {null, buf};
+    private final ByteBuffer buf;
+    private final ByteBuffer[] scatter;
 
     /** @param peer who is at the other end, for the end-of-stream message ("client", "the NBD server") */
     public WireReader(ScatteringByteChannel channel, String peer) {
-        this.channel = channel;
-        this.peer = peer;
+        this(channel, peer, SIZE);
     }
 
     /**
-     * Makes n bytes (at most 256 KiB) available to the get methods; an end of stream before
+     * With a buffer of size bytes (at least 16 KiB): the server's is small, as it has one per
+     * connection and thousands of connections may be idle.
+     */
+    public WireReader(ScatteringByteChannel channel, String peer, int size) {
+        if (size < 2 * READ_AHEAD) {
+            throw new IllegalArgumentException("a WireReader buffer of " + size + " bytes is below " + 2 * READ_AHEAD);
+        }
+        this.channel = channel;
+        this.peer = peer;
+        this.buf = ByteBuffer.allocateDirect(size).flip();
+        this.scatter = new ByteBuffer[] {null, buf};
+    }
+
+    /**
+     * Makes n bytes (at most the buffer's size) available to the get methods; an end of stream before
      * that is an {@link EOFException} saying during what.
      */
     public void need(int n, String during) throws IOException {

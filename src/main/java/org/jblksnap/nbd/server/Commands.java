@@ -25,6 +25,12 @@ final class Commands {
     /** At most this many content chunks per read; the rest goes as one data chunk. */
     private static final int MAX_READ_CHUNKS = 64;
     private static final int ZERO_SIZE = 1 << 20;
+    /**
+     * Extent descriptors in one BLOCK_STATUS reply, all its contexts together (8 bytes each,
+     * so about 512 KiB): the reply and the arrays behind it stay small whatever the range,
+     * the fragmentation and the number of contexts; a client asks again from where it ended.
+     */
+    static final int MAX_REPLY_DESCRIPTORS = 1 << 16;
     private static final ByteBuffer ZEROES = ByteBuffer.allocateDirect(ZERO_SIZE).asReadOnlyBuffer();
     private static final MemorySegment ZERO_SEGMENT = MemorySegment.ofBuffer(ZEROES);
 
@@ -33,16 +39,23 @@ final class Commands {
     private final long capacity;
     private final BufferPool pool;
     private final int maxPayload;
+    /** How long a read waits for the server's payload budget before it fails with ENOMEM. */
+    private final long bufferWaitMillis;
 
-    Commands(Session session, BufferPool pool, int maxPayload) {
+    Commands(Session session, BufferPool pool, int maxPayload, long bufferWaitMillis) {
         this.session = session;
         this.io = session.export().io();
         this.capacity = io.capacity();
         this.pool = pool;
         this.maxPayload = maxPayload;
+        this.bufferWaitMillis = bufferWaitMillis;
     }
 
-    /** Runs a request; never throws, every failure becomes an error reply. */
+    /**
+     * Runs a request; never throws, every failure becomes an error reply. Memory running out
+     * (OutOfMemoryError: heap, direct memory, native threads) is ENOMEM for this request, and
+     * whatever the request held is given back by its caller as for any other reply.
+     */
     Reply execute(Request r) {
         try {
             return switch (r.type()) {
@@ -63,6 +76,12 @@ final class Commands {
                 LOG.log(Level.WARNING, session.export().name() + ": " + r.describe() + " failed", e);
             }
             return error(r, error, e.getMessage());
+        } catch (OutOfMemoryError e) {
+            LOG.log(Level.WARNING, session.export().name() + ": " + r.describe() + " ran out of memory", e);
+            return error(r, Nbd.ENOMEM, "out of memory: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(r, Nbd.ESHUTDOWN, "the server is stopping");
         }
     }
 
@@ -89,7 +108,7 @@ final class Commands {
         };
     }
 
-    private Reply read(Request r) throws IOException, RefusedRequestException {
+    private Reply read(Request r) throws IOException, RefusedRequestException, InterruptedException {
         checkFlags(r, Nbd.CMD_FLAG_FUA | (session.structured() ? Nbd.CMD_FLAG_DF : 0));
         checkRange(r, Nbd.EINVAL);
         if (r.length() > maxPayload) {
@@ -100,11 +119,11 @@ final class Commands {
         if (length == 0) {
             return session.structured() ? Reply.done(r.cookie()) : Reply.simple(r.cookie(), 0);
         }
-        ByteBuffer buf = pool.acquire(length);
+        ByteBuffer buf = pool.acquire(length, bufferWaitMillis);
         try {
             io.read(r.offset(), buf);
             buf.flip();
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
             pool.release(buf);
             throw e;
         }
@@ -203,12 +222,12 @@ final class Commands {
     }
 
     /** CACHE reads the range and drops it, so it sits in the page cache for the reads to come. */
-    private Reply cache(Request r) throws IOException, RefusedRequestException {
+    private Reply cache(Request r) throws IOException, RefusedRequestException, InterruptedException {
         checkFlags(r, Nbd.CMD_FLAG_FUA);
         checkRange(r, Nbd.EINVAL);
         if (r.length() > 0) {
             int piece = (int) Math.min(r.length(), ZERO_SIZE);
-            ByteBuffer buf = pool.acquire(piece);
+            ByteBuffer buf = pool.acquire(piece, bufferWaitMillis);
             try {
                 for (long done = 0; done < r.length(); done += piece) {
                     buf.clear().limit((int) Math.min(piece, r.length() - done));
@@ -255,9 +274,10 @@ final class Commands {
         boolean one = (r.flags() & Nbd.CMD_FLAG_REQ_ONE) != 0;
         Reply reply = new Reply();
         int n = session.contexts().size();
+        int perContext = one ? 1 : Math.max(1, MAX_REPLY_DESCRIPTORS / n);
         for (int i = 0; i < n; i++) {
             Session.Selected s = session.contexts().get(i);
-            Extents ext = new Extents(r.length(), one ? 1 : Extents.MAX_DESCRIPTORS);
+            Extents ext = new Extents(r.length(), perContext);
             s.context().extents(r.offset(), r.length(), ext);
             if (ext.count() == 0) {
                 throw new IOException("meta context " + s.context().name() + " described nothing");

@@ -2,6 +2,7 @@ package org.jblksnap.nbd.server;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
@@ -77,6 +78,8 @@ final class Connection implements ExportRegistry.User {
     private static final int MIN_COST = 16;
     private static final long DRAIN_TIMEOUT_MS = 30_000;
     private static final long GOODBYE_GRACE_MS = 2_000;
+    /** The request stream's buffer: small, as thousands of connections may sit idle. */
+    private static final int READ_BUFFER = 16 << 10;
 
     /** Where a connection is in its life; it only moves forward (see the class doc). */
     enum State {
@@ -91,6 +94,11 @@ final class Connection implements ExportRegistry.User {
     /** Buffer memory in flight: taken when a request is read, given back when its reply is out. */
     private final Semaphore budget = new Semaphore(BUDGET_UNITS);
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** The handshake, then the rest of each request once its first byte came. */
+    private final Deadline readDue = new Deadline();
+    /** Each write of replies. */
+    private final Deadline writeDue = new Deadline();
+    private final long requestTimeoutNanos;
 
     private final ReentrantLock readLock = new ReentrantLock();
     // guarded by readLock (by the connection's thread alone during the handshake)
@@ -105,19 +113,27 @@ final class Connection implements ExportRegistry.User {
         this.server = server;
         this.channel = channel;
         this.peer = peer;
-        this.in = new WireReader(channel, "client");
-        this.out = new ReplyWriter(channel, this::close);
+        this.requestTimeoutNanos = server.limits().requestTimeout().toNanos();
+        this.in = new WireReader(channel, "client", READ_BUFFER);
+        this.out = new ReplyWriter(channel, this::close, writeDue, requestTimeoutNanos);
+    }
+
+    /** True when a step of this connection passed its deadline (the server then closes it). */
+    boolean overdue(long now) {
+        return readDue.passed(now) || writeDue.passed(now);
     }
 
     /** Serves the connection to its end; never throws. */
     void run() {
         try {
+            readDue.in(server.limits().handshakeTimeout().toNanos());
             Session s = new ServerHandshake(channel, in, server.exports(), this, server.maxPayload(), peer).run();
+            readDue.clear();
             if (s == null || !activate(s)) {
                 return;
             }
             LOG.fine(() -> peer + ": transmission on " + s.export().name() + (s.structured() ? " (structured)" : ""));
-            transmit(s, new Commands(s, server.pool(), server.maxPayload()));
+            transmit(s, new Commands(s, server.pool(), server.maxPayload(), server.limits().requestTimeout().toMillis()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (EOFException | AsynchronousCloseException e) {
@@ -128,7 +144,7 @@ final class Connection implements ExportRegistry.User {
             if (state != State.CLOSED) {
                 LOG.info(() -> peer + ": " + e.getMessage());
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, peer + ": connection failed", e);
         } finally {
             close();
@@ -160,8 +176,13 @@ final class Connection implements ExportRegistry.User {
 
     private void transmit(Session s, Commands commands) throws InterruptedException {
         List<Thread> helpers = new ArrayList<>();
-        for (int i = 1; i < server.workersPerConnection(); i++) {
-            helpers.add(server.threads().name("nbd-worker " + peer).start(() -> work(s, commands)));
+        try {
+            for (int i = 1; i < server.workersPerConnection(); i++) {
+                helpers.add(server.threads().name("nbd-worker " + peer).start(() -> work(s, commands)));
+            }
+        } catch (OutOfMemoryError e) {
+            // "unable to create native thread": serve with the workers there are
+            LOG.warning(() -> peer + ": serving with " + (helpers.size() + 1) + " workers: " + e.getMessage());
         }
         work(s, commands);
         for (Thread t : helpers) {
@@ -192,11 +213,22 @@ final class Connection implements ExportRegistry.User {
                 if (r == null) {
                     return;
                 }
-                if (refuse) {
-                    finish(r, commands.error(r, Nbd.ESHUTDOWN, "export " + s.export().name() + " is going away"));
-                } else {
-                    finish(r, commands.execute(r));
+                Reply reply = null;
+                try {
+                    reply = refuse ? commands.error(r, Nbd.ESHUTDOWN, "export " + s.export().name() + " is going away")
+                            : commands.execute(r);
+                } finally {
+                    // The command is done with the payload; the budget goes back with the reply.
+                    if (r.payload() != null) {
+                        server.pool().release(r.payload());
+                    }
+                    if (reply == null) {
+                        budget.release(r.cost());
+                    }
                 }
+                Request done = r;
+                reply.whenSent(() -> budget.release(done.cost()));
+                out.send(reply);
             }
         } catch (EOFException | AsynchronousCloseException e) {
             LOG.fine(() -> peer + ": " + e.getMessage());
@@ -208,7 +240,7 @@ final class Connection implements ExportRegistry.User {
                 LOG.info(() -> peer + ": " + e.getMessage());
             }
             close();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             LOG.log(Level.WARNING, peer + ": connection failed", e);
             close();
         }
@@ -219,7 +251,12 @@ final class Connection implements ExportRegistry.User {
      * reading ends (DISC, once the requests in flight are answered, or a broken rule).
      */
     private Request next(Session s) throws IOException {
-        in.need(Nbd.REQUEST_HEADER, "between requests");
+        // Idle between requests for as long as the client likes; once a request has begun,
+        // it must arrive whole in time (its payload included, not the wait for memory).
+        in.need(1, "between requests");
+        readDue.in(requestTimeoutNanos);
+        in.need(Nbd.REQUEST_HEADER, "in a request header");
+        readDue.clear();
         int magic = in.getInt();
         int flags = in.getShort();
         int type = in.getShort();
@@ -247,29 +284,30 @@ final class Connection implements ExportRegistry.User {
         budget.acquireUninterruptibly(cost);
         ByteBuffer payload = null;
         if (type == Nbd.CMD_WRITE && length > 0) {
-            payload = server.pool().acquire((int) length);
+            try {
+                payload = server.pool().acquire((int) length, requestTimeoutNanos / 1_000_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                budget.release(cost);
+                throw new InterruptedIOException("interrupted waiting for payload memory");
+            } catch (RuntimeException | Error e) {
+                // The payload cannot be skipped without memory either: the connection closes.
+                budget.release(cost);
+                throw e;
+            }
+            readDue.in(requestTimeoutNanos);
             try {
                 in.readFully(payload, "in the middle of a WRITE payload");
             } catch (IOException e) {
                 server.pool().release(payload);
                 budget.release(cost);
                 throw e;
+            } finally {
+                readDue.clear();
             }
             payload.flip();
         }
         return new Request(flags, type, cookie, offset, length, payload, cost);
-    }
-
-    /**
-     * Sends the reply: the request's payload goes back to the pool now (the command is done
-     * with it), its share of the budget once the reply is out.
-     */
-    private void finish(Request r, Reply reply) {
-        if (r.payload() != null) {
-            server.pool().release(r.payload());
-        }
-        reply.whenSent(() -> budget.release(r.cost()));
-        out.send(reply);
     }
 
     private int cost(int type, long length) {

@@ -9,7 +9,9 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -34,13 +37,23 @@ import org.jblksnap.snapshot.SnapshotManager;
  * <p>Threads: a virtual thread per listener accepts; each connection has 16 worker threads
  * that take turns reading a request, then run it and send its reply, so replies complete
  * out of order and a slow request holds up no other (see {@link Connection}).
+ *
+ * <p>Limits ({@link NbdLimits}): a connection above the cap is closed at once; payload
+ * buffers of all connections come from one {@link BufferPool} within the memory budget; a
+ * watchdog thread closes every connection whose handshake, request or reply write passed its
+ * deadline. An Error in the accept loop (out of memory, "unable to create native thread")
+ * closes the connection being accepted, is logged, and the loop goes on.
  */
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
     private static final long CLOSE_TIMEOUT_MS = 10_000;
+    /** The file type bits of st_mode, and the type of a socket (stat(2)). */
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
 
     private final ExportRegistry exports = new ExportRegistry();
-    private final BufferPool pool = new BufferPool(Nbd.MAX_PAYLOAD);
+    private final NbdLimits limits;
+    private final BufferPool pool;
     /** Socket buffers (the kernel caps them at net.core.[rw]mem_max): a 1 MiB reply fits at once. */
     private static final int SOCKET_BUFFER = 4 << 20;
     /** Requests one connection runs at once (as nbdkit's default of 16 threads). */
@@ -50,9 +63,21 @@ public final class NbdServer implements AutoCloseable {
     /** The engine's devices and images coming and going; null for a server without an engine. */
     private final SnapshotManager.Subscription engineExports;
     private volatile boolean closed;
+    /** Where connection threads come from (tests make it fail). */
+    volatile Supplier<Thread.Builder> threadSource = () -> Thread.ofPlatform().daemon();
+    private Thread watchdog;
+    /** The cap was hit and logged; logged again once the count went below it. */
+    private volatile boolean atCap;
 
     /** A server of the exports added through {@link #exports()} only (a backup point, say). */
     public NbdServer() {
+        this(NbdLimits.DEFAULTS);
+    }
+
+    /** As {@link #NbdServer()}, within the limits given. */
+    public NbdServer(NbdLimits limits) {
+        this.limits = limits;
+        this.pool = new BufferPool(Nbd.MAX_PAYLOAD, limits.payloadMemory());
         this.engineExports = null;
     }
 
@@ -63,6 +88,13 @@ public final class NbdServer implements AutoCloseable {
 
     /** @param readOnlyImages export snapshot images read-only */
     public NbdServer(SnapshotManager engine, boolean readOnlyImages) {
+        this(engine, readOnlyImages, NbdLimits.DEFAULTS);
+    }
+
+    /** @param readOnlyImages export snapshot images read-only */
+    public NbdServer(SnapshotManager engine, boolean readOnlyImages, NbdLimits limits) {
+        this.limits = limits;
+        this.pool = new BufferPool(Nbd.MAX_PAYLOAD, limits.payloadMemory());
         this.engineExports = engine.subscribe(new EngineExports(exports, readOnlyImages));
     }
 
@@ -70,9 +102,16 @@ public final class NbdServer implements AutoCloseable {
         return exports;
     }
 
-    /** Listens on a Unix socket; a stale socket file (nobody listening) is replaced. */
+    /**
+     * Listens on a Unix socket; a stale socket file (nobody listening) is replaced. Anything
+     * else at the path (a disk image named by mistake, a directory) is refused and left as it is.
+     */
     public void listenUnix(Path socket) throws IOException {
-        if (Files.exists(socket)) {
+        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
+            if (!isSocket(socket)) {
+                throw new FileAlreadyExistsException(socket.toString(), null,
+                        "exists and is not a socket; give the NBD socket a path of its own");
+            }
             if (isListening(socket)) {
                 throw new IOException("NBD socket " + socket + " is in use by another server");
             }
@@ -86,6 +125,11 @@ public final class NbdServer implements AutoCloseable {
             throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
         }
         start(new Listener(ch, socket));
+    }
+
+    private static boolean isSocket(Path p) throws IOException {
+        int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        return (mode & S_IFMT) == S_IFSOCK;
     }
 
     private static boolean isListening(Path socket) {
@@ -132,6 +176,9 @@ public final class NbdServer implements AutoCloseable {
             throw new IOException("the NBD server is closed");
         }
         listeners.add(l);
+        if (watchdog == null) {
+            watchdog = Thread.ofVirtual().name("nbd-watchdog").start(this::watch);
+        }
         Thread.ofVirtual().name("nbd-accept " + l.describe()).start(l::acceptLoop);
         LOG.info(() -> "NBD server listening on " + l.describe());
     }
@@ -149,6 +196,9 @@ public final class NbdServer implements AutoCloseable {
         }
         if (engineExports != null) {
             engineExports.close();
+        }
+        if (watchdog != null) {
+            watchdog.interrupt();
         }
         for (Listener l : ls) {
             l.close();
@@ -175,6 +225,30 @@ public final class NbdServer implements AutoCloseable {
         return pool;
     }
 
+    NbdLimits limits() {
+        return limits;
+    }
+
+    /** Closes each connection whose handshake, request or reply write passed its deadline. */
+    private void watch() {
+        long tick = Math.clamp(Math.min(limits.handshakeTimeout().toMillis(), limits.requestTimeout().toMillis()) / 4,
+                20, 1000);
+        while (!closed) {
+            try {
+                Thread.sleep(tick);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (Connection c : connections) {
+                if (c.overdue(now)) {
+                    LOG.info(() -> c + ": timed out; closing");
+                    c.close();
+                }
+            }
+        }
+    }
+
     /**
      * Connections run on platform threads: the engine's file I/O blocks, and a virtual thread
      * blocked in a (non-O_DIRECT) FileChannel read holds its carrier, so reads that miss the
@@ -182,7 +256,7 @@ public final class NbdServer implements AutoCloseable {
      * plain blocking mode. Measured: as fast or faster than virtual threads (BENCHMARKS.md).
      */
     Thread.Builder threads() {
-        return Thread.ofPlatform().daemon();
+        return threadSource.get();
     }
 
     int workersPerConnection() {
@@ -195,6 +269,11 @@ public final class NbdServer implements AutoCloseable {
 
     void connectionClosed(Connection c) {
         connections.remove(c);
+        if (atCap && connections.size() < limits.maxConnections()) {
+            synchronized (this) {
+                atCap = false;
+            }
+        }
     }
 
     /** Open connections (handshake or transmission). */
@@ -227,32 +306,62 @@ public final class NbdServer implements AutoCloseable {
                     ch = channel.accept();
                 } catch (ClosedChannelException e) {
                     return;
-                } catch (IOException e) {
-                    // Out of descriptors, say: keep the listener, try again shortly.
+                } catch (IOException | RuntimeException | Error e) {
+                    // Out of descriptors or memory, say: keep the listener, try again shortly.
                     LOG.log(Level.WARNING, "accept on " + describe() + " failed", e);
                     sleepQuietly();
                     continue;
                 }
-                String peer = describe() + "#" + (++n);
                 try {
-                    ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
-                    ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
-                    if (socketFile == null) {
-                        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                        peer = String.valueOf(ch.getRemoteAddress());
+                    if (!serve(ch, ++n)) {
+                        return;
                     }
-                } catch (IOException e) {
+                } catch (RuntimeException | Error e) {
+                    LOG.log(Level.WARNING, "accepting a connection on " + describe() + " failed", e);
                     closeQuietly(ch);
-                    continue;
+                    sleepQuietly();
                 }
-                Connection c = new Connection(NbdServer.this, ch, peer);
-                connections.add(c);
-                if (closed) {
-                    c.close();
-                    return;
-                }
-                threads().name("nbd-conn " + peer).start(c::run);
             }
+        }
+
+        /** Starts serving an accepted connection, or closes it above the cap; false once the server closed. */
+        private boolean serve(SocketChannel ch, long n) {
+            if (connections.size() >= limits.maxConnections()) {
+                closeQuietly(ch);
+                synchronized (NbdServer.this) {
+                    if (!atCap) {
+                        atCap = true;
+                        LOG.warning(() -> "NBD connection limit (" + limits.maxConnections() + ") reached on "
+                                + describe() + "; closing new connections until some end");
+                    }
+                }
+                return true;
+            }
+            String peer = describe() + "#" + n;
+            try {
+                ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER);
+                ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER);
+                if (socketFile == null) {
+                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    peer = String.valueOf(ch.getRemoteAddress());
+                }
+            } catch (IOException e) {
+                closeQuietly(ch);
+                return true;
+            }
+            Connection c = new Connection(NbdServer.this, ch, peer);
+            connections.add(c);
+            if (closed) {
+                c.close();
+                return false;
+            }
+            try {
+                threads().name("nbd-conn " + peer).start(c::run);
+            } catch (RuntimeException | Error e) {
+                c.close();
+                throw e;
+            }
+            return true;
         }
 
         void close() {

@@ -14,7 +14,9 @@ import org.jblksnap.nbd.protocol.Wire;
  * Sends the replies of one connection, whatever thread finishes them and in whatever order.
  * Replies are queued; whichever thread gets the lock sends everything queued with as few
  * gathering writes as it can, so under load many replies share one system call and no
- * worker waits for another's write.
+ * worker waits for another's write. Each write must be over within the request timeout
+ * ({@link Deadline}): a client that stops reading its replies is closed, and what its replies
+ * held goes back.
  */
 final class ReplyWriter {
     private static final int STAGING = 64 << 10;
@@ -23,19 +25,25 @@ final class ReplyWriter {
 
     private final SocketChannel channel;
     private final Runnable onFailure;
+    private final Deadline deadline;
+    private final long timeoutNanos;
     private final ConcurrentLinkedQueue<Reply> queue = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
-    // guarded by lock: what its holder is sending
-    private final ByteBuffer staging = ByteBuffer.allocateDirect(STAGING);
+    // guarded by lock: what its holder is sending; staging is allocated with the first reply,
+    // so a connection still in its handshake holds none
+    private ByteBuffer staging;
     private final ByteBuffer[] gather = new ByteBuffer[MAX_GATHER];
     private final List<Reply> batch = new ArrayList<>();
     private int gathered;
     /** A write failed: the connection is closing, later replies are completed unsent. */
     private boolean failed;
 
-    ReplyWriter(SocketChannel channel, Runnable onFailure) {
+    /** @param deadline set around each write to timeoutNanos */
+    ReplyWriter(SocketChannel channel, Runnable onFailure, Deadline deadline, long timeoutNanos) {
         this.channel = channel;
         this.onFailure = onFailure;
+        this.deadline = deadline;
+        this.timeoutNanos = timeoutNanos;
     }
 
     void send(Reply reply) {
@@ -51,6 +59,14 @@ final class ReplyWriter {
     }
 
     private void drain() {
+        if (staging == null && !failed) {
+            try {
+                staging = ByteBuffer.allocateDirect(STAGING);
+            } catch (OutOfMemoryError e) {
+                // Nothing can be sent: the connection closes, its replies give back what they hold.
+                fail();
+            }
+        }
         Reply r;
         while ((r = queue.poll()) != null) {
             if (failed) {
@@ -106,7 +122,12 @@ final class ReplyWriter {
 
     private void write() throws IOException {
         if (gathered > 0) {
-            Wire.writeFully(channel, gather, 0, gathered);
+            deadline.in(timeoutNanos);
+            try {
+                Wire.writeFully(channel, gather, 0, gathered);
+            } finally {
+                deadline.clear();
+            }
         }
         for (int i = 0; i < gathered; i++) {
             gather[i] = null;
@@ -128,7 +149,9 @@ final class ReplyWriter {
             gather[i] = null;
         }
         gathered = 0;
-        staging.clear();
+        if (staging != null) {
+            staging.clear();
+        }
         onFailure.run();
     }
 }

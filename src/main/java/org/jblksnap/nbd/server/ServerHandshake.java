@@ -28,6 +28,8 @@ final class ServerHandshake {
     /** Option data the server reads into memory; longer data is skipped and refused. */
     static final int MAX_OPTION_DATA = 64 << 10;
     static final int MAX_CONTEXTS = 64;
+    /** Options in one handshake (nbdinfo --list asks one INFO per export); one more closes it. */
+    static final int MAX_OPTIONS = 1024;
     static final int MIN_BLOCK = 512;
     static final int PREFERRED_BLOCK = 4096;
 
@@ -66,7 +68,11 @@ final class ServerHandshake {
             return null;
         }
         noZeroes = (clientFlags & Nbd.FLAG_C_NO_ZEROES) != 0;
-        while (true) {
+        for (int options = 0;; options++) {
+            if (options == MAX_OPTIONS) {
+                LOG.info(() -> peer + ": more than " + MAX_OPTIONS + " options in the handshake; closing");
+                return null;
+            }
             in.need(16, "during option haggling");
             long magic = in.getLong();
             if (magic != Nbd.IHAVEOPT) {

@@ -28,6 +28,17 @@
  * writes, then each reply's {@code whenSent} callbacks give its buffers and budget back.
  * Replies thus go out in the order requests finish, and no request changes threads.
  *
+ * <h2>Limits</h2>
+ * {@link org.jblksnap.nbd.server.NbdLimits}: a cap on connections (one more is closed at once);
+ * one payload budget in the {@code BufferPool} for all connections (reading a request waits
+ * while it is spent; the per-connection budget above still bounds what one client has in
+ * flight); deadlines ({@code Deadline}) for the handshake, for the rest of a request once it
+ * began and for each write of replies, enforced by the server's watchdog, which closes the
+ * connection (NIO sockets have no read timeout). A BLOCK_STATUS reply holds at most
+ * {@code Commands.MAX_REPLY_DESCRIPTORS} descriptors. An OutOfMemoryError while running a
+ * request is an ENOMEM reply; in the accept loop it closes the one connection and the loop
+ * goes on.
+ *
  * <h2>Meta contexts</h2>
  * {@code base:allocation} on every export ({@code SparseFile} and {@code ImageAllocation} for
  * device files and their images), and {@code qemu:dirty-bitmap:cbt-<generation>-<N>} on images

@@ -43,6 +43,11 @@ final class NbdFixture implements AutoCloseable {
     private UUID snapshot;
 
     NbdFixture(Path dir, long deviceSize) throws IOException {
+        this(dir, deviceSize, NbdLimits.DEFAULTS);
+    }
+
+    /** With the server's limits given. */
+    NbdFixture(Path dir, long deviceSize, NbdLimits limits) throws IOException {
         this.dir = dir;
         this.deviceFile = dir.resolve(DEVICE + ".img");
         try (RandomAccessFile f = new RandomAccessFile(deviceFile.toFile(), "rw")) {
@@ -52,7 +57,7 @@ final class NbdFixture implements AutoCloseable {
         Params params = Params.defaults().with(Map.of("diff_storage_minimum", "131072")).corrected().params();
         this.engine = new SnapshotManager(params);
         this.tracker = engine.attach(DEVICE, deviceFile);
-        this.server = new NbdServer(engine);
+        this.server = new NbdServer(engine, false, limits);
         server.listenUnix(socket);
     }
 
