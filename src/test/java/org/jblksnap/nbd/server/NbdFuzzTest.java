@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketException;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -246,10 +247,11 @@ class NbdFuzzTest {
             if (hung.get()) {
                 throw new AssertionError("the server neither answered nor closed within " + TIMEOUT_MS + " ms", e);
             }
-            if (!(e instanceof EOFException)) {
+            if (!(e instanceof EOFException) && !(e instanceof SocketException && "Connection reset".equals(e.getMessage()))) {
                 throw e;
             }
-            // the server closed in the middle of a reply: allowed after a broken rule
+            // The server closed in the middle of a reply, or with requests of ours unread (the
+            // kernel then resets the connection): both allowed after a broken rule.
         } finally {
             kill.cancel(false);
         }
