@@ -13,16 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
+import org.jblksnap.testutil.CloseOnTimeout;
 import org.jblksnap.testutil.TestDevices;
 import org.jblksnap.testutil.Trees;
 import org.jblksnap.testutil.Warnings;
@@ -54,7 +50,6 @@ class ControlFuzzTest {
     /** The reply buffer: a reply is short, but a CBT map of a 1 MiB device fits too. */
     private static final Params PARAMS = TestDevices.params(Map.of("diff_storage_minimum", "256"));
     private static Path sandbox;
-    private static ScheduledExecutorService watchdog;
     private static Warnings warnings;
     private static Level level;
 
@@ -64,7 +59,6 @@ class ControlFuzzTest {
         // no verb writes a device: the two files serve every input
         TestDevices.patternFile(sandbox, "xdisk", 1 << 20);
         TestDevices.patternFile(sandbox, "xd1", 1 << 20);
-        watchdog = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
         warnings = new Warnings("org.jblksnap");
         level = Logger.getLogger("org.jblksnap").getLevel();
         Logger.getLogger("org.jblksnap").setLevel(Level.WARNING); // every attach and detach is INFO
@@ -74,7 +68,6 @@ class ControlFuzzTest {
     static void clean() throws IOException {
         Logger.getLogger("org.jblksnap").setLevel(level);
         warnings.close();
-        watchdog.shutdownNow();
         Trees.delete(sandbox);
     }
 
@@ -112,7 +105,7 @@ class ControlFuzzTest {
         warnings.assertNone("the control server");
     }
 
-    /** The client's end of one connection; a watchdog closes it when the server neither answers nor closes. */
+    /** The client's end of one connection; it is closed when the server neither answers nor closes in time. */
     private static final class Exchange implements AutoCloseable {
         private final SocketChannel ch;
         private final ByteBuffer in = ByteBuffer.allocate(1 << 20).flip();
@@ -170,29 +163,12 @@ class ControlFuzzTest {
             }
         }
 
-        private interface Io {
-            String run() throws IOException;
-        }
-
-        private String guarded(Io io) throws IOException {
-            AtomicBoolean hung = new AtomicBoolean();
-            ScheduledFuture<?> kill = watchdog.schedule(() -> {
-                hung.set(true);
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    // closed already
-                }
-            }, TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        private String guarded(CloseOnTimeout.Io<String> io) throws IOException {
             try {
-                return io.run();
-            } catch (IOException e) {
-                if (hung.get()) {
-                    throw new AssertionError("the control server neither answered nor closed within " + TIMEOUT_MS + " ms");
-                }
-                throw e;
-            } finally {
-                kill.cancel(false);
+                return CloseOnTimeout.run(ch, TIMEOUT_MS, "the control server", io);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
             }
         }
 

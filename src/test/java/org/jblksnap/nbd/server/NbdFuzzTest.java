@@ -14,15 +14,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.testutil.CloseOnTimeout;
 import org.jblksnap.testutil.Trees;
 import org.jblksnap.testutil.Warnings;
 import org.junit.jupiter.api.AfterAll;
@@ -42,7 +38,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
  *     of them out of range or malformed, and raw bytes at the end.
  * </ul>
  * What must hold for every input: the server answers or closes, and closes once the client's
- * stream has ended (a watchdog fails the input otherwise); nothing is logged as a warning
+ * stream has ended (the input fails otherwise); nothing is logged as a warning
  * (the server logs what it did not expect and goes on); in transmission, every reply has a
  * reply magic and the cookie of a request that has no final reply yet.
  *
@@ -55,7 +51,6 @@ class NbdFuzzTest {
     private static Path dir;
     private static NbdFixture fixture;
     private static String image;
-    private static ScheduledExecutorService watchdog;
     private static Warnings warnings;
     private static Level level;
 
@@ -65,7 +60,6 @@ class NbdFuzzTest {
         fixture = new NbdFixture(dir, SIZE);
         fixture.fillDevice(1);
         image = fixture.takeSnapshot();
-        watchdog = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().unstarted(r));
         warnings = new Warnings("org.jblksnap");
         level = Logger.getLogger("org.jblksnap").getLevel();
         Logger.getLogger("org.jblksnap").setLevel(Level.WARNING); // a closed connection is INFO: thousands of them
@@ -75,7 +69,6 @@ class NbdFuzzTest {
     static void stop() throws IOException {
         Logger.getLogger("org.jblksnap").setLevel(level);
         warnings.close();
-        watchdog.shutdownNow();
         fixture.close();
         Trees.delete(dir);
     }
@@ -226,34 +219,18 @@ class NbdFuzzTest {
         }
     }
 
-    private interface Io {
-        Void run() throws IOException, InterruptedException;
-    }
-
     /** Runs io; when it takes longer than the timeout, the channel is closed and the input fails. */
-    private static void guarded(SocketChannel ch, Io io) throws Exception {
-        AtomicBoolean hung = new AtomicBoolean();
-        ScheduledFuture<?> kill = watchdog.schedule(() -> {
-            hung.set(true);
-            try {
-                ch.close();
-            } catch (IOException e) {
-                // closed already
-            }
-        }, TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    private static void guarded(SocketChannel ch, CloseOnTimeout.Io<Void> io) throws Exception {
         try {
-            io.run();
-        } catch (IOException e) {
-            if (hung.get()) {
-                throw new AssertionError("the server neither answered nor closed within " + TIMEOUT_MS + " ms", e);
-            }
-            if (!(e instanceof EOFException) && !(e instanceof SocketException && "Connection reset".equals(e.getMessage()))) {
+            CloseOnTimeout.run(ch, TIMEOUT_MS, "the NBD server", io);
+        } catch (EOFException e) {
+            // the server closed in the middle of a reply: allowed after a broken rule
+        } catch (SocketException e) {
+            if (!"Connection reset".equals(e.getMessage())) {
                 throw e;
             }
-            // The server closed in the middle of a reply, or with requests of ours unread (the
-            // kernel then resets the connection): both allowed after a broken rule.
-        } finally {
-            kill.cancel(false);
+            // the server closed with requests of ours unread (the kernel then resets the
+            // connection): allowed after a broken rule
         }
     }
 
