@@ -12,6 +12,7 @@ import org.jblksnap.device.BlockDevice;
 import org.jblksnap.device.ExclusiveClaim;
 import org.jblksnap.device.FileIo;
 import org.jblksnap.device.Native;
+import org.jblksnap.error.EngineIOException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.error.StorageException;
@@ -238,8 +239,17 @@ public final class DiffStorage implements AutoCloseable {
         requested = size + by;
         int err = fd >= 0 ? Native.fallocate(fd, size, by) : Native.EOPNOTSUPP;
         if (err == Native.EOPNOTSUPP) {
-            // The file system cannot reserve space: extend the file sparsely instead.
-            FileIo.writeFully(channel, size + by - 1, ByteBuffer.allocate(1));
+            // The file system cannot reserve space: extend the file sparsely instead; a full
+            // file system then says so on this write (ENOSPC), which is no room, as above.
+            try {
+                FileIo.writeFully(channel, size + by - 1, ByteBuffer.allocate(1));
+            } catch (EngineIOException e) {
+                if (e.errno() != Errno.ENOSPC) {
+                    throw e;
+                }
+                growthFailed = true;
+                return;
+            }
         } else if (err == Native.ENOSPC || err == Native.EDQUOT || err == Native.EFBIG) {
             growthFailed = true;
             return;

@@ -141,6 +141,43 @@ class FaultInjectionTest {
         }
     }
 
+    /**
+     * The model's growth: a storage that cannot grow because its file system is full reports
+     * no_space and goes on in the room it has (DiffStorage's contract), also where the file
+     * system cannot fallocate. This one cannot (jfuse offers no fallocate, so the kernel says
+     * EOPNOTSUPP): the storage grows by writing its new last byte, and that write is what
+     * fails with ENOSPC past the first growth step of 128 KiB (two chunks). Only when a third
+     * chunk needs room does the snapshot overflow; the device keeps every write.
+     */
+    @Test
+    void aStorageThatCannotGrowReportsNoSpaceThenOverflowsOnlyWhenFull() throws Exception {
+        Files.write(fs.backingPath("diff"), new byte[0]);
+        try (SnapshotManager m = new SnapshotManager(PARAMS)) {
+            Tracker d = m.attach("d", device("d.img"));
+            UUID id = m.create(fs.path("diff"), 64L << 20, List.of("d"));
+            m.take(id);
+            byte[] atTake = TestDevices.readAll(d);
+            FaultyFs.Fault full = fs.failAt("diff", Op.WRITE, 2L * CHUNK, Long.MAX_VALUE, 0, Integer.MAX_VALUE, Errno.ENOSPC);
+            d.write(0, SectorPattern.sectors(0, 8, 5, 0));
+            assertTrue(full.struck() >= 1, "the growth past 128 KiB failed");
+            assertInstanceOf(SnapshotEvent.NoSpace.class, m.waitEvent(id, 5000).orElseThrow(), "no_space, not a lost image");
+            assertEquals(0, m.info("d").errorCode());
+            d.write(CHUNK, SectorPattern.sectors(CHUNK / 512, 8, 5, 1));
+            assertArrayEquals(atTake, TestDevices.readAll(m.image("d")), "two chunks fit: the image is the device at take");
+            d.write(2L * CHUNK, SectorPattern.sectors(2 * CHUNK / 512, 8, 5, 2));
+            SnapshotEvent.Corrupted lost = assertInstanceOf(SnapshotEvent.Corrupted.class, m.waitEvent(id, 5000).orElseThrow());
+            assertEquals(Errno.ENOSPC, lost.errno());
+            ByteBuffer now = ByteBuffer.wrap(TestDevices.readAll(d));
+            for (int c = 0; c < 3; c++) {
+                for (int s = 0; s < 8; s++) {
+                    SectorPattern.expect(now, c * (CHUNK / 512) + s, (long) c * (CHUNK / 512) + s, 5, c);
+                }
+            }
+            fs.clear();
+            m.destroy(id);
+        }
+    }
+
     /** Invariant 1 (the image's own writes): a storage write that fails corrupts the image. */
     @Test
     void anImageWriteWhoseStorageFailsMarksTheCbtAndCorruptsTheImage() throws Exception {
