@@ -44,6 +44,18 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--log-level", description = "SEVERE, WARNING, INFO, FINE (default: INFO or the config's).")
     String logLevel;
 
+    @Option(names = "--tls-certificates", paramLabel = "DIR", description = "X.509 credentials for --nbd-tcp: "
+            + "ca-cert.pem, server-cert.pem, server-key.pem; clients must start TLS and show a certificate of the CA.")
+    Path tlsCertificates;
+
+    @Option(names = "--tls", paramLabel = "require|off", description = "TLS on --nbd-tcp (default: require; off serves "
+            + "TCP in the clear to anyone who reaches it).")
+    String tls;
+
+    @Option(names = "--nbd-socket-group", paramLabel = "GROUP", description = "Let this group (and nobody else) "
+            + "reach nbd.sock, e.g. libvirt-qemu.")
+    String nbdSocketGroup;
+
     @Override
     public Integer call() throws Exception {
         DaemonConfig c = configFile != null ? DaemonConfig.load(configFile) : new DaemonConfig();
@@ -69,6 +81,15 @@ final class DaemonCommand implements Callable<Integer> {
         }
         if (logLevel != null) {
             c.logLevel = logLevel;
+        }
+        if (tlsCertificates != null) {
+            c.tlsCertificates = tlsCertificates;
+        }
+        if (tls != null) {
+            c.tls = tls;
+        }
+        if (nbdSocketGroup != null) {
+            c.nbdSocketGroup = nbdSocketGroup;
         }
         configureLogging(c.logLevel);
         Daemon daemon = new Daemon(c);

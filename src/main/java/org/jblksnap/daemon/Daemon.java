@@ -22,6 +22,7 @@ import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.fuse.FuseExports;
 import org.jblksnap.nbd.server.NbdServer;
+import org.jblksnap.nbd.tls.TlsCredentials;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 
@@ -58,6 +59,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     public synchronized void start() throws IOException {
+        TlsCredentials tcpTls = DaemonConfig.tcpCredentials(!config.nbdTcp.isEmpty(), config.tlsCertificates, config.tls);
         Params.Corrected params = Params.defaults().with(config.params).corrected();
         params.warnings().forEach(w -> LOG.warning(w));
         Files.createDirectories(runDir);
@@ -77,8 +79,15 @@ public final class Daemon implements AutoCloseable {
             NbdServer nbd = new NbdServer(engine);
             frontEnds.add(nbd);
             nbd.listenUnix(runDir.resolve("nbd.sock"));
+            if (config.nbdSocketGroup != null) {
+                SocketGroup.grant(runDir, runDir.resolve("nbd.sock"), config.nbdSocketGroup);
+            }
+            if (!config.nbdTcp.isEmpty() && tcpTls == null) {
+                LOG.warning("NBD over TCP without TLS (--tls=off): anyone who reaches " + config.nbdTcp
+                        + " can read and write every device");
+            }
             for (InetSocketAddress a : config.nbdTcp) {
-                nbd.listenTcp(a);
+                nbd.listenTcp(a, tcpTls);
             }
             ControlHandler handler = new ControlHandler(engine, new TakeHookCommands(config.takeHooks));
             FuseExports fuse = null;

@@ -2,7 +2,7 @@ package org.jblksnap.nbd.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -21,7 +21,7 @@ final class ReplyWriter {
     private static final int MAX_GATHER = 256;
     private static final int MAX_BATCH = 64;
 
-    private final SocketChannel channel;
+    private final GatheringByteChannel channel;
     private final Runnable onFailure;
     private final ConcurrentLinkedQueue<Reply> queue = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
@@ -33,7 +33,7 @@ final class ReplyWriter {
     /** A write failed: the connection is closing, later replies are completed unsent. */
     private boolean failed;
 
-    ReplyWriter(SocketChannel channel, Runnable onFailure) {
+    ReplyWriter(GatheringByteChannel channel, Runnable onFailure) {
         this.channel = channel;
         this.onFailure = onFailure;
     }
