@@ -10,6 +10,7 @@ import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.nbd.client.NbdUri;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.error.InvalidArgumentException;
@@ -52,8 +53,16 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--full", description = "Read everything even when the CBT knows what changed.")
     boolean full;
 
+    @Option(names = "--source", paramLabel = "URI", description = "Back up this NBD export as it is, without a "
+            + "snapshot of the daemon (one -d names it in the repository): nbd://HOST:PORT/EXPORT, "
+            + "nbds://HOST:PORT/EXPORT?tls-certificates=DIR, nbd+unix:///EXPORT?socket=PATH, nbds+unix://...")
+    String source;
+
     @Override
     public Integer call() throws Exception {
+        if (source != null) {
+            return backUpSource();
+        }
         Path diff = storage != null ? storage : Path.of(System.getProperty("java.io.tmpdir"));
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
         long limitBytes = Sizes.parse("limit", limit);
@@ -66,18 +75,33 @@ final class BackupCommand implements Callable<Integer> {
                 done.add(runner.run(full ? req.forcingFull() : req));
             }
         }
-        for (BackupSummary s : done) {
-            System.err.println(s.format());
-            ObjectNode out = ResultPrinter.object().put("device", s.device()).put("point", s.pointId())
-                    .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead());
-            if (s.stats().dirtyBytes() != null) {
-                out.put("dirty_bytes", s.stats().dirtyBytes());
-            }
-            out.put("changed_chunks", s.stats().changedChunks()).put("new_chunks", s.stats().newChunks())
-                    .put("stored_bytes", s.stats().storedBytes()).put("seconds", s.stats().seconds());
-            ResultPrinter.print(System.out, out, client.json);
+        done.forEach(this::report);
+        return 0;
+    }
+
+    /** A backup of an export someone else serves (a TLS-only qemu-nbd, say): no CBT, no snapshot. */
+    private int backUpSource() throws Exception {
+        if (devices.size() != 1) {
+            throw new InvalidArgumentException("--source backs up one export: give exactly one -d NAME for it");
+        }
+        NbdUri uri = NbdUri.parse(source);
+        BackupRequest req = BackupRequest.of(devices.getFirst(), uri.address(), uri.export(), null);
+        try (Repository r = Repository.openOrCreate(repo, newRepository())) {
+            report(new BackupRunner(r, Progress.forConsole(System.err)).run(full ? req.forcingFull() : req));
         }
         return 0;
+    }
+
+    private void report(BackupSummary s) {
+        System.err.println(s.format());
+        ObjectNode out = ResultPrinter.object().put("device", s.device()).put("point", s.pointId())
+                .put("mode", s.mode()).put("size", s.size()).put("read_bytes", s.stats().bytesRead());
+        if (s.stats().dirtyBytes() != null) {
+            out.put("dirty_bytes", s.stats().dirtyBytes());
+        }
+        out.put("changed_chunks", s.stats().changedChunks()).put("new_chunks", s.stats().newChunks())
+                .put("stored_bytes", s.stats().storedBytes()).put("seconds", s.stats().seconds());
+        ResultPrinter.print(System.out, out, client.json);
     }
 
     private RepositoryConfig newRepository() {

@@ -289,6 +289,22 @@ public final class NbdChannel implements ScatteringByteChannel, GatheringByteCha
         return false;
     }
 
+    /** Ends what this side sends: a close_notify first with TLS on, then the socket's half-close. */
+    public void shutdownOutput() throws IOException {
+        SSLEngine e = engine;
+        if (e != null) {
+            writeLock.lock();
+            try {
+                e.closeOutbound();
+                e.wrap(ByteBuffer.allocate(0), netOut);
+                flushNetOut();
+            } finally {
+                writeLock.unlock();
+            }
+        }
+        socket.shutdownOutput();
+    }
+
     @Override
     public boolean isOpen() {
         return socket.isOpen();
