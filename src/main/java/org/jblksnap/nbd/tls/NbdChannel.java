@@ -295,14 +295,19 @@ public final class NbdChannel implements ScatteringByteChannel, GatheringByteCha
         if (e != null) {
             writeLock.lock();
             try {
-                e.closeOutbound();
-                e.wrap(ByteBuffer.allocate(0), netOut);
-                flushNetOut();
+                closeNotify(e);
             } finally {
                 writeLock.unlock();
             }
         }
         socket.shutdownOutput();
+    }
+
+    /** Sends TLS's close_notify; the caller holds the write lock. */
+    private void closeNotify(SSLEngine e) throws IOException {
+        e.closeOutbound();
+        e.wrap(ByteBuffer.allocate(0), netOut);
+        flushNetOut();
     }
 
     @Override
@@ -319,9 +324,7 @@ public final class NbdChannel implements ScatteringByteChannel, GatheringByteCha
         SSLEngine e = engine;
         if (e != null && socket.isOpen() && writeLock.tryLock()) {
             try {
-                e.closeOutbound();
-                e.wrap(ByteBuffer.allocate(0), netOut);
-                flushNetOut();
+                closeNotify(e);
             } catch (IOException ignored) {
                 // the peer may be gone already; closing is what matters
             } finally {
