@@ -54,7 +54,8 @@ final class BackupCommand implements Callable<Integer> {
     boolean full;
 
     @Option(names = "--source", paramLabel = "URI", description = "Back up this NBD export instead of a daemon's "
-            + "device (nbd://HOST[:PORT]/EXPORT or nbd+unix:///EXPORT?socket=PATH), e.g. a VM disk from qemu-nbd; "
+            + "device (nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=PATH, or nbds:// and nbds+unix:// with "
+            + "?tls-certificates=DIR), e.g. a VM disk from qemu-nbd; "
             + "-d names it in the repository. No daemon and no snapshot: the server must serve a stable image.")
     String source;
 
@@ -101,17 +102,12 @@ final class BackupCommand implements Callable<Integer> {
         if (storage != null) {
             throw new InvalidArgumentException("--storage is for a daemon's snapshot; --source takes none");
         }
-        NbdUri uri;
-        try {
-            uri = NbdUri.parse(source);
-        } catch (IllegalArgumentException e) {
-            throw new InvalidArgumentException(e.getMessage());
-        }
-        BackupRequest req = BackupRequest.of(devices.get(0), uri.address(), uri.exportName(), null);
+        NbdUri uri = NbdUri.parse(source);
+        BackupRequest req = BackupRequest.of(devices.get(0), uri.address(), uri.export(), null);
         if (bitmap != null) {
             req = req.withDirtyBitmap(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX + bitmap);
         }
-        try (NbdClient probe = NbdClient.connect(uri.address(), uri.exportName(), List.of())) {
+        try (NbdClient probe = NbdClient.connect(uri.address(), uri.export(), List.of())) {
             // a server that is not there fails here, before a repository is created for nothing
         }
         try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize))) {

@@ -64,6 +64,17 @@ final class DaemonCommand implements Callable<Integer> {
     @Option(names = "--metrics", paramLabel = "[HOST:]PORT",
             description = "Serve Prometheus metrics at http://HOST:PORT/metrics (HOST 127.0.0.1 when left out).")
     String metrics;
+    @Option(names = "--tls-certificates", paramLabel = "DIR", description = "X.509 credentials for --nbd-tcp: "
+            + "ca-cert.pem, server-cert.pem, server-key.pem; clients must start TLS and show a certificate of the CA.")
+    Path tlsCertificates;
+
+    @Option(names = "--tls", paramLabel = "require|off", description = "TLS on --nbd-tcp (default: require; off serves "
+            + "TCP in the clear to anyone who reaches it).")
+    String tls;
+
+    @Option(names = "--nbd-socket-group", paramLabel = "GROUP", description = "Let this group (and nobody else) "
+            + "reach nbd.sock, e.g. libvirt-qemu.")
+    String nbdSocketGroup;
 
     @Override
     public Integer call() throws Exception {
@@ -105,6 +116,15 @@ final class DaemonCommand implements Callable<Integer> {
         }
         if (metrics != null) {
             c.metrics = DaemonConfig.parseMetricsAddress(metrics);
+        }
+        if (tlsCertificates != null) {
+            c.tlsCertificates = tlsCertificates;
+        }
+        if (tls != null) {
+            c.tls = tls;
+        }
+        if (nbdSocketGroup != null) {
+            c.nbdSocketGroup = nbdSocketGroup;
         }
         configureLogging(c.logLevel);
         Daemon daemon = new Daemon(c);

@@ -10,6 +10,7 @@ import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointImage;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.daemon.DaemonConfig;
+import org.jblksnap.nbd.tls.TlsCredentials;
 import org.jblksnap.nbd.server.Export;
 import org.jblksnap.nbd.server.NbdServer;
 
@@ -35,8 +36,17 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--nbd-tcp", paramLabel = "HOST:PORT", description = "Also listen on TCP (repeatable).")
     List<String> tcp = List.of();
 
+    @Option(names = "--tls-certificates", paramLabel = "DIR", description = "X.509 credentials for --nbd-tcp "
+            + "(ca-cert.pem, server-cert.pem, server-key.pem).")
+    Path tlsCertificates;
+
+    @Option(names = "--tls", paramLabel = "require|off", defaultValue = DaemonConfig.TLS_REQUIRE,
+            description = "TLS on --nbd-tcp (default: ${DEFAULT-VALUE}).")
+    String tls;
+
     @Override
     public Integer call() throws Exception {
+        TlsCredentials tcpTls = DaemonConfig.tcpCredentials(!tcp.isEmpty(), tlsCertificates, tls);
         CountDownLatch stop = new CountDownLatch(1);
         try (Repository r = Repository.open(repo.repo, false)) {
             long id = repo.point(r, point);
@@ -47,7 +57,7 @@ final class ServeCommand implements Callable<Integer> {
                         + p.meta().created(), PointImage.open(r, id), true));
                 server.listenUnix(socket.toAbsolutePath());
                 for (String t : tcp) {
-                    InetSocketAddress bound = server.listenTcp(DaemonConfig.parseAddress(t));
+                    InetSocketAddress bound = server.listenTcp(DaemonConfig.parseAddress(t), tcpTls);
                     System.out.println("tcp=" + bound.getHostString() + ":" + bound.getPort());
                 }
                 System.out.println("export=" + name);

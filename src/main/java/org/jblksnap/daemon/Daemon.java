@@ -27,6 +27,7 @@ import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.fuse.FuseExports;
 import org.jblksnap.nbd.server.NbdServer;
+import org.jblksnap.nbd.tls.TlsCredentials;
 import org.jblksnap.params.Params;
 import org.jblksnap.snapshot.SnapshotManager;
 
@@ -64,6 +65,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     public synchronized void start() throws IOException {
+        TlsCredentials tcpTls = DaemonConfig.tcpCredentials(!config.nbdTcp.isEmpty(), config.tlsCertificates, config.tls);
         Params.Corrected params = Params.defaults().with(config.params).corrected();
         params.warnings().forEach(w -> LOG.warning(w));
         ownRunDir(runDir);
@@ -82,8 +84,15 @@ public final class Daemon implements AutoCloseable {
             NbdServer nbd = new NbdServer(engine, false, config.nbdLimits);
             frontEnds.add(nbd);
             nbd.listenUnix(runDir.resolve("nbd.sock"));
+            if (config.nbdSocketGroup != null) {
+                SocketGroup.grant(runDir, runDir.resolve("nbd.sock"), config.nbdSocketGroup);
+            }
+            if (!config.nbdTcp.isEmpty() && tcpTls == null) {
+                LOG.warning("NBD over TCP without TLS (--tls=off): anyone who reaches " + config.nbdTcp
+                        + " can read and write every device");
+            }
             for (InetSocketAddress a : config.nbdTcp) {
-                nbd.listenTcp(a);
+                nbd.listenTcp(a, tcpTls);
             }
             TakeHookCommands hooks = new TakeHookCommands(config.takeHooks);
             ControlHandler handler = new ControlHandler(engine, hooks);

@@ -17,6 +17,7 @@ import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.nbd.protocol.HostPort;
 import org.jblksnap.nbd.server.NbdLimits;
+import org.jblksnap.nbd.tls.TlsCredentials;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -38,9 +39,15 @@ import com.fasterxml.jackson.databind.JsonNode;
  *   "nbd_handshake_timeout_seconds": 10,
  *   "nbd_request_timeout_seconds": 60,
  *   "jobs": [{"name": "nightly", "devices": ["disk0"], "repo": "/srv/backup", "schedule": "0 2 * * *", "keep_daily": 7}],
- *   "metrics": "127.0.0.1:9710"
+ *   "metrics": "127.0.0.1:9710",
+ *   "tls_certificates": "/etc/pki/jblksnap",
+ *   "tls": "require",
+ *   "nbd_socket_group": "libvirt-qemu"
  * }
  * </pre>
+ * NBD over TCP requires TLS: {@code tls_certificates} names a directory of X.509 credentials
+ * (see {@code nbd.tls.TlsCredentials}); only {@code "tls": "off"} serves TCP without.
+ * {@code nbd_socket_group} lets one group (and nobody else) reach {@code nbd.sock}.
  * The take hooks are the commands every snapshot_take runs before and after it unless it names
  * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s. The nbd_
  * limits are {@link NbdLimits}' (all connections together); {@code ./jblksnap} sizes the JVM's
@@ -61,6 +68,15 @@ public final class DaemonConfig {
     final List<JobConfig> jobs = new ArrayList<>();
     /** Where /metrics is served (Prometheus text format), or null. */
     public InetSocketAddress metrics;
+    /** X.509 credentials for the TCP listeners; null for none. */
+    public Path tlsCertificates;
+    /** "require" (the default) or "off": TCP listeners without TLS, open to anyone who reaches them. */
+    public String tls = TLS_REQUIRE;
+    /** A group that may reach nbd.sock (mode 0660), or null for the daemon's user alone. */
+    public String nbdSocketGroup;
+
+    public static final String TLS_REQUIRE = "require";
+    public static final String TLS_OFF = "off";
 
     /** Reads a config file; every field is optional. */
     public static DaemonConfig load(Path file) throws IOException {
@@ -99,6 +115,9 @@ public final class DaemonConfig {
                         Duration.ofSeconds(positive(file, f, v, 86_400)));
                 case "jobs" -> jobs(file, v, c.jobs);
                 case "metrics" -> c.metrics = parseMetricsAddress(v.asText());
+                case "tls_certificates" -> c.tlsCertificates = Path.of(v.asText());
+                case "tls" -> c.tls = v.asText();
+                case "nbd_socket_group" -> c.nbdSocketGroup = v.asText();
                 default -> throw new InvalidArgumentException("config file " + file + ": unknown field '" + f + "'");
             }
         }
@@ -168,6 +187,25 @@ public final class DaemonConfig {
         } catch (IllegalArgumentException e) {
             throw new InvalidArgumentException(e.getMessage());
         }
+    }
+
+    /**
+     * The credentials TCP listeners require, loaded and checked; null when there are no TCP
+     * listeners or TLS is explicitly off. TCP without credentials is refused: it would serve
+     * every disk to anyone who can reach the port.
+     */
+    public static TlsCredentials tcpCredentials(boolean anyTcp, Path certificates, String tls) {
+        if (!TLS_REQUIRE.equals(tls) && !TLS_OFF.equals(tls)) {
+            throw new InvalidArgumentException("bad TLS mode '" + tls + "': use require or off");
+        }
+        if (!anyTcp || TLS_OFF.equals(tls)) {
+            return null;
+        }
+        if (certificates == null) {
+            throw new InvalidArgumentException("NBD over TCP needs --tls-certificates DIR (ca-cert.pem, server-cert.pem,"
+                    + " server-key.pem); --tls=off serves it without TLS to anyone who can reach the port");
+        }
+        return TlsCredentials.load(certificates, TlsCredentials.Role.SERVER);
     }
 
     /** NAME=VALUE, as --device and --param take it. */

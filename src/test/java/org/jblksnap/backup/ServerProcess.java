@@ -41,6 +41,17 @@ public final class ServerProcess implements AutoCloseable {
         return start(cmd, new NbdAddress.Unix(sock), pid);
     }
 
+    /** qemu-nbd on TCP at 127.0.0.1:port: {@code qemu-nbd -f FORMAT -b 127.0.0.1 -p PORT ... EXTRA... IMAGE}. */
+    public static ServerProcess qemuNbdTcp(Path dir, int port, Path image, String format, String... extra)
+            throws IOException, InterruptedException {
+        Path pid = dir.resolve("qt" + SEQ.incrementAndGet() + ".pid");
+        List<String> cmd = new ArrayList<>(List.of("qemu-nbd", "-f", format, "-b", "127.0.0.1", "-p",
+                Integer.toString(port), "-t", "--fork", "--pid-file=" + pid));
+        cmd.addAll(List.of(extra));
+        cmd.add(image.toString());
+        return start(cmd, new NbdAddress.Tcp("127.0.0.1", port), pid);
+    }
+
     /** nbdkit with a plugin (and filters): {@code nbdkit -U SOCK -P PID ARGS...}. */
     public static ServerProcess nbdkit(Path dir, String... args) throws IOException, InterruptedException {
         int n = SEQ.incrementAndGet();

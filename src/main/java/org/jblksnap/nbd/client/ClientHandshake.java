@@ -9,10 +9,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+
 import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.nbd.protocol.Wire;
 import org.jblksnap.nbd.protocol.WireReader;
+import org.jblksnap.nbd.tls.NbdChannel;
 
 /**
  * The client side of the fixed newstyle negotiation: greeting, options and their replies, up
@@ -48,6 +52,27 @@ final class ClientHandshake {
         noZeroes = (flags & Nbd.FLAG_NO_ZEROES) != 0;
         int clientFlags = Nbd.FLAG_C_FIXED_NEWSTYLE | (noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0);
         Wire.writeFully(out, ByteBuffer.allocate(4).putInt(clientFlags).flip());
+    }
+
+    /**
+     * STARTTLS as the first option, then the TLS handshake: everything after it, the rest of
+     * the haggling included, is inside TLS. A server that refuses is left at once (a client
+     * that wants TLS must not go on in the clear, or a man in the middle could strip it).
+     */
+    void startTls(NbdChannel channel, SSLEngine engine) throws IOException {
+        sendOption(Nbd.OPT_STARTTLS, ByteBuffer.allocate(0));
+        Reply r = readReply(Nbd.OPT_STARTTLS);
+        if (r.type != Nbd.REP_ACK) {
+            throw isError(r.type) ? refused(r, "the NBD server refused TLS") : unexpected(r, Nbd.OPT_STARTTLS);
+        }
+        if (in.buffered() > 0) {
+            throw new NbdException("the NBD server sent data before the TLS handshake");
+        }
+        try {
+            channel.startTls(engine);
+        } catch (SSLException e) {
+            throw new NbdException("TLS handshake with the NBD server failed: " + e.getMessage(), e);
+        }
     }
 
     /** Asks for structured replies; false when the server does not do them. */

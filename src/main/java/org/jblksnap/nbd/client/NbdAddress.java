@@ -10,27 +10,58 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 
 import org.jblksnap.nbd.protocol.HostPort;
+import org.jblksnap.nbd.tls.TlsCredentials;
 
-/** Where an NBD server listens: a Unix socket or a TCP host and port. */
+/**
+ * Where an NBD server listens: a Unix socket or a TCP host and port, and the TLS client
+ * credentials to start TLS with (null for a plain connection).
+ */
 public sealed interface NbdAddress {
 
     /** Opens a blocking connection to the server. */
     SocketChannel open() throws IOException;
 
-    record Unix(Path socket) implements NbdAddress {
+    /** Client credentials: the connection starts TLS first and checks the server against their CA. */
+    TlsCredentials tls();
+
+    /** The name the server's certificate must carry. */
+    String host();
+
+    int port();
+
+    record Unix(Path socket, TlsCredentials tls) implements NbdAddress {
+        public Unix(Path socket) {
+            this(socket, null);
+        }
+
         @Override
         public SocketChannel open() throws IOException {
             SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
             return connect(ch, UnixDomainSocketAddress.of(socket), this);
         }
 
+        /** As libnbd and qemu do for a Unix socket: the server's certificate names localhost. */
+        @Override
+        public String host() {
+            return "localhost";
+        }
+
+        @Override
+        public int port() {
+            return -1;
+        }
+
         @Override
         public String toString() {
-            return "unix:" + socket;
+            return "unix:" + socket + (tls != null ? " (TLS)" : "");
         }
     }
 
-    record Tcp(String host, int port) implements NbdAddress {
+    record Tcp(String host, int port, TlsCredentials tls) implements NbdAddress {
+        public Tcp(String host, int port) {
+            this(host, port, null);
+        }
+
         @Override
         public SocketChannel open() throws IOException {
             SocketChannel ch = SocketChannel.open();
@@ -40,7 +71,7 @@ public sealed interface NbdAddress {
 
         @Override
         public String toString() {
-            return host + ":" + port;
+            return host + ":" + port + (tls != null ? " (TLS)" : "");
         }
     }
 

@@ -3,7 +3,6 @@ package org.jblksnap.nbd.client;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.nbd.protocol.Wire;
 import org.jblksnap.nbd.protocol.WireReader;
+import org.jblksnap.nbd.tls.NbdChannel;
 
 /**
  * A read-only NBD client: fixed newstyle negotiation with structured replies and metadata
@@ -33,7 +33,7 @@ public final class NbdClient implements AutoCloseable {
     /** How long a server may take to answer the whole handshake. */
     public static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(30);
 
-    private final SocketChannel channel;
+    private final NbdChannel channel;
     private final WireReader in;
     private final ExportInfo export;
     private final Map<Integer, String> contextNames = new HashMap<>();
@@ -44,7 +44,7 @@ public final class NbdClient implements AutoCloseable {
     private volatile IOException broken;
     private volatile boolean closing;
 
-    private NbdClient(SocketChannel channel, WireReader in, ExportInfo export) {
+    private NbdClient(NbdChannel channel, WireReader in, ExportInfo export) {
         this.channel = channel;
         this.in = in;
         this.export = export;
@@ -73,12 +73,13 @@ public final class NbdClient implements AutoCloseable {
 
     static NbdClient connect(NbdAddress address, String exportName, List<String> contextQueries,
             List<String> listQueries, Duration timeout) throws IOException {
-        SocketChannel ch = address.open();
-        Watchdog w = new Watchdog(ch, address, timeout);
+        NbdChannel ch = new NbdChannel(address.open());
+        Watchdog w = new Watchdog(ch.socket(), address, timeout);
         try {
             WireReader in = new WireReader(ch, "the NBD server");
             ClientHandshake hs = new ClientHandshake(in, ch);
             hs.greet();
+            startTls(hs, ch, address);
             boolean structured = hs.structuredReplies();
             Set<String> listed = structured && !listQueries.isEmpty()
                     ? hs.metaContexts(Nbd.OPT_LIST_META_CONTEXT, exportName, listQueries).keySet()
@@ -101,12 +102,13 @@ public final class NbdClient implements AutoCloseable {
     /** The metadata contexts the server offers for the queries (OPT_LIST_META_CONTEXT). */
     public static Set<String> listMetaContexts(NbdAddress address, String exportName, List<String> queries)
             throws IOException {
-        try (SocketChannel ch = address.open()) {
-            Watchdog w = new Watchdog(ch, address, HANDSHAKE_TIMEOUT);
+        try (NbdChannel ch = new NbdChannel(address.open())) {
+            Watchdog w = new Watchdog(ch.socket(), address, HANDSHAKE_TIMEOUT);
             try {
                 WireReader in = new WireReader(ch, "the NBD server");
                 ClientHandshake hs = new ClientHandshake(in, ch);
                 hs.greet();
+                startTls(hs, ch, address);
                 if (!hs.structuredReplies()) {
                     return Set.of();
                 }
@@ -118,6 +120,12 @@ public final class NbdClient implements AutoCloseable {
             } finally {
                 w.done();
             }
+        }
+    }
+
+    private static void startTls(ClientHandshake hs, NbdChannel ch, NbdAddress address) throws IOException {
+        if (address.tls() != null) {
+            hs.startTls(ch, address.tls().engine(address.host(), address.port()));
         }
     }
 

@@ -5,75 +5,82 @@ import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.nbd.tls.TlsCredentials;
 
 /**
- * An NBD server and export named the way nbdinfo, nbdcopy and qemu name them (the NBD URI
- * form of the NetworkBlockDevice project's doc/uri.md): {@code nbd://HOST[:PORT]/EXPORT}
- * (port 10809 when left out) or {@code nbd+unix:///EXPORT?socket=PATH}. The export name is
- * the path without its first slash, percent-decoded; empty names the server's default export.
+ * An NBD URI as qemu and libnbd write them: {@code nbd://HOST[:PORT]/EXPORT},
+ * {@code nbd+unix:///EXPORT?socket=PATH}, and the TLS forms {@code nbds://} and
+ * {@code nbds+unix://} with {@code tls-certificates=DIR} (client credentials: ca-cert.pem,
+ * client-cert.pem, client-key.pem). The port defaults to 10809, the export to "".
  */
-public record NbdUri(NbdAddress address, String exportName) {
-    public static final int DEFAULT_PORT = 10809;
+public record NbdUri(NbdAddress address, String export) {
+    private static final int DEFAULT_PORT = 10809;
 
     public static NbdUri parse(String text) {
         URI u;
         try {
             u = new URI(text);
         } catch (URISyntaxException e) {
-            throw bad(text, e.getReason());
+            throw new InvalidArgumentException("bad NBD URI '" + text + "': " + e.getMessage());
         }
-        String scheme = u.getScheme();
-        if (scheme == null) {
-            throw bad(text, "no scheme");
+        String scheme = u.getScheme() == null ? "" : u.getScheme();
+        boolean tls = scheme.equals("nbds") || scheme.equals("nbds+unix");
+        boolean unix = scheme.equals("nbd+unix") || scheme.equals("nbds+unix");
+        if (!tls && !unix && !scheme.equals("nbd")) {
+            throw new InvalidArgumentException("bad NBD URI '" + text + "': use nbd://, nbds://, nbd+unix:// or nbds+unix://");
         }
-        String export = exportName(u);
-        return switch (scheme) {
-            case "nbd" -> {
-                if (u.getHost() == null || u.getHost().isEmpty()) {
-                    throw bad(text, "no host");
-                }
-                if (u.getRawQuery() != null) {
-                    throw bad(text, "nbd:// takes no query");
-                }
-                String host = u.getHost().startsWith("[") ? u.getHost().substring(1, u.getHost().length() - 1) : u.getHost();
-                yield new NbdUri(new NbdAddress.Tcp(host, u.getPort() < 0 ? DEFAULT_PORT : u.getPort()), export);
-            }
-            case "nbd+unix" -> {
-                if (u.getRawAuthority() != null) {
-                    throw bad(text, "nbd+unix:// takes no host");
-                }
-                yield new NbdUri(new NbdAddress.Unix(socket(text, u.getRawQuery())), export);
-            }
-            default -> throw bad(text, "scheme '" + scheme + "' is not nbd or nbd+unix");
-        };
-    }
-
-    private static String exportName(URI u) {
-        String path = u.getRawPath();
-        if (path == null || path.isEmpty()) {
-            return "";
-        }
-        return URLDecoder.decode(path.substring(1), StandardCharsets.UTF_8);
-    }
-
-    private static Path socket(String text, String query) {
-        if (query != null) {
-            for (String pair : query.split("&")) {
-                if (pair.startsWith("socket=") && pair.length() > "socket=".length()) {
-                    return Path.of(URLDecoder.decode(pair.substring("socket=".length()), StandardCharsets.UTF_8));
-                }
+        Map<String, String> query = query(u.getRawQuery());
+        for (String key : query.keySet()) {
+            if (!key.equals("tls-certificates") && !(unix && key.equals("socket"))) {
+                throw new InvalidArgumentException("NBD URI '" + text + "' has an unknown parameter '" + key + "'");
             }
         }
-        throw bad(text, "nbd+unix:// needs ?socket=PATH");
+        String certs = query.get("tls-certificates");
+        if (tls && certs == null) {
+            throw new InvalidArgumentException("NBD URI '" + text + "' needs ?tls-certificates=DIR for TLS");
+        }
+        if (!tls && certs != null) {
+            throw new InvalidArgumentException("NBD URI '" + text + "' names TLS certificates: use nbds");
+        }
+        TlsCredentials creds = tls ? TlsCredentials.load(Path.of(certs), TlsCredentials.Role.CLIENT) : null;
+        String path = u.getPath() == null ? "" : u.getPath();
+        String export = path.startsWith("/") ? path.substring(1) : path;
+        NbdAddress address;
+        if (unix) {
+            if (u.getRawAuthority() != null) {
+                throw new InvalidArgumentException("NBD URI '" + text + "' names a host: a Unix socket takes none");
+            }
+            String socket = query.get("socket");
+            if (socket == null) {
+                throw new InvalidArgumentException("NBD URI '" + text + "' needs ?socket=PATH");
+            }
+            address = new NbdAddress.Unix(Path.of(socket), creds);
+        } else {
+            if (u.getHost() == null) {
+                throw new InvalidArgumentException("NBD URI '" + text + "' has no host");
+            }
+            String host = u.getHost().startsWith("[") ? u.getHost().substring(1, u.getHost().length() - 1) : u.getHost();
+            address = new NbdAddress.Tcp(host, u.getPort() < 0 ? DEFAULT_PORT : u.getPort(), creds);
+        }
+        return new NbdUri(address, export);
     }
 
-    private static IllegalArgumentException bad(String text, String why) {
-        return new IllegalArgumentException("bad NBD URI '" + text + "': " + why
-                + " (nbd://HOST[:PORT]/EXPORT or nbd+unix:///EXPORT?socket=PATH)");
-    }
-
-    @Override
-    public String toString() {
-        return address + " export '" + exportName + "'";
+    private static Map<String, String> query(String raw) {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return m;
+        }
+        for (String kv : raw.split("&")) {
+            int eq = kv.indexOf('=');
+            // percent-decoding only: a '+' in a path stays a '+'
+            String k = URLDecoder.decode((eq < 0 ? kv : kv.substring(0, eq)).replace("+", "%2B"), StandardCharsets.UTF_8);
+            String v = eq < 0 ? "" : URLDecoder.decode(kv.substring(eq + 1).replace("+", "%2B"), StandardCharsets.UTF_8);
+            m.put(k, v);
+        }
+        return m;
     }
 }

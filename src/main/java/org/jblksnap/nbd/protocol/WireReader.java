@@ -66,6 +66,11 @@ public final class WireReader {
         }
     }
 
+    /** Bytes read from the channel and not yet taken (none may be when a connection starts TLS). */
+    public int buffered() {
+        return buf.remaining();
+    }
+
     /** The next 16 bits, unsigned; {@link #need} must have made them available. */
     public int getShort() {
         return buf.getShort() & 0xffff;

@@ -20,6 +20,8 @@ import java.util.logging.Logger;
 
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.nbd.protocol.WireReader;
+import org.jblksnap.nbd.tls.NbdChannel;
+import org.jblksnap.nbd.tls.TlsCredentials;
 
 /**
  * One client connection: the handshake, then the transmission phase.
@@ -88,7 +90,9 @@ final class Connection implements ExportRegistry.User {
 
     // Set at construction; thread-safe themselves.
     private final NbdServer server;
-    private final SocketChannel channel;
+    private final NbdChannel channel;
+    /** TLS required before anything else (FORCEDTLS), or null for a plain listener. */
+    private final TlsCredentials tls;
     private final String peer;
     private final ReplyWriter out;
     /** Buffer memory in flight: taken when a request is read, given back when its reply is out. */
@@ -109,9 +113,10 @@ final class Connection implements ExportRegistry.User {
     /** The handshake's outcome; set on the way to ACTIVE, never changed after. */
     private Session session;
 
-    Connection(NbdServer server, SocketChannel channel, String peer) {
+    Connection(NbdServer server, SocketChannel socket, TlsCredentials tls, String peer) {
         this.server = server;
-        this.channel = channel;
+        this.channel = new NbdChannel(socket);
+        this.tls = tls;
         this.peer = peer;
         this.requestTimeoutNanos = server.limits().requestTimeout().toNanos();
         this.in = new WireReader(channel, "client", READ_BUFFER);
@@ -127,7 +132,7 @@ final class Connection implements ExportRegistry.User {
     void run() {
         try {
             readDue.in(server.limits().handshakeTimeout().toNanos());
-            Session s = new ServerHandshake(channel, in, server.exports(), this, server.maxPayload(), peer).run();
+            Session s = new ServerHandshake(channel, in, tls, server.exports(), this, server.maxPayload(), peer).run();
             readDue.clear();
             if (s == null || !activate(s)) {
                 return;

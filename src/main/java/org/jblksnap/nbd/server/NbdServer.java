@@ -26,6 +26,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.nbd.tls.TlsCredentials;
 import org.jblksnap.snapshot.SnapshotManager;
 
 /**
@@ -124,7 +125,7 @@ public final class NbdServer implements AutoCloseable {
             ch.close();
             throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
         }
-        start(new Listener(ch, socket));
+        start(new Listener(ch, socket, null));
     }
 
     private static boolean isSocket(Path p) throws IOException {
@@ -142,9 +143,11 @@ public final class NbdServer implements AutoCloseable {
 
     /**
      * Listens on a TCP address exactly as given (the caller picks 127.0.0.1 unless the user
-     * named another address). Returns the bound address, which tells the port when 0 was given.
+     * named another address). With credentials, every client must start TLS before anything
+     * else and show a certificate of their authority; without (null), anyone who reaches the
+     * address is served. Returns the bound address, which tells the port when 0 was given.
      */
-    public InetSocketAddress listenTcp(InetSocketAddress address) throws IOException {
+    public InetSocketAddress listenTcp(InetSocketAddress address, TlsCredentials tls) throws IOException {
         ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.INET);
         try {
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -153,7 +156,7 @@ public final class NbdServer implements AutoCloseable {
             ch.close();
             throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
         }
-        start(new Listener(ch, null));
+        start(new Listener(ch, null, tls));
         return (InetSocketAddress) ch.getLocalAddress();
     }
 
@@ -180,7 +183,7 @@ public final class NbdServer implements AutoCloseable {
             watchdog = Thread.ofVirtual().name("nbd-watchdog").start(this::watch);
         }
         Thread.ofVirtual().name("nbd-accept " + l.describe()).start(l::acceptLoop);
-        LOG.info(() -> "NBD server listening on " + l.describe());
+        LOG.info(() -> "NBD server listening on " + l.describe() + (l.tls != null ? " (TLS required)" : ""));
     }
 
     /** Stops listening and ends every connection (in-flight requests finish first, bounded). */
@@ -284,10 +287,12 @@ public final class NbdServer implements AutoCloseable {
     private final class Listener {
         final ServerSocketChannel channel;
         final Path socketFile;
+        final TlsCredentials tls;
 
-        Listener(ServerSocketChannel channel, Path socketFile) {
+        Listener(ServerSocketChannel channel, Path socketFile, TlsCredentials tls) {
             this.channel = channel;
             this.socketFile = socketFile;
+            this.tls = tls;
         }
 
         String describe() {
@@ -349,7 +354,7 @@ public final class NbdServer implements AutoCloseable {
                 closeQuietly(ch);
                 return true;
             }
-            Connection c = new Connection(NbdServer.this, ch, peer);
+            Connection c = new Connection(NbdServer.this, ch, tls, peer);
             connections.add(c);
             if (closed) {
                 c.close();

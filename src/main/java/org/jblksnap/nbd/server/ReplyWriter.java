@@ -2,7 +2,7 @@ package org.jblksnap.nbd.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
+import java.nio.channels.GatheringByteChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -23,7 +23,7 @@ final class ReplyWriter {
     private static final int MAX_GATHER = 256;
     private static final int MAX_BATCH = 64;
 
-    private final SocketChannel channel;
+    private final GatheringByteChannel channel;
     private final Runnable onFailure;
     private final Deadline deadline;
     private final long timeoutNanos;
@@ -39,7 +39,7 @@ final class ReplyWriter {
     private boolean failed;
 
     /** @param deadline set around each write to timeoutNanos */
-    ReplyWriter(SocketChannel channel, Runnable onFailure, Deadline deadline, long timeoutNanos) {
+    ReplyWriter(GatheringByteChannel channel, Runnable onFailure, Deadline deadline, long timeoutNanos) {
         this.channel = channel;
         this.onFailure = onFailure;
         this.deadline = deadline;

@@ -2,7 +2,6 @@ package org.jblksnap.nbd.server;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -10,10 +9,14 @@ import java.util.List;
 import java.util.Set;
 import java.util.logging.Logger;
 
+import javax.net.ssl.SSLException;
+
 import org.jblksnap.nbd.protocol.Names;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.nbd.protocol.Wire;
 import org.jblksnap.nbd.protocol.WireReader;
+import org.jblksnap.nbd.tls.NbdChannel;
+import org.jblksnap.nbd.tls.TlsCredentials;
 
 /**
  * The fixed newstyle handshake of one connection: option haggling until GO or EXPORT_NAME
@@ -22,6 +25,13 @@ import org.jblksnap.nbd.protocol.WireReader;
  * <p>Every known option with malformed data gets ERR_INVALID, every unknown option
  * ERR_UNSUP, and the session goes on. Only what cannot be answered ends it: a wrong magic,
  * unknown client flags, an EXPORT_NAME for an export that does not exist.
+ *
+ * <p>With TLS credentials the server runs the protocol's FORCEDTLS mode: until STARTTLS has
+ * brought the connection into TLS, every option but STARTTLS and ABORT is answered
+ * ERR_TLS_REQD (and EXPORT_NAME, which cannot be answered, closes), so nothing about the
+ * exports is told and nothing is served to a client that has not shown a certificate of the
+ * authority. After STARTTLS the haggling starts afresh inside TLS; a second STARTTLS is
+ * ERR_INVALID. Without credentials STARTTLS is refused with ERR_POLICY.
  */
 final class ServerHandshake {
     private static final Logger LOG = Logger.getLogger(ServerHandshake.class.getName());
@@ -33,8 +43,9 @@ final class ServerHandshake {
     static final int MIN_BLOCK = 512;
     static final int PREFERRED_BLOCK = 4096;
 
-    private final SocketChannel channel;
+    private final NbdChannel channel;
     private final WireReader in;
+    private final TlsCredentials tls;
     private final ExportRegistry registry;
     private final ExportRegistry.User user;
     private final int maxPayload;
@@ -45,10 +56,11 @@ final class ServerHandshake {
     private String contextsExport;
     private List<Session.Selected> contexts = List.of();
 
-    ServerHandshake(SocketChannel channel, WireReader in, ExportRegistry registry, ExportRegistry.User user,
-            int maxPayload, String peer) {
+    ServerHandshake(NbdChannel channel, WireReader in, TlsCredentials tls, ExportRegistry registry,
+            ExportRegistry.User user, int maxPayload, String peer) {
         this.channel = channel;
         this.in = in;
+        this.tls = tls;
         this.registry = registry;
         this.user = user;
         this.maxPayload = maxPayload;
@@ -105,6 +117,17 @@ final class ServerHandshake {
     private static final Session ABORTED = new Session(null, false, List.of());
 
     private Session option(int option, ByteBuffer data) throws IOException {
+        if (option == Nbd.OPT_STARTTLS) {
+            return startTls(data);
+        }
+        if (tls != null && !channel.isTls() && option != Nbd.OPT_ABORT) {
+            if (option == Nbd.OPT_EXPORT_NAME) {
+                LOG.info(() -> peer + ": EXPORT_NAME before STARTTLS; closing");
+                return ABORTED;
+            }
+            reply(option, Nbd.REP_ERR_TLS_REQD, "this server requires TLS: send STARTTLS first");
+            return null;
+        }
         switch (option) {
             case Nbd.OPT_EXPORT_NAME -> {
                 return exportName(data);
@@ -132,9 +155,42 @@ final class ServerHandshake {
         return null;
     }
 
+    /**
+     * STARTTLS: acknowledged, then the TLS handshake; a failed one (no certificate, one of
+     * another authority, bytes that are not TLS) ends the connection, as the ACK is already out.
+     */
+    private Session startTls(ByteBuffer data) throws IOException {
+        if (tls == null) {
+            reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not offered on this socket");
+            return null;
+        }
+        if (channel.isTls()) {
+            reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS is already on");
+            return null;
+        }
+        if (data.hasRemaining()) {
+            reply(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "STARTTLS takes no data");
+            return null;
+        }
+        ack(Nbd.OPT_STARTTLS);
+        if (in.buffered() > 0) {
+            // Sent before our ACK, so not TLS: a client that does not wait is broken or hostile.
+            LOG.info(() -> peer + ": data sent before the STARTTLS reply; closing");
+            return ABORTED;
+        }
+        try {
+            channel.startTls(tls.engine(null, -1));
+        } catch (SSLException e) {
+            LOG.info(() -> peer + ": TLS handshake failed: " + e.getMessage() + "; closing");
+            return ABORTED;
+        }
+        LOG.fine(() -> peer + ": TLS on");
+        return null;
+    }
+
     private static boolean known(int option) {
         return switch (option) {
-            case Nbd.OPT_EXPORT_NAME, Nbd.OPT_ABORT, Nbd.OPT_LIST, Nbd.OPT_INFO, Nbd.OPT_GO,
+            case Nbd.OPT_STARTTLS, Nbd.OPT_EXPORT_NAME, Nbd.OPT_ABORT, Nbd.OPT_LIST, Nbd.OPT_INFO, Nbd.OPT_GO,
                     Nbd.OPT_STRUCTURED_REPLY, Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> true;
             default -> false;
         };

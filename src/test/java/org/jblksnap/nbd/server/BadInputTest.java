@@ -95,8 +95,9 @@ class BadInputTest {
             RawClient.OptionReply r = c.optionReply();
             assertEquals(1000, r.option());
             assertEquals(Nbd.REP_ERR_UNSUP, r.type());
+            // A plain socket knows STARTTLS and refuses it by policy (the protocol's NOTLS mode).
             c.option(Nbd.OPT_STARTTLS, new byte[0]);
-            assertEquals(Nbd.REP_ERR_UNSUP, c.optionReply().type());
+            assertEquals(Nbd.REP_ERR_POLICY, c.optionReply().type());
             c.option(Nbd.OPT_EXTENDED_HEADERS, new byte[0]);
             assertEquals(Nbd.REP_ERR_UNSUP, c.optionReply().type());
             // Longer than the server reads into memory: skipped, then refused.

@@ -182,7 +182,7 @@ class NbdInfoTest {
     @Test
     void tcpListenerOnLoopbackWithAFreePort() throws Exception {
         try (NbdFixture f = new NbdFixture(dir, SIZE)) {
-            InetSocketAddress a = f.server.listenTcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            InetSocketAddress a = f.server.listenTcp(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null);
             assertTrue(a.getPort() > 0);
             String out = Tools.ok(dir, 60, "nbdinfo", "nbd://127.0.0.1:" + a.getPort() + "/" + NbdFixture.DEVICE);
             assertTrue(out.contains("export-size: " + SIZE), out);

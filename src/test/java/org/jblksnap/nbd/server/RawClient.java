@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -37,6 +38,11 @@ final class RawClient implements AutoCloseable {
 
     RawClient(Path socket) throws IOException {
         ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+    }
+
+    /** A TCP connection (to a server's TCP listener). */
+    RawClient(InetSocketAddress address) throws IOException {
+        ch = SocketChannel.open(address);
     }
 
     /** Reads the greeting and sends client flags; returns the handshake flags. */
