@@ -19,11 +19,11 @@ import java.util.Set;
  *
  * <ul>
  * <li>this handle renamed a finished pack into {@code packs/XX}: {@code XX} holds a new name
- *     ({@link #packFinished});
+ *     ({@link #finished});
  * <li>creating that pack made {@code packs/XX} itself: {@code packs/} holds a new name, and
  *     without it the whole {@code XX} can vanish;
  * <li>the point uses an entry found already stored, in a pack another process finished
- *     ({@link #entryReusedFrom}): that process may have been killed before its own commit, or
+ *     ({@link #used}): that process may have been killed before its own commit, or
  *     still be running, so it may never have synced {@code XX}, nor {@code packs/} if it made
  *     {@code XX}. Both are synced again for this commit.
  * </ul>
@@ -31,31 +31,24 @@ import java.util.Set;
  * Format and commit order: {@code docs/REPOSITORY.md#crash-safety}. Thread-safe.
  */
 final class UnsyncedDirectories {
-    private final Path root;
     // guarded by this
     private final Set<Path> dirs = new HashSet<>();
 
-    /** @param root the {@code packs/} directory */
-    UnsyncedDirectories(Path root) {
-        this.root = root;
-    }
-
-    /** This handle renamed a finished pack to its final name. */
-    synchronized void packFinished(Path pack, boolean madeDirectory) {
+    /** This handle renamed a finished pack to its final name ({@code packs/XX/ID.pack}). */
+    synchronized void finished(Path pack, boolean madeDirectory) {
         dirs.add(pack.getParent());
         if (madeDirectory) {
-            dirs.add(root);
+            dirs.add(pack.getParent().getParent());
         }
     }
 
     /**
-     * The point to be committed uses an entry found stored in this pack. A pack still under
-     * its temporary name is one this handle is writing: its {@link #packFinished} comes before
-     * the commit.
+     * The point to be committed uses an entry found stored in this pack. When this handle is
+     * the one writing it, its {@link #finished} comes before the commit anyway.
      */
-    synchronized void entryReusedFrom(Path pack) {
-        if (!AtomicFiles.isTemporary(pack) && dirs.add(pack.getParent())) {
-            dirs.add(root);
+    synchronized void used(Path pack) {
+        if (dirs.add(pack.getParent())) {
+            dirs.add(pack.getParent().getParent());
         }
     }
 
