@@ -93,6 +93,18 @@ public final class Points {
         }
     }
 
+    /** The object name of the pack the repository reads an entry from, and where the entry's frame is in it. */
+    public record Place(String pack, String shown, long offset, int length) {
+    }
+
+    public static Place placeOf(Repository repo, EntryType type, Hash h) throws IOException {
+        PackCatalog catalog = repo.packs().catalog();
+        int n = catalog.entryNumber(type, h);
+        EntryTable.Location at = catalog.location(n);
+        String name = catalog.packOf(n);
+        return new Place(name, repo.store().describe(name), at.offset(), at.length());
+    }
+
     /** The index of a pack file, read and checked. */
     public static List<PackFile.Entry> readIndex(Path pack) throws IOException {
         return PackFile.readIndex(PackFile.Source.of(Files.readAllBytes(pack), pack.toString()));
