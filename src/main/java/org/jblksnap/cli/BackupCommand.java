@@ -37,8 +37,8 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = {"-d", "--device"}, required = true, description = "Device to back up (repeatable).")
     List<String> devices;
 
-    @Option(names = "--repo", required = true, description = "Repository directory (created when missing).")
-    Path repo;
+    @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (created when missing).")
+    String repo;
 
     @Option(names = "--storage", description = "Difference storage of the snapshot (default: the system temp dir).")
     Path storage;

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryLocation;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -41,7 +42,7 @@ final class LiveRestore {
             id = repo.pointOfAnyDevice(r, point);
         }
         ObjectNode args = ControlClient.args().put("device", repo.device)
-                .put("path", target.toAbsolutePath().toString()).put("repo", repo.repo.toAbsolutePath().toString())
+                .put("path", target.toAbsolutePath().toString()).put("repo", RepositoryLocation.absolute(repo.repo))
                 .put("point", id);
         JsonNode status = call("restore_live", args);
         System.err.println("device " + repo.device + " attached (" + target + ")" + (status.path("resumed").asBoolean()

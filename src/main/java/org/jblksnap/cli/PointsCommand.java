@@ -1,6 +1,5 @@
 package org.jblksnap.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 import org.jblksnap.repo.Point;
@@ -15,8 +14,8 @@ import picocli.CommandLine.Option;
 /** `jblksnap points`: the points of a repository, one line each. */
 @Command(name = "points", mixinStandardHelpOptions = true, description = "List a repository's points.")
 final class PointsCommand implements Callable<Integer> {
-    @Option(names = "--repo", required = true, description = "Repository directory.")
-    Path repo;
+    @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
+    String repo;
 
     @Option(names = {"-d", "--device"}, description = "Only this device's points.")
     String device;

@@ -1,6 +1,5 @@
 package org.jblksnap.cli;
 
-import java.nio.file.Path;
 import java.time.ZoneId;
 import java.util.concurrent.Callable;
 
@@ -21,8 +20,8 @@ import picocli.CommandLine.Option;
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = "Remove old points, then the stored chunks no kept point uses.")
 final class PruneCommand implements Callable<Integer> {
-    @Option(names = "--repo", required = true, description = "Repository directory.")
-    Path repo;
+    @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
+    String repo;
 
     @Option(names = "--keep", description = "Points to keep per device (at least 1); the same as --keep-last.")
     Integer keep;

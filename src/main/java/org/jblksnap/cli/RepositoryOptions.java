@@ -1,7 +1,6 @@
 package org.jblksnap.cli;
 
 import java.io.IOException;
-import java.nio.file.Path;
 
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Repository;
@@ -11,8 +10,8 @@ import picocli.CommandLine.Option;
 
 /** --repo, and a point named by number or as "latest" of a device. */
 final class RepositoryOptions {
-    @Option(names = "--repo", required = true, description = "Repository directory.")
-    Path repo;
+    @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
+    String repo;
 
     @Option(names = {"-d", "--device"}, description = "Device name (needed with --point latest).")
     String device;

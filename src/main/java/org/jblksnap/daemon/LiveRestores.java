@@ -15,6 +15,7 @@ import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointImage;
 import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryLocation;
 import org.jblksnap.snapshot.SnapshotManager;
 import org.jblksnap.tracker.Backfill;
 import org.jblksnap.tracker.Tracker;
@@ -50,7 +51,7 @@ final class LiveRestores implements AutoCloseable {
     private synchronized ObjectNode start(JsonNode a) throws IOException {
         String device = ControlHandler.text(a, "device");
         Path target = Path.of(ControlHandler.text(a, "path"));
-        Path repoDir = Path.of(ControlHandler.text(a, "repo")).toAbsolutePath().normalize();
+        String repoDir = RepositoryLocation.absolute(ControlHandler.text(a, "repo"));
         long pointId = a.path("point").asLong(-1);
         Job running = jobs.get(device);
         if (running != null && running.thread.isAlive()) {

@@ -1,11 +1,7 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -50,7 +46,7 @@ public final class EntryCheck {
     }
 
     public long packBytes(int pack) throws IOException {
-        return Files.size(catalog.packPath(pack));
+        return catalog.size(pack);
     }
 
     /**
@@ -58,40 +54,41 @@ public final class EntryCheck {
      * the one the index gives, its content hashing to its name).
      */
     public void readPack(int pack) throws IOException {
-        Path file = catalog.packPath(pack);
+        ObjectStore store = catalog.store();
+        String name = catalog.packName(pack);
+        String file = store.describe(name);
         List<PackFile.Entry> entries;
-        FileChannel open;
+        byte[] whole;
         try {
-            open = FileChannel.open(file, StandardOpenOption.READ);
+            whole = store.get(name); // one request for the whole pack
         } catch (NoSuchFileException e) {
             problem("pack " + file + ": gone since the repository was opened");
             return;
         }
-        try (FileChannel ch = open) {
+        PackFile.Source ch = PackFile.Source.of(whole, file);
+        try {
+            entries = PackFile.readIndex(ch);
+        } catch (RepositoryException e) {
+            problem(e.getMessage());
+            return;
+        }
+        for (PackFile.Entry e : entries) {
+            String why = null;
             try {
-                entries = PackFile.readIndex(ch, file);
-            } catch (RepositoryException e) {
-                problem(e.getMessage());
-                return;
+                byte[] frame = PackFile.readFrame(ch, e.offset(), e.length());
+                reader.decode(e.type(), e.hash(), frame, e.rawLength(), file);
+            } catch (BadEntryException x) {
+                why = x.getMessage();
             }
-            for (PackFile.Entry e : entries) {
-                String why = null;
-                try {
-                    byte[] frame = PackFile.readFrame(ch, e.offset(), e.length(), file);
-                    reader.decode(e.type(), e.hash(), frame, e.rawLength(), file);
-                } catch (BadEntryException x) {
-                    why = x.getMessage();
-                }
-                int n = catalog.entryNumber(e.type(), e.hash());
-                EntryTable.Location at = n < 0 ? null : catalog.location(n);
-                synchronized (this) {
-                    copies++;
-                    if (at != null && at.pack() == pack && at.offset() == e.offset()) {
-                        record(n, why, e.rawLength());
-                        inPacksRead.set(n);
-                    } else if (why != null) {
-                        problems.add(why + " (a copy that nothing reads)");
-                    }
+            int n = catalog.entryNumber(e.type(), e.hash());
+            EntryTable.Location at = n < 0 ? null : catalog.location(n);
+            synchronized (this) {
+                copies++;
+                if (at != null && at.pack() == pack && at.offset() == e.offset()) {
+                    record(n, why, e.rawLength());
+                    inPacksRead.set(n);
+                } else if (why != null) {
+                    problems.add(why + " (a copy that nothing reads)");
                 }
             }
         }

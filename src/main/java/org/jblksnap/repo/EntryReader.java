@@ -1,10 +1,7 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdException;
@@ -27,21 +24,21 @@ final class EntryReader {
      * An entry's content, checked against its hash and the expected length. When the copy
      * reads use cannot be read, another copy serves: the copy may be damaged or cut short
      * while a crash or two backups at once left the entry in two packs, or its pack may have
-     * been finished by another thread meanwhile (renamed before the new name is recorded,
-     * and found again under that name).
+     * been finished by another thread meanwhile (its writer closed before the catalogue
+     * learnt it, and the pack found again in the store).
      */
     byte[] get(EntryType type, Hash h, int length) throws IOException {
         EntryTable.Location at = catalog.locate(type, h);
-        Path file = catalog.packPath(at.pack());
+        PackFile.Source pack = catalog.source(at.pack());
         try {
-            return decode(type, h, frame(file, at), length, file);
+            return decode(type, h, PackFile.readFrame(pack, at.offset(), at.length()), length, pack.shown());
         } catch (IOException unreadable) {
-            byte[] copy = fromAnotherCopy(type, h, length, file);
+            byte[] copy = fromAnotherCopy(type, h, length, catalog.packName(at.pack()));
             if (copy != null) {
                 return copy;
             }
             if (unreadable instanceof NoSuchFileException) {
-                throw new BadEntryException(type, h, true, "missing (its pack " + file + " is gone)");
+                throw new BadEntryException(type, h, true, "missing (its pack " + pack.shown() + " is gone)");
             }
             throw unreadable;
         }
@@ -53,18 +50,12 @@ final class EntryReader {
      */
     boolean readCopyIsGood(EntryType type, Hash h, int length) throws IOException {
         EntryTable.Location at = catalog.locate(type, h);
-        Path file = catalog.packPath(at.pack());
+        PackFile.Source pack = catalog.source(at.pack());
         try {
-            decode(type, h, frame(file, at), length, file);
+            decode(type, h, PackFile.readFrame(pack, at.offset(), at.length()), length, pack.shown());
             return true;
         } catch (IOException unreadable) {
             return false;
-        }
-    }
-
-    private static byte[] frame(Path file, EntryTable.Location at) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return PackFile.readFrame(ch, at.offset(), at.length(), file);
         }
     }
 
@@ -73,15 +64,17 @@ final class EntryReader {
      * use; null when there is none. Only a copy that cannot be read brings a read here, so
      * reading pack indexes again costs nothing in the normal case.
      */
-    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, Path unreadable) throws IOException {
-        for (Path p : catalog.packFiles()) {
-            if (p.equals(unreadable)) {
+    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, String unreadable) throws IOException {
+        ObjectStore store = catalog.store();
+        for (ObjectStore.Stored o : catalog.packObjects()) {
+            if (o.name().equals(unreadable)) {
                 continue;
             }
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
-                for (PackFile.Entry e : PackFile.readIndex(ch, p)) {
+            PackFile.Source p = PackFile.Source.of(store, o.name(), o.size());
+            try {
+                for (PackFile.Entry e : PackFile.readIndex(p)) {
                     if (e.type() == type && e.hash().equals(h)) {
-                        return decode(type, h, PackFile.readFrame(ch, e.offset(), e.length(), p), length, p);
+                        return decode(type, h, PackFile.readFrame(p, e.offset(), e.length()), length, p.shown());
                     }
                 }
             } catch (IOException tryNext) {
@@ -96,7 +89,7 @@ final class EntryReader {
      * length (for a chunk, at most the chunk size; for a manifest, whole hashes of a block at
      * the most) and the hash.
      */
-    byte[] decode(EntryType type, Hash h, byte[] frame, int length, Path file) throws BadEntryException {
+    byte[] decode(EntryType type, Hash h, byte[] frame, int length, String file) throws BadEntryException {
         int max = type == EntryType.CHUNK ? config.chunkSize() : config.maxManifestLength();
         if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
             throw bad(type, h, "a length of " + length + " bytes does not fit a " + type, file);
@@ -124,7 +117,7 @@ final class EntryReader {
         return data;
     }
 
-    private static BadEntryException bad(EntryType type, Hash h, String problem, Path file) {
+    private static BadEntryException bad(EntryType type, Hash h, String problem, String file) {
         return new BadEntryException(type, h, false, problem + " (in pack " + file + ")");
     }
 }

@@ -2,26 +2,29 @@ package org.jblksnap.repo;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.file.Path;
-import java.util.Set;
 
 import com.github.luben.zstd.Zstd;
 
 /**
  * Stores new entries: each is compressed outside the lock and appended under it to the one
  * pack open for all writers. A pack that reaches the configured size is finished (index,
- * footer, fsync, rename: {@link PackWriter}) by the writer that filled it, outside the lock,
- * and the next entry starts a new one. {@link #flush} finishes the open pack, waits for those
- * being finished and syncs the directories a point needs ({@link UnsyncedDirectories}): a
- * point may then be committed. A failed pack write breaks the appender for good: its entries
- * are recorded in a pack that will never be whole, so no point may be committed after it.
+ * footer, made whole in the store: {@link PackWriter}) on a virtual thread of its own, so
+ * that uploads to an object store run in parallel with the backup and with each other (at
+ * most {@value #MAX_FINISHING} at once: a writer that fills one more waits), and the next
+ * entry starts a new pack. {@link #flush} finishes the open pack, waits for those being
+ * finished and syncs the store ({@link ObjectStore#sync}): a point may then be committed. A
+ * failed pack write breaks the appender for good: its entries are recorded in a pack that
+ * will never be whole, so no point may be committed after it.
  *
  * <p>Lock order: {@link PackStore}.
  */
 final class PackAppender implements AutoCloseable {
+    /** Packs finished at once; each is held whole in memory by an object store until it is uploaded. */
+    static final int MAX_FINISHING = 3;
+
     private final RepositoryConfig config;
     private final PackCatalog catalog;
-    private final UnsyncedDirectories unsynced;
+    private final ObjectStore store;
     private final ThreadLocal<byte[]> compressBuffer;
 
     // guarded by this
@@ -34,7 +37,7 @@ final class PackAppender implements AutoCloseable {
     PackAppender(RepositoryConfig config, PackCatalog catalog) {
         this.config = config;
         this.catalog = catalog;
-        this.unsynced = new UnsyncedDirectories(catalog.root());
+        this.store = catalog.store();
         int largest = Math.max(config.chunkSize(), config.maxManifestLength());
         this.compressBuffer = ThreadLocal.withInitial(() -> new byte[(int) Zstd.compressBound(largest)]);
     }
@@ -68,8 +71,8 @@ final class PackAppender implements AutoCloseable {
             }
             try {
                 if (open == null) {
-                    open = PackWriter.create(catalog.root());
-                    openNumber = catalog.started(open.temporary());
+                    open = PackWriter.create(store);
+                    openNumber = catalog.started(open);
                 }
                 long offset = open.append(type, h, out, (int) n, length);
                 catalog.record(type, h, openNumber, offset, (int) n);
@@ -82,22 +85,35 @@ final class PackAppender implements AutoCloseable {
             full = open;
             fullNumber = openNumber;
             open = null;
+            try {
+                while (closing >= MAX_FINISHING) {
+                    wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                full.abandon();
+                throw broken(new InterruptedIOException("interrupted while packs were finished"));
+            }
             closing++;
         }
-        try {
-            finish(full, fullNumber);
-        } finally {
-            synchronized (this) {
-                closing--;
-                notifyAll();
+        Thread.ofVirtual().name("pack-finish").start(() -> {
+            try {
+                finish(full, fullNumber);
+            } catch (IOException | RuntimeException e) {
+                // recorded as broken by finish: the next put or flush reports it
+            } finally {
+                synchronized (this) {
+                    closing--;
+                    notifyAll();
+                }
             }
-        }
+        });
         return n;
     }
 
-    /** The point to be committed uses a stored entry instead of a new one: see {@link UnsyncedDirectories}. */
+    /** The point to be committed uses a stored entry instead of a new one: see {@link ObjectStore#used}. */
     private void reuse(int entry) throws IOException {
-        unsynced.entryReusedFrom(catalog.packOf(entry));
+        store.used(catalog.packOf(entry));
     }
 
     /**
@@ -120,20 +136,20 @@ final class PackAppender implements AutoCloseable {
             throw new InterruptedIOException("interrupted while packs were closed");
         }
         checkWritable();
-        unsynced.syncAll();
+        store.sync();
     }
 
     private void finish(PackWriter w, int number) throws IOException {
-        Path p;
+        long size;
         try {
-            p = w.finish();
+            w.finish();
+            size = w.size();
         } catch (IOException | RuntimeException e) {
             synchronized (this) {
                 throw broken(e);
             }
         }
-        catalog.finished(number, p);
-        unsynced.packFinished(p, w.madeDirectory());
+        catalog.finished(number, size);
     }
 
     private IOException broken(Exception e) {
@@ -158,14 +174,20 @@ final class PackAppender implements AutoCloseable {
         }
     }
 
-    /** The directories the next flush fsyncs (for tests and diagnostics). */
-    Set<Path> unsyncedDirectories() {
-        return unsynced.pending();
-    }
-
-    /** Abandons the open pack, if any: no point can use what it holds. */
+    /** Abandons the open pack, if any (no point can use what it holds); waits for those being finished. */
     @Override
     public synchronized void close() throws IOException {
+        boolean interrupted = false;
+        while (closing > 0) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         if (open != null) {
             PackWriter w = open;
             open = null;

@@ -1,25 +1,21 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
-import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 import org.jblksnap.error.IoMessages;
 
 /**
- * Which packs there are under {@code packs/} and where each entry is in them. On first use
+ * Which packs there are under {@code packs/} in the store and where each entry is in them. On first use
  * every finished pack's index is read into an {@link EntryTable}, for dedup and reads; the
  * packs are numbered in the order they were read, and a pack this handle writes is numbered
- * when it starts (under its temporary name) and renamed in the list when it is finished.
+ * when it starts; until it is finished, reads of its entries go to its writer.
  *
  * <p>A pack whose index cannot be read is left out and remembered with why
  * ({@link #damagedPacks}): what it holds counts as absent, so a backup stores it again. A
@@ -31,23 +27,29 @@ import org.jblksnap.error.IoMessages;
  * <p>Thread-safe: its fields are guarded by its monitor (lock order: {@link PackStore}).
  */
 final class PackCatalog {
-    private final Path root;
+    /** Where packs are, {@code packs/XX/ID.pack}. */
+    static final String PREFIX = "packs/";
+
+    private final ObjectStore store;
 
     // guarded by this
     /** Null until every pack's index was read: never kept half loaded. */
     private EntryTable table;
-    /** Each pack's current name, by its number in the table. */
-    private final List<Path> packs = new ArrayList<>();
-    private final Set<Path> seen = new HashSet<>();
-    private final Map<Path, String> damaged = new TreeMap<>();
+    /** Each pack's name, by its number in the table. */
+    private final List<String> packs = new ArrayList<>();
+    /** The size of each finished pack, by name. */
+    private final Map<String, Long> sizes = new HashMap<>();
+    /** The packs this handle is writing, by number: reads of their entries go to the writer. */
+    private final Map<Integer, PackWriter> writing = new HashMap<>();
+    private final Set<String> seen = new HashSet<>();
+    private final Map<String, String> damaged = new TreeMap<>();
 
-    PackCatalog(Path root) {
-        this.root = root;
+    PackCatalog(ObjectStore store) {
+        this.store = store;
     }
 
-    /** The {@code packs/} directory. */
-    Path root() {
-        return root;
+    ObjectStore store() {
+        return store;
     }
 
     /** The number of the table's entry for (type, h), or -1. */
@@ -64,13 +66,45 @@ final class PackCatalog {
         return table().location(entry);
     }
 
-    /** The current name of the pack that holds the entry reads use. */
-    synchronized Path packOf(int entry) throws IOException {
+    /** The name of the pack that holds the entry reads use. */
+    synchronized String packOf(int entry) throws IOException {
         return packs.get(location(entry).pack());
     }
 
-    synchronized Path packPath(int number) {
+    synchronized String packName(int number) {
         return packs.get(number);
+    }
+
+    /** The pack's bytes: from its writer while this handle writes it, else from the store. */
+    synchronized PackFile.Source source(int number) {
+        PackWriter w = writing.get(number);
+        String name = packs.get(number);
+        if (w == null) {
+            return PackFile.Source.of(store, name, sizes.get(name));
+        }
+        long size = w.size();
+        return new PackFile.Source() {
+            public long size() {
+                return size;
+            }
+
+            public byte[] read(long offset, int length) throws IOException {
+                try {
+                    return w.read(offset, length);
+                } catch (IOException finishedMeanwhile) {
+                    return store.getRange(name, offset, length); // a writer is done once its object is whole
+                }
+            }
+
+            public String shown() {
+                return store.describe(name);
+            }
+        };
+    }
+
+    /** The size of a finished pack. */
+    synchronized long size(int number) {
+        return sizes.get(packs.get(number));
     }
 
     /** How many packs the table knows (numbered from 0), after reading them on first use. */
@@ -95,24 +129,24 @@ final class PackCatalog {
             if (at == null) {
                 throw new BadEntryException(type, h, true, "missing" + (damaged.isEmpty() ? ""
                         : " (" + damaged.size() + " damaged pack" + (damaged.size() > 1 ? "s" : "")
-                                + " could not be read: " + String.join(", ", damaged.keySet().stream()
-                                        .map(Path::toString).toList()) + ")"));
+                                + " could not be read: " + String.join(", ", damaged.keySet()) + ")"));
             }
             return at;
         }
     }
 
-    /** The packs whose index could not be read, with why; they are not used. */
-    synchronized Map<Path, String> damagedPacks() throws IOException {
+    /** The packs whose index could not be read (as messages name them), with why; they are not used. */
+    synchronized Map<String, String> damagedPacks() throws IOException {
         table();
         return new TreeMap<>(damaged);
     }
 
     // for the appender
 
-    /** Numbers a pack this handle starts writing, under its temporary name. */
-    synchronized int started(Path temporary) {
-        packs.add(temporary);
+    /** Numbers a pack this handle starts writing. */
+    synchronized int started(PackWriter w) {
+        packs.add(w.name());
+        writing.put(packs.size() - 1, w);
         return packs.size() - 1;
     }
 
@@ -121,9 +155,11 @@ final class PackCatalog {
         table().put(type, h, pack, offset, length);
     }
 
-    /** The pack of that number was finished under its final name. */
-    synchronized void finished(int number, Path name) {
-        packs.set(number, name);
+    /** The pack of that number is whole in the store, of that size. */
+    synchronized void finished(int number, long size) {
+        String name = packs.get(number);
+        writing.remove(number);
+        sizes.put(name, size);
         seen.add(name);
     }
 
@@ -131,25 +167,15 @@ final class PackCatalog {
     synchronized void forget() {
         table = null;
         packs.clear();
+        sizes.clear();
+        writing.clear();
         seen.clear();
         damaged.clear();
     }
 
-    /** Every finished pack under packs/, sorted (temporary and foreign names are skipped). */
-    List<Path> packFiles() throws IOException {
-        List<Path> all = new ArrayList<>();
-        if (!Files.isDirectory(root)) {
-            String r = root.toString();
-            throw Files.exists(root) ? new NotDirectoryException(r) : new NoSuchFileException(r);
-        }
-        try (Stream<Path> dirs = Files.list(root)) {
-            for (Path d : (Iterable<Path>) dirs.filter(PackCatalog::isPackDirectory).sorted()::iterator) {
-                try (Stream<Path> files = Files.list(d)) {
-                    files.filter(f -> isPackName(f.getFileName().toString())).sorted().forEach(all::add);
-                }
-            }
-        }
-        return all;
+    /** Every finished pack in the store, sorted by name (foreign names are skipped). */
+    List<ObjectStore.Stored> packObjects() throws IOException {
+        return store.list(PREFIX).stream().filter(o -> isPackName(o.name())).toList();
     }
 
     /** The table, after reading every pack's index on first use. */
@@ -168,32 +194,38 @@ final class PackCatalog {
 
     /** Reads the index of every pack not read yet into the table. */
     private synchronized void scan() throws IOException {
-        for (Path p : packFiles()) {
+        for (ObjectStore.Stored o : packObjects()) {
+            String p = o.name();
             if (!seen.add(p)) {
                 continue;
             }
             List<PackFile.Entry> entries;
             try {
-                entries = PackFile.readIndex(p);
+                entries = PackFile.readIndex(PackFile.Source.of(store, p, o.size()));
             } catch (IOException e) {
-                damaged.put(p, e instanceof RepositoryException ? e.getMessage()
-                        : "pack " + p + ": " + IoMessages.reason(e));
+                damaged.put(store.describe(p), e instanceof RepositoryException ? e.getMessage()
+                        : "pack " + store.describe(p) + ": " + IoMessages.reason(e));
                 continue;
             }
             int number = packs.size();
             packs.add(p);
+            sizes.put(p, o.size());
             for (PackFile.Entry e : entries) {
                 table.put(e.type(), e.hash(), number, e.offset(), e.length());
             }
         }
     }
 
-    private static boolean isPackDirectory(Path d) {
-        String n = d.getFileName().toString();
-        return n.length() == 2 && isHex(n) && Files.isDirectory(d);
-    }
-
-    private static boolean isPackName(String n) {
+    /** {@code packs/XX/ID.pack}: XX two lower-case hex digits, ID 32 starting with them. */
+    static boolean isPackName(String name) {
+        if (!name.startsWith(PREFIX)) {
+            return false;
+        }
+        String[] parts = name.substring(PREFIX.length()).split("/", -1);
+        if (parts.length != 2 || parts[0].length() != 2 || !isHex(parts[0])) {
+            return false;
+        }
+        String n = parts[1];
         return n.length() == 32 + PackFile.SUFFIX.length() && n.endsWith(PackFile.SUFFIX)
                 && isHex(n.substring(0, 32));
     }

@@ -2,10 +2,7 @@ package org.jblksnap.repo;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -51,20 +48,59 @@ final class PackFile {
         return b.flip();
     }
 
-    /** Reads and checks a pack's index. Every problem is a RepositoryException naming the file. */
-    static List<Entry> readIndex(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return readIndex(ch, file);
+    /** The bytes of a pack, read in ranges: an object in the store, or a whole pack read into memory. */
+    interface Source {
+        long size();
+
+        /** length bytes from offset; fewer only when the pack ends before. */
+        byte[] read(long offset, int length) throws IOException;
+
+        /** The pack as messages name it. */
+        String shown();
+
+        static Source of(ObjectStore store, String name, long size) {
+            return new Source() {
+                public long size() {
+                    return size;
+                }
+
+                public byte[] read(long offset, int length) throws IOException {
+                    return store.getRange(name, offset, length);
+                }
+
+                public String shown() {
+                    return store.describe(name);
+                }
+            };
+        }
+
+        static Source of(byte[] whole, String shown) {
+            return new Source() {
+                public long size() {
+                    return whole.length;
+                }
+
+                public byte[] read(long offset, int length) {
+                    int from = (int) Math.min(offset, whole.length);
+                    return Arrays.copyOfRange(whole, from, (int) Math.min(whole.length, offset + length));
+                }
+
+                public String shown() {
+                    return shown;
+                }
+            };
         }
     }
 
-    static List<Entry> readIndex(FileChannel ch, Path file) throws IOException {
-        long size = ch.size();
+    /** Reads and checks a pack's index. Every problem is a RepositoryException naming the pack. */
+    static List<Entry> readIndex(Source pack) throws IOException {
+        long size = pack.size();
+        String file = pack.shown();
         if (size < HEADER + FOOTER) {
             throw bad(file, "cut short: " + size + " bytes, less than a header and a footer");
         }
-        FileHeader.check(read(ch, 0, HEADER, file), MAGIC, VERSION, "pack " + file, "pack file");
-        ByteBuffer foot = read(ch, size - FOOTER, FOOTER, file);
+        FileHeader.check(read(pack, 0, HEADER), MAGIC, VERSION, "pack " + file, "pack file");
+        ByteBuffer foot = read(pack, size - FOOTER, FOOTER);
         long indexOffset = foot.getLong();
         int count = foot.getInt();
         int crc = foot.getInt();
@@ -77,7 +113,7 @@ final class PackFile {
             throw bad(file, "footer (index at " + indexOffset + ", " + count + " entries) does not fit its " + size
                     + " bytes");
         }
-        ByteBuffer index = read(ch, indexOffset, Math.toIntExact(size - indexOffset - 12), file);
+        ByteBuffer index = read(pack, indexOffset, Math.toIntExact(size - indexOffset - 12));
         CRC32C c = new CRC32C();
         c.update(index.duplicate());
         if ((int) c.getValue() != crc) {
@@ -101,22 +137,20 @@ final class PackFile {
         return entries;
     }
 
-    /** The frame of an entry, read from an open pack. */
-    static byte[] readFrame(FileChannel ch, long offset, int length, Path file) throws IOException {
-        return read(ch, offset, length, file).array();
+    /** The frame of an entry. */
+    static byte[] readFrame(Source pack, long offset, int length) throws IOException {
+        return read(pack, offset, length).array();
     }
 
-    private static ByteBuffer read(FileChannel ch, long offset, int length, Path file) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(length);
-        while (b.hasRemaining()) {
-            if (ch.read(b, offset + b.position()) < 0) {
-                throw bad(file, "cut short: no " + length + " bytes at " + offset);
-            }
+    private static ByteBuffer read(Source pack, long offset, int length) throws IOException {
+        byte[] b = pack.read(offset, length);
+        if (b.length != length) {
+            throw bad(pack.shown(), "cut short: no " + length + " bytes at " + offset);
         }
-        return b.flip();
+        return ByteBuffer.wrap(b);
     }
 
-    private static RepositoryException bad(Path file, String what) {
+    private static RepositoryException bad(String file, String what) {
         return new RepositoryException("pack " + file + ": " + what);
     }
 }

@@ -1,7 +1,6 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -16,8 +15,7 @@ import java.util.Map;
  * <li>{@link EntryReader}: reads entries back, checked, from another copy when one is bad.
  * </ul>
  *
- * Lock order: the appender's monitor, then the catalogue's or the {@link UnsyncedDirectories}'
- * one; the catalogue's, then the entry table's. A reader takes only the catalogue's (and the
+ * Lock order: the appender's monitor, then the catalogue's or the store's; the catalogue's, then the entry table's. A reader takes only the catalogue's (and the
  * table's), so reads never wait for a pack being written to disk. Prune changes the packs
  * themselves ({@link Pruner}).
  */
@@ -26,8 +24,8 @@ public final class PackStore implements AutoCloseable {
     private final PackAppender appender;
     private final EntryReader reader;
 
-    PackStore(Path root, RepositoryConfig config) {
-        this.catalog = new PackCatalog(root);
+    PackStore(ObjectStore store, RepositoryConfig config) {
+        this.catalog = new PackCatalog(store);
         this.appender = new PackAppender(config, catalog);
         this.reader = new EntryReader(catalog, config);
     }
@@ -72,7 +70,7 @@ public final class PackStore implements AutoCloseable {
     }
 
     /** The packs whose index could not be read, with why; they are not used. */
-    public Map<Path, String> damagedPacks() throws IOException {
+    public Map<String, String> damagedPacks() throws IOException {
         return catalog.damagedPacks();
     }
 

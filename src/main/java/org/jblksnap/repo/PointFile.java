@@ -1,19 +1,16 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.Arrays;
 
 import com.github.luben.zstd.Zstd;
 
 /**
- * Encodes and checks the file of one point, {@code points/ID.point}: its metadata
+ * Encodes and checks the object of one point, {@code points/ID.point}: its metadata
  * ({@link PointMeta}) and its index. Format: {@code docs/REPOSITORY.md#point-files}.
  */
 final class PointFile {
@@ -41,21 +38,21 @@ final class PointFile {
     }
 
     /** Reads only the metadata at the start of the file. */
-    static PointMeta readMeta(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            ByteBuffer head = ByteBuffer.wrap(in.readNBytes(16));
-            int len = checkHead(head, file);
-            byte[] json = in.readNBytes(len);
-            if (json.length != len) {
-                throw bad(file, "truncated metadata");
-            }
-            return parseMeta(json, file);
+    static PointMeta readMeta(ObjectStore store, String name) throws IOException {
+        String file = store.describe(name);
+        ByteBuffer head = ByteBuffer.wrap(store.getRange(name, 0, 16));
+        int len = checkHead(head, file);
+        byte[] json = store.getRange(name, 16, len);
+        if (json.length != len) {
+            throw bad(file, "truncated metadata");
         }
+        return parseMeta(json, file);
     }
 
     /** Reads the whole file, checking its checksum and that the index fits the metadata. */
-    static HashList readIndex(Path file, PointMeta meta) throws IOException {
-        byte[] all = Files.readAllBytes(file);
+    static HashList readIndex(ObjectStore store, String name, PointMeta meta) throws IOException {
+        String file = store.describe(name);
+        byte[] all = store.get(name);
         if (all.length < 16 + 12 + 32) {
             throw bad(file, "truncated");
         }
@@ -84,7 +81,7 @@ final class PointFile {
         }
     }
 
-    private static int checkHead(ByteBuffer head, Path file) throws RepositoryException {
+    private static int checkHead(ByteBuffer head, String file) throws RepositoryException {
         if (head.remaining() < 16) {
             throw bad(file, "truncated header");
         }
@@ -96,7 +93,7 @@ final class PointFile {
         return len;
     }
 
-    private static PointMeta parseMeta(byte[] json, Path file) throws RepositoryException {
+    private static PointMeta parseMeta(byte[] json, String file) throws RepositoryException {
         try {
             return Json.MAPPER.readValue(json, PointMeta.class);
         } catch (IOException | IllegalArgumentException e) {
@@ -104,7 +101,7 @@ final class PointFile {
         }
     }
 
-    private static RepositoryException bad(Path file, String what) {
+    private static RepositoryException bad(String file, String what) {
         return new RepositoryException("point file " + file + ": " + what);
     }
 }

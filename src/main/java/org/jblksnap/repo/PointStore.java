@@ -1,43 +1,40 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
+import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
- * The committed points, one file each ({@link PointFile}). How a point is committed, and why
+ * The committed points, one object each ({@link PointFile}). How a point is committed, and why
  * by a link: {@code docs/REPOSITORY.md#crash-safety}.
  */
 public final class PointStore {
+    private static final String PREFIX = "points/";
     private static final String SUFFIX = ".point";
 
-    private final Path dir;
+    private final ObjectStore store;
 
-    PointStore(Path dir) {
-        this.dir = dir;
+    PointStore(ObjectStore store) {
+        this.store = store;
     }
 
-    public Path path(long id) {
-        return dir.resolve(id + SUFFIX);
+    /** The object name of a point. */
+    public static String name(long id) {
+        return PREFIX + id + SUFFIX;
     }
 
-    /** The ids of the point files present, ascending. */
+    /** The ids of the points present, ascending. */
     public List<Long> ids() throws IOException {
         List<Long> ids = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                String name = p.getFileName().toString();
-                if (name.endsWith(SUFFIX) && name.length() > SUFFIX.length()
-                        && name.chars().limit(name.length() - SUFFIX.length()).allMatch(Character::isDigit)) {
-                    ids.add(Long.parseLong(name.substring(0, name.length() - SUFFIX.length())));
-                }
+        for (ObjectStore.Stored o : store.list(PREFIX)) {
+            String name = o.name().substring(PREFIX.length());
+            if (name.endsWith(SUFFIX) && name.length() > SUFFIX.length()
+                    && name.chars().limit(name.length() - SUFFIX.length()).allMatch(Character::isDigit)) {
+                ids.add(Long.parseLong(name.substring(0, name.length() - SUFFIX.length())));
             }
         }
         ids.sort(Comparator.naturalOrder());
@@ -64,47 +61,34 @@ public final class PointStore {
 
     public Point get(long id) throws IOException {
         try {
-            return new Point(id, PointFile.readMeta(path(id)));
+            return new Point(id, PointFile.readMeta(store, name(id)));
         } catch (NoSuchFileException e) {
-            throw new RepositoryException("no point " + id + " in repository " + dir.getParent());
+            throw new RepositoryException("no point " + id + " in repository " + store.location());
         }
     }
 
-    /** The point's index, after checking its file's checksum. */
+    /** The point's index, after checking its checksum. */
     public HashList index(Point p) throws IOException {
-        return PointFile.readIndex(path(p.id()), p.meta());
+        return PointFile.readIndex(store, name(p.id()), p.meta());
     }
 
     /**
-     * Makes a point durable and visible under a new id. The manifests and chunks it uses must
-     * be durable already ({@link PackStore#flush()}).
+     * Makes a point durable and visible under a new id: the next free one, created only if
+     * absent, so two backups committing at once get different ids. The manifests and chunks it
+     * uses must be durable already ({@link PackStore#flush()}).
      */
     long commit(PointMeta meta, HashList index) throws IOException {
-        Path tmp = AtomicFiles.writeTemporary(dir, PointFile.encode(meta, index));
-        try {
-            List<Long> ids = ids();
-            long id = ids.isEmpty() ? 1 : ids.getLast() + 1;
-            while (true) {
-                try {
-                    Files.createLink(path(id), tmp);
-                    break;
-                } catch (FileAlreadyExistsException e) {
-                    id++; // another backup committed this id meanwhile
-                }
-            }
-            AtomicFiles.syncDirectory(dir);
-            return id;
-        } finally {
-            Files.deleteIfExists(tmp);
+        ByteBuffer content = PointFile.encode(meta, index);
+        List<Long> ids = ids();
+        long id = ids.isEmpty() ? 1 : ids.getLast() + 1;
+        while (!store.create(name(id), content.duplicate())) {
+            id++; // another backup committed this id meanwhile
         }
+        return id;
     }
 
-    /** Removes a point (what it uses stays until pruned). */
+    /** Removes a point, durably (what it uses stays until pruned). */
     void delete(long id) throws IOException {
-        Files.deleteIfExists(path(id));
-    }
-
-    void syncDirectory() throws IOException {
-        AtomicFiles.syncDirectory(dir);
+        store.delete(name(id));
     }
 }

@@ -1,10 +1,6 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -61,7 +57,6 @@ public final class Pruner {
         for (long id : removed) {
             repo.points().delete(id);
         }
-        repo.points().syncDirectory();
         PruneReport report = prunePacks(repo.packs(), used, removed, kept);
         reload(repo.packs());
         return report;
@@ -107,9 +102,10 @@ public final class Pruner {
         long unusedLeft = 0;
         long freed = 0;
         PackCatalog catalog = packs.catalog();
+        ObjectStore store = catalog.store();
         for (int n = 0; n < catalog.packCount(); n++) {
-            Path pack = catalog.packPath(n);
-            List<PackFile.Entry> entries = PackFile.readIndex(pack);
+            String pack = catalog.packName(n);
+            List<PackFile.Entry> entries = PackFile.readIndex(catalog.source(n));
             List<PackFile.Entry> keep = new ArrayList<>();
             long total = 0;
             long usedBytes = 0;
@@ -120,14 +116,14 @@ public final class Pruner {
                     usedBytes += e.length();
                 }
             }
-            long size = Files.size(pack);
+            long size = catalog.size(n);
             if (keep.isEmpty()) {
-                delete(pack);
+                store.delete(pack);
                 removedPacks++;
                 removedEntries += entries.size();
                 freed += size;
             } else if ((total - usedBytes) * 4 >= total && keep.size() < entries.size()) {
-                freed += size - rewrite(catalog.root(), pack, keep);
+                freed += size - rewrite(store, catalog.source(n), pack, keep);
                 rewrittenPacks++;
                 removedEntries += entries.size() - keep.size();
             } else {
@@ -157,35 +153,26 @@ public final class Pruner {
     }
 
     /**
-     * Writes the given entries of a pack into a new pack under root ({@code packs/}) and makes
-     * it durable (its directory synced, and root when the new pack made its directory), then
-     * deletes the old pack: a crash in between leaves both, never neither. Returns the new
-     * pack's size.
+     * Writes the given entries of a pack into a new pack and makes it durable (the store
+     * synced), then deletes the old pack: a crash in between leaves both, never neither.
+     * Returns the new pack's size.
      */
-    private static long rewrite(Path root, Path pack, List<PackFile.Entry> keep) throws IOException {
-        PackWriter w = PackWriter.create(root);
-        try (FileChannel in = FileChannel.open(pack, StandardOpenOption.READ)) {
+    private static long rewrite(ObjectStore store, PackFile.Source in, String pack, List<PackFile.Entry> keep)
+            throws IOException {
+        PackWriter w = PackWriter.create(store);
+        try {
             for (PackFile.Entry e : keep) {
-                byte[] frame = PackFile.readFrame(in, e.offset(), e.length(), pack);
+                byte[] frame = PackFile.readFrame(in, e.offset(), e.length());
                 w.append(e.type(), e.hash(), frame, frame.length, e.rawLength());
             }
         } catch (IOException | RuntimeException e) {
             w.abandon();
             throw e;
         }
-        Path done = w.finish();
-        AtomicFiles.syncDirectory(done.getParent());
-        if (w.madeDirectory()) {
-            AtomicFiles.syncDirectory(root);
-        }
-        delete(pack);
-        return Files.size(done);
-    }
-
-    /** Deletes a pack and syncs its directory, so that a deleted pack stays deleted. */
-    private static void delete(Path pack) throws IOException {
-        Files.delete(pack);
-        AtomicFiles.syncDirectory(pack.getParent());
+        w.finish();
+        store.sync();
+        store.delete(pack);
+        return w.size();
     }
 
     /** Makes the store read every pack again on its next use: prune changed them. */

@@ -3,18 +3,15 @@ package org.jblksnap.repo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.FileSystemException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 
 import org.jblksnap.error.IoMessages;
-import org.jblksnap.repo.crypto.DirectoryKeyStore;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 
 /**
- * A backup repository on disk, opened: its settings ({@link RepositoryConfig}), its lock
+ * A backup repository in an {@link ObjectStore} (a directory or an S3 bucket), opened: its settings ({@link RepositoryConfig}), its lock
  * ({@link RepoLock}), its packs ({@link PackStore}) and its points ({@link PointStore}).
  * Layout and formats: {@code docs/REPOSITORY.md#layout}.
  *
@@ -25,82 +22,82 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 public final class Repository implements AutoCloseable {
     private static final String CONFIG = "repository.json";
 
+    private final ObjectStore store;
     private final RepositoryConfig config;
-    private final RepoLock lock;
+    private final ObjectStore.Lock lock;
     private final PackStore packs;
     private final PointStore points;
-    private final int removedTemporaries;
     private final boolean exclusive;
 
-    private Repository(Path dir, RepositoryConfig config, RepoLock lock, int removedTemporaries, boolean exclusive) {
+    private Repository(ObjectStore store, RepositoryConfig config, ObjectStore.Lock lock, boolean exclusive) {
+        this.store = store;
         this.exclusive = exclusive;
         this.config = config;
         this.lock = lock;
-        this.removedTemporaries = removedTemporaries;
-        this.packs = new PackStore(dir.resolve("packs"), config);
-        this.points = new PointStore(dir.resolve("points"));
+        this.packs = new PackStore(store, config);
+        this.points = new PointStore(store);
     }
 
     /** Makes a new repository in dir (absent or empty). */
     public static void create(Path dir, RepositoryConfig config) throws IOException {
+        create(new DirectoryStore(dir), config);
+    }
+
+    /** Makes a new repository in the store's place, which must be empty. */
+    public static void create(ObjectStore store, RepositoryConfig config) throws IOException {
         config.check();
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new RepositoryException("cannot create a repository in " + dir + ": it is not a directory");
-        }
-        try {
-            Files.createDirectories(dir);
-            try (Stream<Path> s = Files.list(dir)) {
-                if (s.findAny().isPresent()) {
-                    throw new RepositoryException("cannot create a repository in " + dir + ": it is not empty");
-                }
-            }
-            Files.createDirectory(dir.resolve("packs"));
-            Files.createDirectory(dir.resolve("points"));
-            AtomicFiles.replace(dir.resolve(CONFIG), ByteBuffer.wrap(Json.MAPPER.writeValueAsBytes(config)));
-            AtomicFiles.syncDirectory(dir);
-        } catch (FileSystemException e) {
-            throw new RepositoryException("cannot create a repository in " + dir + ": "
-                    + (dir.toString().equals(e.getFile()) ? "" : e.getFile() + ": ") + IoMessages.reason(e), e);
+        store.prepare();
+        if (!store.create(CONFIG, ByteBuffer.wrap(Json.MAPPER.writeValueAsBytes(config)))) {
+            throw new RepositoryException("cannot create a repository in " + store.location()
+                    + ": another process made one there meanwhile");
         }
     }
 
-    /** Opens a repository; shared access for backups, restores and checks, exclusive to prune. */
+    /** Opens the repository in a directory; shared access for backups, restores and checks, exclusive to prune. */
     public static Repository open(Path dir, boolean exclusive) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            throw new RepositoryException(dir + " is not a backup repository ("
-                    + (Files.exists(dir) ? "not a directory" : "no such directory") + ")");
-        }
-        RepositoryConfig config;
+        return open(new DirectoryStore(dir), exclusive);
+    }
+
+    /** Opens the repository at a location as {@code --repo} gives it ({@link RepositoryLocation}). */
+    public static Repository open(String location, boolean exclusive) throws IOException {
+        return open(RepositoryLocation.open(location), exclusive);
+    }
+
+    /** Opens the repository in a store, which it closes when it is closed. */
+    public static Repository open(ObjectStore store, boolean exclusive) throws IOException {
         try {
-            config = Json.MAPPER.readValue(Files.readAllBytes(dir.resolve(CONFIG)), RepositoryConfig.class);
+            store.checkReachable();
+            RepositoryConfig config = readConfig(store);
+            if (!store.list("keys/").isEmpty()) {
+                // Until pack entries, indexes and points are sealed (docs/REPOSITORY.md, "Encryption"),
+                // reading or writing plain data in a repository made encrypted would break its promise.
+                throw new RepositoryException("repository " + store.location() + " is encrypted (it has keys), and "
+                        + "this jblksnap does not yet seal or open its backups: back up into a repository made with "
+                        + "`jblksnap init --encryption none`");
+            }
+            ObjectStore.Lock lock = store.lock(exclusive);
+            return new Repository(store, config, lock, exclusive);
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    private static RepositoryConfig readConfig(ObjectStore store) throws IOException {
+        try {
+            RepositoryConfig config = Json.MAPPER.readValue(store.get(CONFIG), RepositoryConfig.class);
             config.check();
+            return config;
         } catch (NoSuchFileException e) {
-            throw new RepositoryException(dir + " is not a backup repository (no " + CONFIG + ")");
+            throw new RepositoryException(store.location() + " is not a backup repository (no " + CONFIG + ")");
         } catch (JsonProcessingException e) {
-            throw new RepositoryException(dir.resolve(CONFIG) + " is not valid: " + e.getOriginalMessage(), e);
+            throw new RepositoryException(store.describe(CONFIG) + " is not valid: " + e.getOriginalMessage(), e);
+        } catch (RepositoryException e) {
+            throw e;
         } catch (IOException | IllegalArgumentException e) {
-            throw new RepositoryException(dir.resolve(CONFIG) + ": "
+            throw new RepositoryException(store.describe(CONFIG) + ": "
                     + (e instanceof IOException io ? IoMessages.reason(io) : e.getMessage()), e);
         }
-        if (!DirectoryKeyStore.ofRepository(dir).names().isEmpty()) {
-            // Until pack entries, indexes and points are sealed (docs/REPOSITORY.md, "Encryption"),
-            // reading or writing plain data in a repository made encrypted would break its promise.
-            throw new RepositoryException("repository " + dir + " is encrypted (it has keys), and this jblksnap "
-                    + "does not yet seal or open its backups: back up into a repository made with "
-                    + "`jblksnap init --encryption none`");
-        }
-        int[] removed = {0};
-        RepoLock lock = RepoLock.acquire(dir.resolve("lock"), exclusive,
-                () -> removed[0] = AtomicFiles.removeTemporaries(dir));
-        if (exclusive) {
-            try {
-                removed[0] = AtomicFiles.removeTemporaries(dir);
-            } catch (IOException | RuntimeException e) {
-                lock.close();
-                throw e;
-            }
-        }
-        return new Repository(dir, config, lock, removed[0], exclusive);
     }
 
     /**
@@ -108,10 +105,44 @@ public final class Repository implements AutoCloseable {
      * or empty; an existing repository keeps its own settings.
      */
     public static Repository openOrCreate(Path dir, RepositoryConfig config) throws IOException {
-        if (!Files.exists(dir.resolve(CONFIG))) {
-            create(dir, config);
+        return openOrCreate(new DirectoryStore(dir), config);
+    }
+
+    /** The same at a location as {@code --repo} gives it. */
+    public static Repository openOrCreate(String location, RepositoryConfig config) throws IOException {
+        return openOrCreate(RepositoryLocation.open(location), config);
+    }
+
+    public static Repository openOrCreate(ObjectStore store, RepositoryConfig config) throws IOException {
+        try {
+            if (!hasConfig(store)) {
+                create(store, config);
+            }
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
         }
-        return open(dir, false);
+        return open(store, false);
+    }
+
+    /** Whether the place holds a repository; false too when it is not a place for one ({@link ObjectStore#prepare} says why). */
+    private static boolean hasConfig(ObjectStore store) throws IOException {
+        try {
+            store.getRange(CONFIG, 0, 1);
+            return true;
+        } catch (FileSystemException e) {
+            return false;
+        }
+    }
+
+    /** Where its objects are. */
+    ObjectStore store() {
+        return store;
+    }
+
+    /** Where it is, as messages name it. */
+    public String location() {
+        return store.location();
     }
 
     public int blockSize() {
@@ -137,7 +168,7 @@ public final class Repository implements AutoCloseable {
 
     /** Temporary files of interrupted runs that opening removed. */
     public int removedTemporaries() {
-        return removedTemporaries;
+        return lock.removedTemporaries();
     }
 
     /**
@@ -159,7 +190,11 @@ public final class Repository implements AutoCloseable {
         try {
             packs.close();
         } finally {
-            lock.close();
+            try {
+                lock.close();
+            } finally {
+                store.close();
+            }
         }
     }
 }

@@ -19,13 +19,13 @@ import java.util.Set;
  *
  * <ul>
  * <li>this handle renamed a finished pack into {@code packs/XX}: {@code XX} holds a new name
- *     ({@link #packFinished});
+ *     ({@link #finished});
  * <li>and {@code packs/} too, unless this handle already synced it since {@code XX} existed:
  *     {@code XX} may be new, made by this handle or by another writer that has not synced
  *     {@code packs/} yet (and may never: killed, or its backup failed), and without its name
  *     in {@code packs/} the whole {@code XX} can vanish;
  * <li>the point uses an entry found already stored, in a pack another process finished
- *     ({@link #entryReusedFrom}): that process may have been killed before its own commit, or
+ *     ({@link #used}): that process may have been killed before its own commit, or
  *     still be running, so it may never have synced {@code XX}, nor {@code packs/} if it made
  *     {@code XX}. Both are synced again for this commit.
  * </ul>
@@ -33,34 +33,27 @@ import java.util.Set;
  * Format and commit order: {@code docs/REPOSITORY.md#crash-safety}. Thread-safe.
  */
 final class UnsyncedDirectories {
-    private final Path root;
     // guarded by this
     private final Set<Path> dirs = new HashSet<>();
     /** Pack directories whose own name in {@code packs/} this handle made durable. */
     private final Set<Path> named = new HashSet<>();
 
-    /** @param root the {@code packs/} directory */
-    UnsyncedDirectories(Path root) {
-        this.root = root;
-    }
-
-    /** This handle renamed a finished pack to its final name. */
-    synchronized void packFinished(Path pack, boolean madeDirectory) {
+    /** This handle renamed a finished pack to its final name ({@code packs/XX/ID.pack}). */
+    synchronized void finished(Path pack, boolean madeDirectory) {
         Path dir = pack.getParent();
         dirs.add(dir);
         if (madeDirectory || !named.contains(dir)) {
-            dirs.add(root);
+            dirs.add(dir.getParent());
         }
     }
 
     /**
-     * The point to be committed uses an entry found stored in this pack. A pack still under
-     * its temporary name is one this handle is writing: its {@link #packFinished} comes before
-     * the commit.
+     * The point to be committed uses an entry found stored in this pack. When this handle is
+     * the one writing it, its {@link #finished} comes before the commit anyway.
      */
-    synchronized void entryReusedFrom(Path pack) {
-        if (!AtomicFiles.isTemporary(pack) && dirs.add(pack.getParent())) {
-            dirs.add(root);
+    synchronized void used(Path pack) {
+        if (dirs.add(pack.getParent())) {
+            dirs.add(pack.getParent().getParent());
         }
     }
 
@@ -72,11 +65,9 @@ final class UnsyncedDirectories {
             AtomicFiles.syncDirectory(d);
             dirs.remove(d);
         }
-        if (deepestFirst.contains(root)) {
-            for (Path d : deepestFirst) {
-                if (!d.equals(root)) {
-                    named.add(d);
-                }
+        for (Path d : deepestFirst) {
+            if (deepestFirst.contains(d.getParent())) {
+                named.add(d); // its name in the parent is durable now
             }
         }
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
@@ -86,17 +87,34 @@ public final class Points {
     public static Path packOf(Repository repo, EntryType type, Hash h) {
         try {
             PackCatalog catalog = repo.packs().catalog();
-            return catalog.packOf(catalog.entryNumber(type, h));
+            return ((DirectoryStore) repo.store()).path(catalog.packOf(catalog.entryNumber(type, h)));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
+    /** The object name of the pack the repository reads an entry from, and where the entry's frame is in it. */
+    public record Place(String pack, String shown, long offset, int length) {
+    }
+
+    public static Place placeOf(Repository repo, EntryType type, Hash h) throws IOException {
+        PackCatalog catalog = repo.packs().catalog();
+        int n = catalog.entryNumber(type, h);
+        EntryTable.Location at = catalog.location(n);
+        String name = catalog.packOf(n);
+        return new Place(name, repo.store().describe(name), at.offset(), at.length());
+    }
+
+    /** The index of a pack file, read and checked. */
+    public static List<PackFile.Entry> readIndex(Path pack) throws IOException {
+        return PackFile.readIndex(PackFile.Source.of(Files.readAllBytes(pack), pack.toString()));
+    }
+
     /** How many packs of the repository hold the entry (a duplicate counts). */
     public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
         long n = 0;
-        for (Path p : repo.packs().catalog().packFiles()) {
-            n += PackFile.readIndex(p).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
+        for (ObjectStore.Stored o : repo.packs().catalog().packObjects()) {
+            n += PackFile.readIndex(PackFile.Source.of(repo.store(), o.name(), o.size())).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
         }
         return n;
     }

@@ -18,14 +18,14 @@ class UnsyncedDirectoriesTest {
     void aPackFinishedInADirectoryAnotherWriterMadeSyncsPacksToo() throws Exception {
         Path packs = Files.createDirectory(dir.resolve("packs"));
         Path xx = Files.createDirectory(packs.resolve("7f")); // made by another writer, packs/ maybe not synced
-        UnsyncedDirectories u = new UnsyncedDirectories(packs);
-        u.packFinished(xx.resolve("a.pack"), false);
+        UnsyncedDirectories u = new UnsyncedDirectories();
+        u.finished(xx.resolve("a.pack"), false);
         assertEquals(Set.of(xx, packs), u.pending(), "packs/ holds the name of 7f, which may not be durable");
         u.syncAll();
         assertEquals(Set.of(), u.pending());
-        u.packFinished(xx.resolve("b.pack"), false);
+        u.finished(xx.resolve("b.pack"), false);
         assertEquals(Set.of(xx), u.pending(), "once synced by this handle, 7f's name in packs/ is durable");
-        u.packFinished(packs.resolve("80").resolve("c.pack"), true);
+        u.finished(packs.resolve("80").resolve("c.pack"), true);
         assertEquals(Set.of(xx, packs.resolve("80"), packs), u.pending());
     }
 }

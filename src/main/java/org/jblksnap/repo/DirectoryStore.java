@@ -1,0 +1,287 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.jblksnap.error.IoMessages;
+
+/**
+ * A repository in a directory of this host: an object is a file under its name. Durability:
+ * every file is written under a temporary name ({@link AtomicFiles}), fsynced, then renamed or
+ * linked into place; the directories that got names a commit relies on are fsynced at
+ * {@link #sync} ({@link UnsyncedDirectories}); {@code docs/REPOSITORY.md#crash-safety}. The
+ * lock is a file locked with the kernel's record locks ({@link RepoLock}).
+ */
+public final class DirectoryStore implements ObjectStore {
+    private static final String LOCK = "lock";
+
+    private final Path root;
+    private final UnsyncedDirectories unsynced = new UnsyncedDirectories();
+
+    public DirectoryStore(Path root) {
+        this.root = root;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** The file of an object. */
+    public Path path(String name) {
+        return root.resolve(name);
+    }
+
+    @Override
+    public String location() {
+        return root.toString();
+    }
+
+    @Override
+    public String describe(String name) {
+        return path(name).toString();
+    }
+
+    @Override
+    public void checkReachable() throws IOException {
+        if (!Files.isDirectory(root)) {
+            throw new RepositoryException(root + " is not a backup repository ("
+                    + (Files.exists(root) ? "not a directory" : "no such directory") + ")");
+        }
+    }
+
+    @Override
+    public void prepare() throws IOException {
+        if (Files.exists(root) && !Files.isDirectory(root)) {
+            throw new RepositoryException("cannot create a repository in " + root + ": it is not a directory");
+        }
+        try {
+            Files.createDirectories(root);
+            try (Stream<Path> s = Files.list(root)) {
+                if (s.findAny().isPresent()) {
+                    throw new RepositoryException("cannot create a repository in " + root + ": it is not empty");
+                }
+            }
+            Files.createDirectory(root.resolve("packs"));
+            Files.createDirectory(root.resolve("points"));
+            AtomicFiles.syncDirectory(root);
+        } catch (FileSystemException e) {
+            throw new RepositoryException("cannot create a repository in " + root + ": "
+                    + (root.toString().equals(e.getFile()) ? "" : e.getFile() + ": ") + IoMessages.reason(e), e);
+        }
+    }
+
+    @Override
+    public byte[] get(String name) throws IOException {
+        return Files.readAllBytes(path(name));
+    }
+
+    @Override
+    public byte[] getRange(String name, long offset, int length) throws IOException {
+        try (FileChannel ch = FileChannel.open(path(name), StandardOpenOption.READ)) {
+            return read(ch, offset, length);
+        }
+    }
+
+    private static byte[] read(FileChannel ch, long offset, int length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        while (b.hasRemaining()) {
+            if (ch.read(b, offset + b.position()) < 0) {
+                byte[] shorter = new byte[b.position()];
+                b.flip().get(shorter);
+                return shorter;
+            }
+        }
+        return b.array();
+    }
+
+    /** The files under the directory the prefix names (it ends with {@code /}), at any depth. */
+    @Override
+    public List<Stored> list(String prefix) throws IOException {
+        Path dir = path(prefix);
+        if (!Files.isDirectory(dir)) {
+            String d = dir.toString();
+            throw Files.exists(dir) ? new NotDirectoryException(d) : new NoSuchFileException(d);
+        }
+        List<Stored> all = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (AtomicFiles.isTemporary(p)) {
+                    continue;
+                }
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                    if (a.isRegularFile()) {
+                        String name = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                        all.add(new Stored(name, a.size(), a.lastModifiedTime().toInstant()));
+                    }
+                } catch (NoSuchFileException e) {
+                    // removed meanwhile
+                }
+            }
+        }
+        all.sort((a, b) -> a.name().compareTo(b.name()));
+        return all;
+    }
+
+    @Override
+    public void put(String name, ByteBuffer content) throws IOException {
+        Path target = path(name);
+        AtomicFiles.replace(target, content);
+        AtomicFiles.syncDirectory(target.getParent());
+    }
+
+    /** Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. */
+    @Override
+    public boolean create(String name, ByteBuffer content) throws IOException {
+        Path target = path(name);
+        Path tmp = AtomicFiles.writeTemporary(target.getParent(), content);
+        try {
+            Files.createLink(target, tmp);
+        } catch (FileAlreadyExistsException e) {
+            return false;
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+        AtomicFiles.syncDirectory(target.getParent());
+        return true;
+    }
+
+    @Override
+    public void delete(String name) throws IOException {
+        Path p = path(name);
+        if (Files.deleteIfExists(p)) {
+            AtomicFiles.syncDirectory(p.getParent());
+        }
+    }
+
+    @Override
+    public Writer writer(String name) throws IOException {
+        Path target = path(name);
+        Path dir = target.getParent();
+        boolean madeDirectory = !Files.isDirectory(dir);
+        if (madeDirectory) {
+            Files.createDirectories(dir);
+        }
+        Path tmp = dir.resolve(AtomicFiles.TEMP_PREFIX + target.getFileName());
+        return new FileWriter(tmp, target, madeDirectory,
+                FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
+    }
+
+    @Override
+    public void used(String name) {
+        unsynced.used(path(name));
+    }
+
+    @Override
+    public void sync() throws IOException {
+        unsynced.syncAll();
+    }
+
+    /** The directories the next {@link #sync} fsyncs (for tests and diagnostics). */
+    java.util.Set<Path> unsyncedDirectories() {
+        return unsynced.pending();
+    }
+
+    /**
+     * The lock file; whoever finds nobody else using the repository removes the temporary
+     * files first ({@code docs/REPOSITORY.md#lock}).
+     */
+    @Override
+    public Lock lock(boolean exclusive) throws IOException {
+        int[] removed = {0};
+        RepoLock lock = RepoLock.acquire(root.resolve(LOCK), exclusive,
+                () -> removed[0] = AtomicFiles.removeTemporaries(root));
+        if (exclusive) {
+            try {
+                removed[0] = AtomicFiles.removeTemporaries(root);
+            } catch (IOException | RuntimeException e) {
+                lock.close();
+                throw e;
+            }
+        }
+        return new Lock() {
+            @Override
+            public int removedTemporaries() {
+                return removed[0];
+            }
+
+            @Override
+            public void close() throws IOException {
+                lock.close();
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+    }
+
+    /** A file written under its temporary name, fsynced and renamed at finish. */
+    private final class FileWriter implements Writer {
+        private final Path tmp;
+        private final Path target;
+        private final boolean madeDirectory;
+        private final FileChannel ch;
+        private long end;
+
+        FileWriter(Path tmp, Path target, boolean madeDirectory, FileChannel ch) {
+            this.tmp = tmp;
+            this.target = target;
+            this.madeDirectory = madeDirectory;
+            this.ch = ch;
+        }
+
+        @Override
+        public void write(ByteBuffer b) throws IOException {
+            while (b.hasRemaining()) {
+                end += ch.write(b, end);
+            }
+        }
+
+        @Override
+        public long size() {
+            return end;
+        }
+
+        @Override
+        public byte[] read(long offset, int length) throws IOException {
+            return DirectoryStore.read(ch, offset, length);
+        }
+
+        @Override
+        public void finish() throws IOException {
+            try {
+                ch.force(true);
+                // renamed while still open, so that a read failing on the closed writer finds the final name
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                ch.close();
+            } catch (IOException | RuntimeException e) {
+                abandon();
+                throw e;
+            }
+            unsynced.finished(target, madeDirectory);
+        }
+
+        @Override
+        public void abandon() throws IOException {
+            try {
+                ch.close();
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+}

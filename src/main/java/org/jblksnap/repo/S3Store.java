@@ -1,0 +1,421 @@
+package org.jblksnap.repo;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.file.NoSuchFileException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProviderChain;
+import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.SystemPropertyCredentialsProvider;
+import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * A repository in an S3 bucket under a key prefix (AWS SDK v2). Path-style addressing, since
+ * most servers that are not AWS (Ceph's RADOS Gateway, MinIO) do not route bucket names in
+ * host names; request checksums only when an operation requires one, since the SDK's default
+ * (chunked bodies with a trailing checksum) is refused by many of them. Credentials as every
+ * AWS tool takes them: {@code AWS_ACCESS_KEY_ID}/{@code AWS_SECRET_ACCESS_KEY} or the profile
+ * files; the region from {@code AWS_REGION} or the profile, else {@value #DEFAULT_REGION}.
+ *
+ * <p>Durability: an object appears whole when its PUT succeeds, and is then as durable as the
+ * service makes it, so {@link #sync} has nothing to do. A pack is written to memory and
+ * uploaded in one PUT at {@link Writer#finish} (packs are large: the requests per GiB stored
+ * stay few). {@link #create} is a PUT with {@code If-None-Match: *}. The lock is objects under
+ * {@code locks/} ({@link ObjectLocks}). Every failure is one line: the service's error code
+ * and what it means, or why the endpoint could not be reached.
+ */
+public final class S3Store implements ObjectStore {
+    static final String DEFAULT_REGION = "us-east-1";
+    static final int SEGMENT = 1 << 20;
+    static final int SEGMENTS = 48;
+
+    private final String location;
+    private final URI endpoint;
+    private final String bucket;
+    /** "" or the prefix with a trailing slash. */
+    private final String base;
+    private final S3Client s3;
+    /** Segments of packs recently read, by "name@offset", least recently used first. */
+    private final Map<String, byte[]> segments = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, byte[]> eldest) {
+            return size() > SEGMENTS;
+        }
+    };
+
+    S3Store(String location, URI endpoint, String bucket, String prefix) {
+        this.location = location;
+        this.endpoint = endpoint;
+        this.bucket = bucket;
+        this.base = prefix.isEmpty() ? "" : prefix + "/";
+        this.s3 = S3Client.builder()
+                .endpointOverride(endpoint)
+                .region(region())
+                .forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .credentialsProvider(AwsCredentialsProviderChain.of(EnvironmentVariableCredentialsProvider.create(),
+                        SystemPropertyCredentialsProvider.create(), ProfileCredentialsProvider.create()))
+                .httpClientBuilder(ApacheHttpClient.builder()
+                        .maxConnections(32)
+                        .connectionTimeout(Duration.ofSeconds(10))
+                        .socketTimeout(Duration.ofSeconds(120)))
+                .build();
+    }
+
+    private static Region region() {
+        try {
+            return new DefaultAwsRegionProviderChain().getRegion();
+        } catch (SdkClientException none) {
+            return Region.of(DEFAULT_REGION);
+        }
+    }
+
+    @Override
+    public String location() {
+        return location;
+    }
+
+    @Override
+    public String describe(String name) {
+        return location + "/" + name;
+    }
+
+    private String key(String name) {
+        return base + name;
+    }
+
+    @Override
+    public void checkReachable() throws IOException {
+        call("reach the bucket", null, () -> s3.headBucket(b -> b.bucket(bucket)));
+    }
+
+    @Override
+    public void prepare() throws IOException {
+        checkReachable();
+        var page = call("list", null, () -> s3.listObjectsV2(b -> b.bucket(bucket).prefix(base).maxKeys(1)));
+        if (!page.contents().isEmpty()) {
+            throw new RepositoryException("cannot create a repository in " + location + ": it is not empty");
+        }
+    }
+
+    @Override
+    public byte[] get(String name) throws IOException {
+        return call("read", name, () -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(key(name)))).asByteArray();
+    }
+
+    /**
+     * Packs are read in segments of {@value #SEGMENT} bytes, the last {@value #SEGMENTS} kept:
+     * a restore or a check reads a pack's entries in order, one small range each, and one
+     * request per entry would cost a round trip per chunk. A pack never changes under its
+     * name (ids are random, prune writes a new pack), so a segment stays true while cached.
+     */
+    @Override
+    public byte[] getRange(String name, long offset, int length) throws IOException {
+        if (!PackCatalog.isPackName(name)) {
+            return fetch(name, offset, length);
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(length);
+        long at = offset;
+        long end = offset + length;
+        while (at < end) {
+            long first = at / SEGMENT * SEGMENT;
+            byte[] seg = segment(name, first);
+            int from = (int) (at - first);
+            if (from >= seg.length) {
+                break; // the object ends before
+            }
+            int n = (int) Math.min(seg.length - from, end - at);
+            out.write(seg, from, n);
+            at += n;
+            if (seg.length < SEGMENT) {
+                break;
+            }
+        }
+        return out.toByteArray();
+    }
+
+    private byte[] segment(String name, long start) throws IOException {
+        String key = name + "@" + start;
+        synchronized (segments) {
+            byte[] seg = segments.get(key);
+            if (seg != null) {
+                return seg;
+            }
+        }
+        byte[] seg = fetch(name, start, SEGMENT);
+        synchronized (segments) {
+            segments.put(key, seg);
+        }
+        return seg;
+    }
+
+    private byte[] fetch(String name, long offset, int length) throws IOException {
+        if (length == 0) {
+            return new byte[0];
+        }
+        ResponseBytes<GetObjectResponse> r;
+        try {
+            r = call("read", name, () -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(key(name))
+                    .range("bytes=" + offset + "-" + (offset + length - 1))));
+        } catch (RangeNotSatisfiable e) {
+            return new byte[0];
+        }
+        byte[] b = r.asByteArray();
+        return b.length > length ? Arrays.copyOf(b, length) : b;
+    }
+
+    @Override
+    public List<Stored> list(String prefix) throws IOException {
+        List<Stored> all = new ArrayList<>();
+        call("list", prefix, () -> {
+            for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(key(prefix))).contents()) {
+                all.add(new Stored(o.key().substring(base.length()), o.size(), o.lastModified()));
+            }
+            return null;
+        });
+        all.sort((a, b) -> a.name().compareTo(b.name()));
+        return all;
+    }
+
+    @Override
+    public void put(String name, ByteBuffer content) throws IOException {
+        upload(name, content, false);
+    }
+
+    @Override
+    public boolean create(String name, ByteBuffer content) throws IOException {
+        try {
+            upload(name, content, true);
+            return true;
+        } catch (PreconditionFailed exists) {
+            return false;
+        }
+    }
+
+    private void upload(String name, ByteBuffer content, boolean onlyIfAbsent) throws IOException {
+        byte[] bytes;
+        int off;
+        int len = content.remaining();
+        if (content.hasArray()) {
+            bytes = content.array();
+            off = content.arrayOffset() + content.position();
+        } else {
+            bytes = new byte[len];
+            content.duplicate().get(bytes);
+            off = 0;
+        }
+        call("write", name, () -> s3.putObject(b -> {
+            b.bucket(bucket).key(key(name)).contentLength((long) len);
+            if (onlyIfAbsent) {
+                b.ifNoneMatch("*");
+            }
+        }, RequestBody.fromContentProvider(() -> new ByteArrayInputStream(bytes, off, len), len,
+                "application/octet-stream")));
+    }
+
+    @Override
+    public void delete(String name) throws IOException {
+        synchronized (segments) {
+            segments.keySet().removeIf(k -> k.startsWith(name + "@"));
+        }
+        call("delete", name, () -> s3.deleteObject(b -> b.bucket(bucket).key(key(name))));
+    }
+
+    @Override
+    public Writer writer(String name) {
+        return new BufferWriter(name);
+    }
+
+    @Override
+    public void used(String name) {
+        // an object another process made is durable once its PUT succeeded
+    }
+
+    @Override
+    public void sync() {
+        // every PUT is durable when it returns
+    }
+
+    @Override
+    public Lock lock(boolean exclusive) throws IOException {
+        return ObjectLocks.acquire(this, exclusive);
+    }
+
+    @Override
+    public void close() {
+        s3.close();
+    }
+
+    /** A 412 to a conditional PUT: the object exists. */
+    private static final class PreconditionFailed extends IOException {
+        PreconditionFailed() {
+            super("exists");
+        }
+    }
+
+    /** A 416 to a ranged GET: the range starts past the object's end. */
+    private static final class RangeNotSatisfiable extends IOException {
+        RangeNotSatisfiable() {
+            super("past the end");
+        }
+    }
+
+    /** Runs one request; its failure becomes an IOException of one line. */
+    private <T> T call(String what, String name, Supplier<T> request) throws IOException {
+        try {
+            return request.get();
+        } catch (NoSuchKeyException e) {
+            throw new NoSuchFileException(describe(name));
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                throw new PreconditionFailed();
+            }
+            if (e.statusCode() == 416) {
+                throw new RangeNotSatisfiable();
+            }
+            if (e.statusCode() == 404 && name != null && !"NoSuchBucket".equals(code(e))) {
+                throw new NoSuchFileException(describe(name));
+            }
+            throw new RepositoryException(location + ": cannot " + what + (name == null ? "" : " " + name) + ": "
+                    + reason(e), e);
+        } catch (SdkClientException e) {
+            throw new RepositoryException(location + ": cannot " + what + (name == null ? "" : " " + name) + ": "
+                    + reason(e), e);
+        } catch (SdkException e) {
+            throw new RepositoryException(location + ": cannot " + what + ": " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static String code(S3Exception e) {
+        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+    }
+
+    private String reason(S3Exception e) {
+        String code = code(e);
+        if ("NoSuchBucket".equals(code) || (code == null || code.isEmpty()) && e.statusCode() == 404) {
+            return "bucket " + bucket + " does not exist";
+        }
+        if (e.statusCode() == 403 || "InvalidAccessKeyId".equals(code) || "SignatureDoesNotMatch".equals(code)) {
+            return "access denied (" + (code == null || code.isEmpty() ? "HTTP 403" : code)
+                    + "): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the profile";
+        }
+        return (code == null || code.isEmpty() ? "" : code + ", ") + "HTTP " + e.statusCode();
+    }
+
+    private String reason(SdkClientException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException) {
+                return "cannot connect to " + endpoint + " (" + firstLine(t.getMessage()) + ")";
+            }
+            if (t instanceof UnknownHostException) {
+                return "unknown host " + endpoint.getHost();
+            }
+        }
+        String m = firstLine(e.getMessage());
+        if (m.contains("credentials")) {
+            return "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or an AWS profile";
+        }
+        return m;
+    }
+
+    private static String firstLine(String m) {
+        if (m == null) {
+            return "unknown error";
+        }
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    /** A pack held in memory while written, uploaded in one PUT at finish. */
+    private final class BufferWriter implements Writer {
+        private final String name;
+        // guarded by this
+        private byte[] buf = new byte[1 << 20];
+        private int end;
+        private boolean done;
+
+        BufferWriter(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public synchronized void write(ByteBuffer b) throws IOException {
+            check();
+            int n = b.remaining();
+            if ((long) end + n > Integer.MAX_VALUE - 16) {
+                throw new IOException("object " + name + " would exceed 2 GiB");
+            }
+            if (end + n > buf.length) {
+                buf = Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 16, Math.max(end + n, 2L * buf.length)));
+            }
+            b.get(buf, end, n);
+            end += n;
+        }
+
+        @Override
+        public synchronized long size() {
+            return end;
+        }
+
+        @Override
+        public synchronized byte[] read(long offset, int length) throws IOException {
+            check();
+            int from = (int) Math.min(offset, end);
+            return Arrays.copyOfRange(buf, from, (int) Math.min(end, offset + length));
+        }
+
+        @Override
+        public void finish() throws IOException {
+            byte[] all;
+            int n;
+            synchronized (this) {
+                check();
+                all = buf;
+                n = end;
+            }
+            upload(name, ByteBuffer.wrap(all, 0, n), false);
+            synchronized (this) {
+                done = true;
+                buf = null;
+            }
+        }
+
+        @Override
+        public synchronized void abandon() {
+            done = true;
+            buf = null;
+        }
+
+        private void check() throws IOException {
+            if (done) {
+                throw new IOException("object " + name + " is no longer being written");
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package org.jblksnap.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.jblksnap.daemon.JblksnapProcess;
+import org.jblksnap.repo.EntryType;
+import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.Points;
+import org.jblksnap.repo.Repository;
+import org.jblksnap.testutil.ChildProcess;
+import org.jblksnap.testutil.CutProxy;
+import org.jblksnap.testutil.MixedContent;
+import org.jblksnap.testutil.S3Gateway;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import software.amazon.awssdk.core.sync.RequestBody;
+
+/**
+ * The backup verbs through the real `jblksnap` command with the repository in a bucket of the
+ * real S3 gateway (scripts/s3-server): what is restored is the device byte for byte, a pack
+ * altered in the bucket is named by verify and refused by restore, and every bad location is
+ * one line on stderr, a non-zero exit and nothing written.
+ */
+@Timeout(900)
+class S3CliTest {
+    private static final int MIB = 1 << 20;
+    private static final long SIZE = 32L * MIB;
+    private static final int CBT_BLOCK = 64 << 10;
+
+    @TempDir
+    Path dir;
+    S3Gateway gw;
+    JblksnapProcess jb;
+    Path disk;
+    String repo;
+    NbdWrites writes;
+
+    @BeforeEach
+    void start() throws Exception {
+        gw = S3Gateway.require();
+        repo = gw.newRepo();
+        disk = MixedContent.mixed(dir.resolve("disk0.img"), SIZE, 1);
+        jb = new JblksnapProcess(dir.resolve("run"));
+        jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16");
+        writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), "disk0", SIZE, 7);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (jb != null) {
+            jb.close();
+        }
+        gw.close();
+    }
+
+    private ChildProcess.Result backup() throws Exception {
+        ChildProcess.Result r = jb.ok("backup", "-d", "disk0", "--repo", repo, "--storage", dir.toString());
+        assertEquals("\n", jb.ok("snapshot_collect").out(), "the backup's snapshot is destroyed");
+        return r;
+    }
+
+    private void assertRestores(String point, Path expected) throws Exception {
+        Path out = dir.resolve("restored-" + point + ".img");
+        jb.okAlone("restore", "--repo", repo, "--point", point, "-d", "disk0", "--to", out.toString());
+        assertEquals(-1, Files.mismatch(expected, out), "point " + point + " restores to the device at its take");
+        Files.delete(out);
+    }
+
+    @Test
+    void backupAndRestoreThroughS3AndAnAlteredPackIsNamed() throws Exception {
+        ChildProcess.Result full = backup();
+        assertEquals("full", full.get("mode"));
+        Path ref1 = Files.copy(disk, dir.resolve("ref-1.img"));
+        writes.randomWrites(0.02, CBT_BLOCK);
+        ChildProcess.Result inc = backup();
+        assertTrue(inc.get("mode").startsWith("incremental to point 1"), inc.out());
+        Path ref2 = Files.copy(disk, dir.resolve("ref-2.img"));
+        assertRestores("1", ref1);
+        assertRestores("2", ref2);
+        assertEquals("ok", jb.okAlone("verify", "--repo", repo).get("result"));
+        assertTrue(jb.okAlone("points", "--repo", repo).out().contains("point=2"));
+
+        Hash damaged;
+        Points.Place at;
+        try (Repository r = Repository.open(repo, false)) {
+            List<Hash> only2 = Points.chunks(r, 2);
+            only2 = only2.stream().filter(h -> {
+                try {
+                    return !Points.chunks(r, 1).contains(h);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).toList();
+            damaged = only2.getFirst();
+            at = Points.placeOf(r, EntryType.CHUNK, damaged);
+        }
+        String bucket = S3Gateway.bucketOf(repo);
+        String key = "repo/" + at.pack();
+        byte[] pack = gw.client().getObjectAsBytes(b -> b.bucket(bucket).key(key)).asByteArray();
+        pack[(int) (at.offset() + at.length() / 2)] ^= 0x10;
+        gw.client().putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(pack));
+
+        ChildProcess.Result v = jb.runAlone("verify", "--repo", repo);
+        assertEquals(1, v.exit(), v.err());
+        assertEquals("damaged", v.get("result"));
+        assertTrue(v.get("problem").startsWith("chunk " + damaged.hex()) && v.get("problem").contains(at.shown())
+                && v.get("problem").endsWith("(used by point 2)"), v.out());
+        ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo, "--point", "2", "--to",
+                dir.resolve("bad.img").toString());
+        assertNotEquals(0, restore.exit());
+        assertOneLine(restore, damaged.hex());
+        assertRestores("1", ref1);
+    }
+
+    @Test
+    void theGatewayCutMidBackupIsAClearErrorAndTheNextBackupWorks() throws Exception {
+        backup();
+        writes.randomWrites(0.3, CBT_BLOCK);
+        String bucket = S3Gateway.bucketOf(repo);
+        int port = java.net.URI.create(gw.endpoint()).getPort();
+        try (CutProxy proxy = new CutProxy(port, 3L * MIB)) {
+            String through = "s3:http://127.0.0.1:" + proxy.port() + "/" + bucket + "/repo";
+            ChildProcess.Result r = jb.run("backup", "-d", "disk0", "--repo", through, "--storage", dir.toString());
+            assertTrue(proxy.isCut(), "the gateway went away mid-backup: " + r.out() + r.err());
+            assertNotEquals(0, r.exit(), r.out());
+            List<String> errors = r.err().lines().filter(l -> l.startsWith("jblksnap: ")).toList();
+            assertEquals(1, errors.size(), r.err());
+            assertTrue(errors.getFirst().contains(": cannot write packs/") && errors.getFirst().contains(
+                    "cannot connect to http://127.0.0.1:" + proxy.port()), "one line after the progress: " + r.err());
+        }
+        assertEquals("\n", jb.ok("snapshot_collect").out(), "the backup's snapshot is destroyed");
+        assertEquals("ok", jb.okAlone("verify", "--repo", repo).get("result"), "what the cut run left is unused, not damaged");
+        assertEquals(1, jb.okAlone("points", "--repo", repo).out().lines().filter(l -> l.startsWith("point=")).count(),
+                "the cut run committed nothing");
+        backup();
+        assertRestores("latest", Files.copy(disk, dir.resolve("ref.img")));
+        assertEquals("ok", jb.okAlone("verify", "--repo", repo).get("result"));
+    }
+
+    @Test
+    void badLocationsAreOneLineAndWriteNothing() throws Exception {
+        String bucket = S3Gateway.bucketOf(repo);
+        String missing = "s3:" + gw.endpoint() + "/no-such-bucket-" + bucket;
+        expect(jb.run("backup", "-d", "disk0", "--repo", missing, "--storage", dir.toString()),
+                "bucket no-such-bucket-" + bucket + " does not exist");
+        expect(jb.runAlone("points", "--repo", missing), "does not exist");
+
+        ChildProcess.Result wrongKey = ChildProcess.java(Main.class, "backup", "-d", "disk0", "--repo", repo,
+                "--storage", dir.toString(), "--run-dir", jb.runDir().toString())
+                .env("AWS_SECRET_ACCESS_KEY", "not-the-secret").run();
+        expect(wrongKey, "access denied (");
+        expect(ChildProcess.java(Main.class, "verify", "--repo", repo).env("AWS_ACCESS_KEY_ID", "NOSUCHKEY").run(),
+                "access denied (");
+
+        int port;
+        try (ServerSocket closed = new ServerSocket(0)) {
+            port = closed.getLocalPort();
+        }
+        expect(jb.run("backup", "-d", "disk0", "--repo", "s3:http://127.0.0.1:" + port + "/" + bucket, "--storage",
+                dir.toString()), "cannot connect to http://127.0.0.1:" + port);
+        expect(jb.runAlone("verify", "--repo", "s3:http://127.0.0.1/Bad_Bucket"), "malformed repository URL");
+        expect(jb.runAlone("restore", "--repo", "s3:http://", "--point", "1", "--to", dir.resolve("x").toString()),
+                "malformed repository URL");
+
+        assertEquals(List.of(), gw.objects(bucket), "nothing was written to the bucket");
+        assertEquals("\n", jb.ok("snapshot_collect").out(), "no snapshot left behind");
+        assertTrue(Files.notExists(dir.resolve("x")));
+    }
+
+    private static void expect(ChildProcess.Result r, String text) {
+        assertNotEquals(0, r.exit(), () -> r.command() + " succeeded");
+        assertOneLine(r, text);
+    }
+
+    private static void assertOneLine(ChildProcess.Result r, String text) {
+        List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), () -> "one line on stderr, got: " + r.err());
+        assertTrue(lines.getFirst().startsWith("jblksnap: ") && lines.getFirst().contains(text),
+                () -> "expected '" + text + "' in: " + lines.getFirst());
+    }
+}
