@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 /**
  * A real VM end to end: a guest whose disk is a jblksnap NBD export writes and syncs files
  * without pause; a backup runs meanwhile, its take hooks asking the guest's agent to freeze
@@ -58,14 +60,16 @@ class VmEndToEndTest {
             jb.startDaemon("--device", "vm0=" + disk, "--config", config.toString());
             String export = "nbd+unix:///vm0?socket=" + jb.runDir().resolve("nbd.sock");
             Path repo = dir.resolve("repo");
+            String pointId;
             try (Vm vm1 = Vm.boot(image, dir, "vm1", export, "writer");
                     GuestAgent agent = GuestAgent.hold(vm1.agentSocket, vm1Hooks)) {
                 vm1.awaitLine("synced f20 ", BOOT);
                 ChildProcess.Result backup = jb.run("backup", "-d", "vm0", "--repo", repo.toString(),
-                        "--storage", dir.toString());
+                        "--storage", dir.toString(), "-j");
                 String console = vm1.consoleText();
                 assertEquals(0, backup.exit(), () -> backup.err() + "\nthe guest's console ends:\n"
                         + console.substring(Math.max(0, console.length() - 3000)));
+                pointId = new ObjectMapper().readTree(backup.out()).get("point").asText();
                 int before = synced(vm1.consoleText()).size();
                 vm1.awaitLine("synced f" + (before + 10) + " ", BOOT); // the guest goes on after the thaw
             }
@@ -73,7 +77,7 @@ class VmEndToEndTest {
             assertTrue(atTake.size() >= 20, "the pre-take hook saw the guest's synced files: " + atTake.size());
 
             Path point = dir.resolve("point.img");
-            jb.okAlone("restore", "--repo", repo.toString(), "-d", "vm0", "--point", "latest", "--to", point.toString());
+            jb.okAlone("restore", "--repo", repo.toString(), "-d", "vm0", "--point", pointId, "--to", point.toString());
             String features = ChildProcess.of("dumpe2fs", "-h", point.toString()).check().out();
             assertTrue(features.contains("Filesystem features:") && !features.contains("needs_recovery"),
                     "the guest froze its file system for the take: no journal to replay\n" + features);
@@ -82,8 +86,13 @@ class VmEndToEndTest {
             Path restored = dir.resolve("restored.img");
             Path liveLog = dir.resolve("live.log");
             Process live = jb.start(liveLog, "restore", "--live", "--run-dir", jb.runDir().toString(),
-                    "--repo", repo.toString(), "--point", "latest", "-d", "vm1", "--to", restored.toString());
-            Await.until(Duration.ofSeconds(120), () -> Files.exists(liveLog) && Files.readString(liveLog).contains("attached"),
+                    "--repo", repo.toString(), "--point", pointId, "-d", "vm1", "--to", restored.toString());
+            Await.until(Duration.ofSeconds(120), () -> {
+                if (!live.isAlive() && !Files.readString(liveLog).contains("attached")) {
+                    throw new AssertionError("restore --live ended: " + Files.readString(liveLog));
+                }
+                return Files.readString(liveLog).contains("attached");
+            },
                     () -> "restore --live did not attach: " + (Files.exists(liveLog) ? Files.readString(liveLog) : ""));
             String restoredExport = "nbd+unix:///vm1?socket=" + jb.runDir().resolve("nbd.sock");
             try (Vm vm2 = Vm.boot(image, dir, "vm2", restoredExport, "check")) {
