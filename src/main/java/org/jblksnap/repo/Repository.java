@@ -68,7 +68,7 @@ public final class Repository implements AutoCloseable {
         try {
             store.checkReachable();
             RepositoryConfig config = readConfig(store);
-            if (!store.list("keys/").isEmpty()) {
+            if (hasKeys(store)) {
                 // Until pack entries, indexes and points are sealed (docs/REPOSITORY.md, "Encryption"),
                 // reading or writing plain data in a repository made encrypted would break its promise.
                 throw new RepositoryException("repository " + store.location() + " is encrypted (it has keys), and "
@@ -80,6 +80,14 @@ public final class Repository implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
+        }
+    }
+
+    private static boolean hasKeys(ObjectStore store) throws IOException {
+        try {
+            return !store.list("keys/").isEmpty();
+        } catch (NoSuchFileException e) {
+            return false; // a directory repository without keys/
         }
     }
 
