@@ -50,6 +50,17 @@ public final class ControlHandler {
     private final SnapshotManager engine;
     private final TakeHooks hooks;
     private final Map<String, Verb> verbs = new TreeMap<>();
+    private volatile AttachGuard attachGuard = (device, path) -> { };
+
+    /** A check the daemon makes before attach puts a file under a device name (it throws to refuse). */
+    @FunctionalInterface
+    public interface AttachGuard {
+        void check(String device, Path path) throws IOException;
+    }
+
+    public void guardAttach(AttachGuard guard) {
+        attachGuard = guard;
+    }
 
     public ControlHandler(SnapshotManager engine) {
         this(engine, TakeHooks.NONE);
@@ -130,6 +141,9 @@ public final class ControlHandler {
     /** attach: a device already attached is no error, as with blksnap's tool ("Already was attached"). */
     private ObjectNode attach(JsonNode a) throws IOException {
         String path = optionalText(a, "path");
+        if (path != null) {
+            attachGuard.check(text(a, "device"), Path.of(path));
+        }
         SnapshotManager.Attached at = engine.attachDevice(text(a, "device"), path == null ? null : Path.of(path));
         Tracker t = at.tracker();
         CbtInfo info = t.cbt().info();

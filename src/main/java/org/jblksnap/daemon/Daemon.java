@@ -78,7 +78,9 @@ public final class Daemon implements AutoCloseable {
         try {
             engine = new SnapshotManager(params.params(), new CbtFileStore(
                     (config.stateDir != null ? config.stateDir : runDir).resolve("cbt")));
+            LiveRestores restores = new LiveRestores(engine, config.stateDir != null ? config.stateDir : runDir);
             for (Map.Entry<String, Path> d : config.devices.entrySet()) {
+                restores.refuseUnfinished(d.getKey(), d.getValue());
                 engine.attach(d.getKey(), d.getValue());
             }
             NbdServer nbd = new NbdServer(engine, false, config.nbdLimits);
@@ -102,7 +104,6 @@ public final class Daemon implements AutoCloseable {
                 frontEnds.add(fuse);
             }
             new LoopVerbs(engine, fuse).register(handler);
-            LiveRestores restores = new LiveRestores(engine, config.stateDir != null ? config.stateDir : runDir);
             restores.register(handler);
             frontEnds.add(restores);
             jobs = new Jobs(config.jobs, engine, runDir.resolve("nbd.sock"), hooks,

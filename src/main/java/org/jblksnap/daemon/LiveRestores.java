@@ -1,6 +1,8 @@
 package org.jblksnap.daemon;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -10,8 +12,11 @@ import java.util.logging.Logger;
 
 import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.device.BlockDevice;
 import org.jblksnap.error.DeviceAlreadyAttachedException;
+import org.jblksnap.error.DeviceBusyException;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.AtomicFiles;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointImage;
 import org.jblksnap.repo.Repository;
@@ -44,8 +49,35 @@ final class LiveRestores implements AutoCloseable {
     }
 
     void register(ControlHandler handler) {
+        handler.guardAttach(this::refuseUnfinished);
         handler.register("restore_live", this::start);
         handler.register("restore_status", a -> status(ControlHandler.text(a, "device")));
+    }
+
+    /**
+     * Refuses a plain attach of a target whose live restore has not finished (the daemon died or
+     * stopped during it), under its name or any other: part of it is still the point's, part
+     * not, and only {@code restore --live} of the same point completes it. Each restore records
+     * its target in {@code restore/<device>.target} beside its state until it is done.
+     */
+    synchronized void refuseUnfinished(String device, Path path) throws IOException {
+        if (!Files.isDirectory(stateDir)) {
+            return;
+        }
+        try (var targets = Files.newDirectoryStream(stateDir, "*.target")) {
+            for (Path t : targets) {
+                String name = t.getFileName().toString().replaceFirst("\\.target$", "");
+                if (!Files.exists(stateDir.resolve(name + ".state"))) {
+                    continue;
+                }
+                Path target = Path.of(Files.readString(t).strip());
+                if (name.equals(device) || BlockDevice.sameFile(target, path)) {
+                    throw new DeviceBusyException(path + " is half restored (the live restore of device " + name
+                            + " did not finish): run restore --live of the same point again to complete it, or "
+                            + "remove " + stateDir.resolve(name + ".state") + " to give up that restore");
+                }
+            }
+        }
     }
 
     private synchronized ObjectNode start(JsonNode a) throws IOException {
@@ -65,6 +97,8 @@ final class LiveRestores implements AutoCloseable {
             String source = "backup point " + pointId + " of " + repoDir;
             Path state = stateDir.resolve(device + ".state");
             boolean resumed = Files.exists(state);
+            AtomicFiles.replace(stateDir.resolve(device + ".target"),
+                    ByteBuffer.wrap(target.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8)));
             Tracker t = engine.attachRestoring(device, target, d -> Backfill.open(d, image, source,
                     repoDir + "#point-" + pointId, point.meta().geometry().chunkSize(), state));
             Job job = new Job(device, t.backfill(), repo);
@@ -150,6 +184,7 @@ final class LiveRestores implements AutoCloseable {
                 }
                 if (backfill.complete()) {
                     engine.finishRestore(device);
+                    Files.deleteIfExists(stateDir.resolve(device + ".target"));
                     state = "done";
                 } else {
                     state = failedBytes > 0 ? "failed" : "stopped";

@@ -85,6 +85,11 @@ class LiveRestoreCliTest {
         assertNotEquals(0, live.exitValue(), "and says the restore did not finish");
 
         jb.startDaemon("--device", "disk0=" + disk);
+        for (String name : new String[] {"restored", "other"}) {
+            ChildProcess.Result plain = jb.run("attach", "-d", name, "-p", target.toString());
+            assertNotEquals(0, plain.exit(), "a half-restored target is not attached as it is, as " + name);
+            assertTrue(plain.err().contains("is half restored"), plain.err());
+        }
         Path log2 = dir.resolve("live-2.log");
         Process again = startLive(log2);
         assertTrue(again.waitFor(600, TimeUnit.SECONDS), "the resumed restore ends");

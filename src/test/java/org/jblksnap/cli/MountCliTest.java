@@ -20,6 +20,7 @@ import org.jblksnap.device.BlockSysfs;
 import org.jblksnap.device.MountTable;
 import org.jblksnap.fuse.ReadOnlyMount;
 import org.jblksnap.testutil.Await;
+import org.jblksnap.testutil.S3Gateway;
 import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,7 +39,8 @@ class MountCliTest {
     @TempDir
     Path dir;
     JblksnapProcess jb;
-    Path repo;
+    /** A directory, or a bucket of the test gateway ({@link S3Gateway}). */
+    String repo;
     Path target;
     Process mount;
 
@@ -46,7 +48,7 @@ class MountCliTest {
     void setUp() throws Exception {
         ChildProcess.assumeInstalled("parted", "mkfs.xfs", "mkfs.ext4", "blkid", "losetup");
         jb = new JblksnapProcess(dir.resolve("run"));
-        repo = dir.resolve("repo");
+        repo = dir.resolve("repo").toString();
         target = Files.createDirectory(dir.resolve("point"));
     }
 
@@ -62,13 +64,13 @@ class MountCliTest {
     /** Backs the disk up as point 1 through the daemon, and stops the daemon. */
     private void backUp(PointDisk disk) throws Exception {
         jb.startDaemon("--device", "disk0=" + disk.image);
-        jb.ok("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+        jb.ok("backup", "-d", "disk0", "--repo", repo, "--storage", dir.toString());
         jb.stopDaemon();
     }
 
     private Process startMount(Path at, String point) throws Exception {
         Path log = dir.resolve("mount-" + System.nanoTime() + ".log");
-        Process p = jb.start(log, "mount", "--repo", repo.toString(), "--point", point, "-d", "disk0", at.toString());
+        Process p = jb.start(log, "mount", "--repo", repo, "--point", point, "-d", "disk0", at.toString());
         Path stats = ReadOnlyMount.stateDir(at).resolve("stats");
         Await.until(Duration.ofSeconds(120), () -> {
             if (!p.isAlive()) {
@@ -180,17 +182,31 @@ class MountCliTest {
     }
 
     @Test
+    void aPointInAnS3BucketMountsAndReadsOnDemandToo() throws Exception {
+        try (S3Gateway gw = S3Gateway.require()) {
+            repo = gw.newRepo();
+            PointDisk disk = PointDisk.make(dir.resolve("disk0.img"), null, List.of(new PointDisk.Part("ext4", 48)), 3);
+            backUp(disk);
+            mount = startMount(target, "latest");
+            assertFiles(target, disk.files.get(0));
+            assertTrue(fetchedAtLeast(1) < Files.size(disk.image), "only what was looked at came from the bucket");
+            jb.okAlone("umount", target.toString());
+            assertNothingLeft();
+        }
+    }
+
+    @Test
     void badInputGetsAClearErrorAndLeavesNothingMounted() throws Exception {
         PointDisk disk = PointDisk.make(dir.resolve("disk0.img"), "msdos",
                 List.of(new PointDisk.Part("ext4", 32), new PointDisk.Part("ext4", 32)), 3);
         backUp(disk);
-        ChildProcess.Result noPoint = jb.runAlone("mount", "--repo", repo.toString(), "--point", "7", target.toString());
+        ChildProcess.Result noPoint = jb.runAlone("mount", "--repo", repo, "--point", "7", target.toString());
         assertNotEquals(0, noPoint.exit());
         assertTrue(noPoint.err().contains("no point 7"), noPoint.err());
         assertNothingLeft();
 
         Files.writeString(target.resolve("x"), "x");
-        ChildProcess.Result notEmpty = jb.runAlone("mount", "--repo", repo.toString(), "--point", "1", target.toString());
+        ChildProcess.Result notEmpty = jb.runAlone("mount", "--repo", repo, "--point", "1", target.toString());
         assertTrue(notEmpty.err().contains("is not empty"), notEmpty.err());
         Files.delete(target.resolve("x"));
         assertNothingLeft();
@@ -202,7 +218,7 @@ class MountCliTest {
         mount = startMount(target, "1");
         assertFiles(target.resolve("p1"), disk.files.get(1));
         assertFiles(target.resolve("p2"), disk.files.get(2));
-        ChildProcess.Result again = jb.runAlone("mount", "--repo", repo.toString(), "--point", "1", target.toString());
+        ChildProcess.Result again = jb.runAlone("mount", "--repo", repo, "--point", "1", target.toString());
         assertNotEquals(0, again.exit());
         assertTrue(again.err().contains("already mounted"), again.err());
 
