@@ -1,7 +1,12 @@
 package org.jblksnap.cli;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
@@ -38,13 +43,32 @@ final class LiveRestore {
             throw new InvalidArgumentException("restore --live needs -d NAME: the device name the target is attached as");
         }
         long id;
+        long pointSize;
         try (Repository r = Repository.open(repo.repo, false)) {
             id = repo.pointOfAnyDevice(r, point);
+            pointSize = r.points().get(id).meta().size();
         }
         ObjectNode args = ControlClient.args().put("device", repo.device)
                 .put("path", target.toAbsolutePath().toString()).put("repo", RepositoryLocation.absolute(repo.repo))
                 .put("point", id);
-        JsonNode status = call("restore_live", args);
+        boolean made = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+        if (made) {
+            // a file target is made as plain restore makes it: sparse, the point's size
+            try (FileChannel f = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                if (pointSize > 0) {
+                    f.write(ByteBuffer.allocate(1), pointSize - 1);
+                }
+            }
+        }
+        JsonNode status;
+        try {
+            status = call("restore_live", args);
+        } catch (IOException | RuntimeException e) {
+            if (made) {
+                Files.deleteIfExists(target);
+            }
+            throw e;
+        }
         System.err.println("device " + repo.device + " attached (" + target + ")" + (status.path("resumed").asBoolean()
                 ? ", resuming at " + status.path("restored_bytes").asLong() + " bytes" : "")
                 + "; restoring point " + id + " in the background");

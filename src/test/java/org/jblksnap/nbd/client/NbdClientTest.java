@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 
 import org.jblksnap.backup.Cmd;
 import org.jblksnap.backup.ServerProcess;
+import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -254,7 +255,7 @@ class NbdClientTest {
         assertEquals(new NbdUri(new NbdAddress.Unix(Path.of("/run/n.sock")), "vda"),
                 NbdUri.parse("nbd+unix:///vda?socket=/run/n.sock"));
         for (String bad : List.of("nbd:///x", "nbd+unix:///x", "nbd+unix://h/x?socket=/s", "nfs://h/x", "x", "nbd://h/x?y=1")) {
-            assertThrows(IllegalArgumentException.class, () -> NbdUri.parse(bad), bad);
+            assertThrows(InvalidArgumentException.class, () -> NbdUri.parse(bad), bad);
         }
     }
 

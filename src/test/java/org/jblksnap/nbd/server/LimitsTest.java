@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -122,6 +123,9 @@ class LimitsTest {
                 }
             } catch (EOFException e) {
                 // closed after the last option allowed
+            } catch (SocketException e) {
+                // the same close, seen as a reset when the server left the option over unread
+                assertTrue(e.getMessage().contains("Connection reset"), e.toString());
             }
             assertEquals(ServerHandshake.MAX_OPTIONS, acks);
         }
@@ -253,7 +257,8 @@ class LimitsTest {
         AtomicBoolean failNext = new AtomicBoolean(true);
         var normal = f.server.threadSource;
         f.server.threadSource = () -> {
-            if (failNext.getAndSet(false)) {
+            // only the accept loop's next connection thread: a witness may still start a worker
+            if (Thread.currentThread().getName().startsWith("nbd-accept") && failNext.getAndSet(false)) {
                 throw new OutOfMemoryError("unable to create native thread: possibly out of memory (injected)");
             }
             return normal.get();
