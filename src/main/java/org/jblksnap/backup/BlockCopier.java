@@ -180,7 +180,7 @@ final class BlockCopier {
             }
             next = Math.max(next, last + 1);
         }
-        Hash mh = manifest.isZero() ? Hash.ZERO : manifest.hash();
+        Hash mh = manifest.isZero() ? Hash.ZERO : store.id(manifest);
         if (!mh.isZero()) {
             storedBytes.addAndGet(store.putManifest(mh, manifest));
         }
@@ -193,7 +193,7 @@ final class BlockCopier {
             zeroChunks.incrementAndGet();
             return Hash.ZERO;
         }
-        Hash h = Hash.of(data, from, len);
+        Hash h = store.id(data, from, len);
         long stored = store.put(EntryType.CHUNK, h, data, from, len);
         if (stored > 0) {
             newChunks.incrementAndGet();

@@ -40,6 +40,9 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (created when missing).")
     String repo;
 
+    @Mixin
+    KeyOptions keys;
+
     @Option(names = "--storage", description = "Difference storage of the snapshot (default: the system temp dir).")
     Path storage;
 
@@ -83,7 +86,7 @@ final class BackupCommand implements Callable<Integer> {
         NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
         long limitBytes = Sizes.parse("limit", limit);
         List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize));
+        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize), keys.files());
                 BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
             BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
             for (String device : devices) {
@@ -110,7 +113,7 @@ final class BackupCommand implements Callable<Integer> {
         try (NbdClient probe = NbdClient.connect(uri.address(), uri.export(), List.of())) {
             // a server that is not there fails here, before a repository is created for nothing
         }
-        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize))) {
+        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize), keys.files())) {
             return new BackupRunner(r, Progress.forConsole(System.err)).run(full ? req.forcingFull() : req);
         }
     }

@@ -47,8 +47,9 @@ final class KeyCommand implements Runnable {
     @Command(name = "add", mixinStandardHelpOptions = true,
             description = "Add a password or key file; unlock with an existing one.")
     static final class Add implements Callable<Integer> {
-        @Option(names = "--repo", required = true, description = "Repository directory.")
-        Path repo;
+        @Option(names = "--repo", required = true,
+                description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
+        String repo;
 
         @Mixin
         KeyOptions keys;
@@ -65,12 +66,15 @@ final class KeyCommand implements Runnable {
             boolean writeKeyFile = secret.keyFile != null && !Files.exists(secret.keyFile);
             Credential added = secret.passwordFile != null ? Credential.passwordFile(secret.passwordFile)
                     : writeKeyFile ? null : Credential.keyFile(secret.keyFile);
-            KeyRing ring = RepositoryKeys.of(repo);
-            KeyRing.Unlocked u = ring.unlock(unlock);
-            if (added == null) {
-                added = Credential.newKeyFile(secret.keyFile, new SecureRandom());
+            var out = ResultPrinter.object();
+            try (RepositoryKeys keysOf = RepositoryKeys.open(repo)) {
+                KeyRing ring = keysOf.ring();
+                KeyRing.Unlocked u = ring.unlock(unlock);
+                if (added == null) {
+                    added = Credential.newKeyFile(secret.keyFile, new SecureRandom());
+                }
+                out.put("key", ring.add(u.key(), added)).put("kind", added.kind().json());
             }
-            var out = ResultPrinter.object().put("key", ring.add(u.key(), added)).put("kind", added.kind().json());
             if (writeKeyFile) {
                 out.put("key_file_created", secret.keyFile.toString());
             }
@@ -82,8 +86,9 @@ final class KeyCommand implements Runnable {
     @Command(name = "remove", mixinStandardHelpOptions = true,
             description = "Remove a key; unlock with another one. The last key is never removed.")
     static final class Remove implements Callable<Integer> {
-        @Option(names = "--repo", required = true, description = "Repository directory.")
-        Path repo;
+        @Option(names = "--repo", required = true,
+                description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
+        String repo;
 
         @Mixin
         KeyOptions keys;
@@ -94,8 +99,9 @@ final class KeyCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Credential unlock = keys.credential(repo);
-            KeyRing ring = RepositoryKeys.of(repo);
-            ring.remove(id, ring.unlock(unlock));
+            try (RepositoryKeys keysOf = RepositoryKeys.open(repo)) {
+                keysOf.ring().remove(id, keysOf.ring().unlock(unlock));
+            }
             ResultPrinter.print(System.out, ResultPrinter.object().put("removed", id), false);
             return 0;
         }
@@ -104,8 +110,9 @@ final class KeyCommand implements Runnable {
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List the keys: id, kind (passphrase or key-file), KDF, when and on which host made.")
     static final class List implements Callable<Integer> {
-        @Option(names = "--repo", required = true, description = "Repository directory.")
-        Path repo;
+        @Option(names = "--repo", required = true,
+                description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
+        String repo;
 
         @Option(names = {"-j", "--json"}, description = "Print JSON instead of key=value lines.")
         boolean json;
@@ -114,10 +121,12 @@ final class KeyCommand implements Runnable {
         public Integer call() throws Exception {
             var out = ResultPrinter.object();
             var all = out.putArray("key");
-            for (KeyRing.Info k : RepositoryKeys.of(repo).list()) {
-                var o = all.addObject().put("id", k.id()).put("kind", k.kind()).put("kdf", k.kdf());
-                if (k.created() != null) {
-                    o.put("created", k.created()).put("host", k.host());
+            try (RepositoryKeys keysOf = RepositoryKeys.open(repo)) {
+                for (KeyRing.Info k : keysOf.ring().list()) {
+                    var o = all.addObject().put("id", k.id()).put("kind", k.kind()).put("kdf", k.kdf());
+                    if (k.created() != null) {
+                        o.put("created", k.created()).put("host", k.host());
+                    }
                 }
             }
             ResultPrinter.print(System.out, out, json);

@@ -3,7 +3,7 @@ package org.jblksnap.cli;
 import java.nio.file.Path;
 import java.util.Optional;
 
-import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.crypto.Credential;
 import org.jblksnap.repo.crypto.KeyException;
 
@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
  * before the command changes anything, so a missing or empty one changes nothing.
  */
 final class KeyOptions {
-    static final String PASSWORD_FILE_ENV = "JBLKSNAP_PASSWORD_FILE";
+    static final String PASSWORD_FILE_ENV = KeyFiles.PASSWORD_FILE_ENV;
 
     @Option(names = "--password-file", paramLabel = "FILE",
             description = "File holding the repository's password (default: the file named by $" + PASSWORD_FILE_ENV + ").")
@@ -24,36 +24,28 @@ final class KeyOptions {
     @Option(names = "--key-file", paramLabel = "FILE", description = "Key file that unlocks the repository instead of a password.")
     Path keyFile;
 
-    /** The key file given with --key-file, if any (init writes a new one there when it is missing). */
-    Optional<Path> keyFile() {
-        if (keyFile != null && passwordFile != null) {
-            throw new InvalidArgumentException("give --password-file or --key-file, not both");
-        }
-        return Optional.ofNullable(keyFile);
-    }
-
-    /** The password file given with --password-file or $JBLKSNAP_PASSWORD_FILE, if any. */
-    Optional<Path> passwordFile() {
-        if (passwordFile != null || keyFile().isPresent()) {
-            return Optional.ofNullable(passwordFile);
+    /** The files given, read only when the repository is encrypted. */
+    KeyFiles files() {
+        if (keyFile != null) {
+            return new KeyFiles(passwordFile, keyFile);
         }
         String env = System.getenv(PASSWORD_FILE_ENV);
-        return env == null || env.isEmpty() ? Optional.empty() : Optional.of(Path.of(env));
+        return new KeyFiles(passwordFile != null ? passwordFile
+                : env == null || env.isEmpty() ? null : Path.of(env), null);
+    }
+
+    /** The key file given with --key-file, if any (init writes a new one there when it is missing). */
+    Optional<Path> keyFile() {
+        return Optional.ofNullable(files().keyFile());
     }
 
     /** The credential given, read and checked; an error names what is missing. */
     Credential credential(Object repo) throws KeyException {
-        Optional<Path> k = keyFile();
-        if (k.isPresent()) {
-            return Credential.keyFile(k.get());
-        }
-        Path p = passwordFile().orElseThrow(() -> new InvalidArgumentException("repository " + repo
-                + " is encrypted: give --password-file FILE, set " + PASSWORD_FILE_ENV + ", or give --key-file FILE"));
-        return Credential.passwordFile(p);
+        return files().credential(repo.toString());
     }
 
     /** True when the command line or the environment names a password or key file. */
     boolean given() {
-        return keyFile().isPresent() || passwordFile().isPresent();
+        return files().given();
     }
 }

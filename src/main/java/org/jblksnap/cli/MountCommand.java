@@ -56,7 +56,7 @@ final class MountCommand implements Callable<Integer> {
 
     private void serve() throws IOException, InterruptedException {
         long cacheBytes = Sizes.parse("--cache", cache);
-        Repository r = Repository.open(repo.repo, false);
+        Repository r = repo.open(false);
         ReadOnlyMount m;
         ReadCache blocks;
         try {

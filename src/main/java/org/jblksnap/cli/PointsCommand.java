@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** `jblksnap points`: the points of a repository, one line each. */
@@ -16,6 +17,9 @@ import picocli.CommandLine.Option;
 final class PointsCommand implements Callable<Integer> {
     @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
     String repo;
+
+    @Mixin
+    KeyOptions keys;
 
     @Option(names = {"-d", "--device"}, description = "Only this device's points.")
     String device;
@@ -25,7 +29,7 @@ final class PointsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Repository r = Repository.open(repo, false)) {
+        try (Repository r = Repository.open(repo, false, keys.files())) {
             ArrayNode all = ResultPrinter.array();
             for (Point p : device == null ? r.points().list() : r.points().list(device)) {
                 ObjectNode o = all.addObject().put("point", p.id()).put("device", p.meta().device())

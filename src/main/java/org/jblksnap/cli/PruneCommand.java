@@ -10,6 +10,7 @@ import org.jblksnap.repo.Retention;
 import org.jblksnap.error.InvalidArgumentException;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -22,6 +23,9 @@ import picocli.CommandLine.Option;
 final class PruneCommand implements Callable<Integer> {
     @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
     String repo;
+
+    @Mixin
+    KeyOptions keys;
 
     @Option(names = "--keep", description = "Points to keep per device (at least 1); the same as --keep-last.")
     Integer keep;
@@ -64,7 +68,7 @@ final class PruneCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new InvalidArgumentException(e.getMessage().replace("keep_", "--keep-"));
         }
-        try (Repository r = Repository.open(repo, true)) {
+        try (Repository r = Repository.open(repo, true, keys.files())) {
             PruneReport p = Pruner.prune(r, retention, ZoneId.systemDefault());
             System.err.println(p.format());
             var out = ResultPrinter.object().put("removed_packs", p.removedPacks()).put("rewritten_packs", p.rewrittenPacks())

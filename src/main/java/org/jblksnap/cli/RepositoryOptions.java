@@ -6,6 +6,7 @@ import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.error.InvalidArgumentException;
 
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** --repo, and a point named by number or as "latest" of a device. */
@@ -15,6 +16,14 @@ final class RepositoryOptions {
 
     @Option(names = {"-d", "--device"}, description = "Device name (needed with --point latest).")
     String device;
+
+    @Mixin
+    KeyOptions keys;
+
+    /** Opens the repository, unlocking it with the password or key file given if it is encrypted. */
+    Repository open(boolean exclusive) throws IOException {
+        return Repository.open(repo, exclusive, keys.files());
+    }
 
     /** The point: a number (of any device), or "latest" for the newest point of --device. */
     long pointOfAnyDevice(Repository r, String spec) throws IOException {

@@ -49,7 +49,7 @@ final class RestoreCommand implements Callable<Integer> {
         if (live) {
             return new LiveRestore(repo, point, to, runDir != null ? runDir : ClientOptions.defaultRunDir(), json).run();
         }
-        try (Repository r = Repository.open(repo.repo, false)) {
+        try (Repository r = repo.open(false)) {
             long id = repo.point(r, point);
             RestoreSummary s = new Restorer(r, Progress.forConsole(System.err), 2).restore(id, to);
             System.err.println(s.format());

@@ -48,7 +48,7 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TlsCredentials tcpTls = DaemonConfig.tcpCredentials(!tcp.isEmpty(), tlsCertificates, tls);
         CountDownLatch stop = new CountDownLatch(1);
-        try (Repository r = Repository.open(repo.repo, false)) {
+        try (Repository r = repo.open(false)) {
             long id = repo.point(r, point);
             Point p = r.points().get(id);
             String name = p.meta().device() + "@point-" + id;

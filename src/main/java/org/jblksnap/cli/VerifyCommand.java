@@ -26,7 +26,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        try (Repository r = Repository.open(repo.repo, false)) {
+        try (Repository r = repo.open(false)) {
             Long id = point == null ? null : repo.point(r, point);
             VerifyReport report = new Verifier(r, Progress.forConsole(System.err), 2).verify(id);
             System.err.println(report.format());

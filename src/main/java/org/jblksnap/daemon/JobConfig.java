@@ -8,6 +8,8 @@ import java.util.List;
 
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
+import org.jblksnap.repo.KeyFiles;
+import org.jblksnap.repo.RepositoryLocation;
 import org.jblksnap.repo.Retention;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,11 +27,12 @@ import com.fasterxml.jackson.databind.JsonNode;
  *  "storage": "/var/tmp", "limit": "4G"}
  * </pre>
  *
- * @param passwordFile kept for the repository's encryption; not read yet
+ * @param repo a directory (absolute) or an s3: URL
+ * @param keys the password_file or key_file that unlocks an encrypted repository (read by each run)
  * @param verify when to verify the repository, or null
  * @param storage where the run's snapshot keeps its difference storage
  */
-record JobConfig(String name, List<String> devices, Path repo, Path passwordFile, JobSchedule schedule,
+record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, JobSchedule schedule,
         Retention retention, JobSchedule verify, Path storage, long limit) {
     static final long DEFAULT_LIMIT = 4L << 30;
 
@@ -46,6 +49,7 @@ record JobConfig(String name, List<String> devices, Path repo, Path passwordFile
         List<String> devices = new ArrayList<>();
         String repo = null;
         String passwordFile = null;
+        String keyFile = null;
         JobSchedule schedule = null;
         JobSchedule verify = null;
         String storage = System.getProperty("java.io.tmpdir");
@@ -65,6 +69,7 @@ record JobConfig(String name, List<String> devices, Path repo, Path passwordFile
                 }
                 case "repo" -> repo = x.asText();
                 case "password_file" -> passwordFile = x.asText();
+                case "key_file" -> keyFile = x.asText();
                 case "schedule" -> schedule = JobSchedule.parse(job + ": schedule", x.asText(), zone);
                 case "verify" -> verify = JobSchedule.parse(job + ": verify", x.asText(), zone);
                 case "storage" -> storage = x.asText();
@@ -98,7 +103,12 @@ record JobConfig(String name, List<String> devices, Path repo, Path passwordFile
         } catch (IllegalArgumentException e) {
             throw new InvalidArgumentException(job + ": " + e.getMessage());
         }
-        return new JobConfig(name, List.copyOf(devices), Path.of(repo), passwordFile == null ? null : Path.of(passwordFile),
-                schedule, retention, verify, Path.of(storage), limit);
+        if (passwordFile != null && keyFile != null) {
+            throw new InvalidArgumentException(job + ": give password_file or key_file, not both");
+        }
+        KeyFiles keys = new KeyFiles(passwordFile == null ? null : Path.of(passwordFile),
+                keyFile == null ? null : Path.of(keyFile)).absolute();
+        return new JobConfig(name, List.copyOf(devices), RepositoryLocation.absolute(repo), keys, schedule, retention,
+                verify, Path.of(storage), limit);
     }
 }

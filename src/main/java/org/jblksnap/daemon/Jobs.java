@@ -359,10 +359,11 @@ final class Jobs implements AutoCloseable {
                 }
             }
             BackupRun run = a.backup(new BackupRun(engine, nbdSocket, hooks, j.devices(), j.storage(), j.limit()));
-            try (Repository repo = Repository.openOrCreate(j.repo(), RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE))) {
+            try (Repository repo = Repository.openOrCreate(j.repo(),
+                    RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE), j.keys())) {
                 run.run(repo, progress.apply(j.name()), done);
             }
-            try (Repository repo = Repository.open(j.repo(), true)) {
+            try (Repository repo = Repository.open(j.repo(), true, j.keys())) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
                 message = "pruned: " + p.format();
             } catch (IOException | RuntimeException e) {
@@ -385,7 +386,7 @@ final class Jobs implements AutoCloseable {
     }
 
     private JobRun verify(Active a, JobRun r) {
-        try (Repository repo = Repository.open(a.job.repo(), false)) {
+        try (Repository repo = Repository.open(a.job.repo(), false, a.job.keys())) {
             VerifyReport v = new Verifier(repo, progress.apply(a.job.name()), Runtime.getRuntime().availableProcessors())
                     .verify(null);
             return r.finished(clock.instant(), v.ok() ? JobRun.OK : JobRun.FAILED,
@@ -419,14 +420,17 @@ final class Jobs implements AutoCloseable {
         ArrayNode list = r.putArray("jobs");
         for (JobConfig j : jobs.values()) {
             ObjectNode o = list.addObject().put("job", j.name()).put("devices", String.join(",", j.devices()))
-                    .put("repo", j.repo().toString()).put("schedule", j.schedule().toString())
+                    .put("repo", j.repo()).put("schedule", j.schedule().toString())
                     .put("next_run", next(j, BACKUP).map(Instant::toString).orElse(""))
                     .put("keep", keep(j));
             if (j.verify() != null) {
                 o.put("verify", j.verify().toString()).put("next_verify", next(j, VERIFY).map(Instant::toString).orElse(""));
             }
-            if (j.passwordFile() != null) {
-                o.put("password_file", j.passwordFile().toString());
+            if (j.keys().passwordFile() != null) {
+                o.put("password_file", j.keys().passwordFile().toString());
+            }
+            if (j.keys().keyFile() != null) {
+                o.put("key_file", j.keys().keyFile().toString());
             }
             String state = "idle";
             for (Active a : active) {

@@ -17,6 +17,7 @@ import org.jblksnap.error.DeviceAlreadyAttachedException;
 import org.jblksnap.error.DeviceBusyException;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.repo.AtomicFiles;
+import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointImage;
 import org.jblksnap.repo.Repository;
@@ -90,7 +91,7 @@ final class LiveRestores implements AutoCloseable {
             throw new DeviceAlreadyAttachedException("device " + device + " is being restored live already");
         }
         Files.createDirectories(stateDir);
-        Repository repo = Repository.open(repoDir, false);
+        Repository repo = Repository.open(repoDir, false, keyFiles(a));
         try {
             Point point = repo.points().get(pointId);
             PointImage image = PointImage.open(repo, pointId);
@@ -214,5 +215,11 @@ final class LiveRestores implements AutoCloseable {
                 return false;
             }
         }
+    }
+
+    /** The password or key file the client named (absolute paths), read by the daemon if the repository is encrypted. */
+    static KeyFiles keyFiles(JsonNode a) {
+        return new KeyFiles(a.hasNonNull("password_file") ? Path.of(a.get("password_file").asText()) : null,
+                a.hasNonNull("key_file") ? Path.of(a.get("key_file").asText()) : null);
     }
 }

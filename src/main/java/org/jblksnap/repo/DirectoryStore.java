@@ -143,10 +143,17 @@ public final class DirectoryStore implements ObjectStore {
         AtomicFiles.syncDirectory(target.getParent());
     }
 
-    /** Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. */
+    /**
+     * Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. A
+     * missing directory ({@code keys/} of a new encrypted repository) is made, and its parent synced.
+     */
     @Override
     public boolean create(String name, ByteBuffer content) throws IOException {
         Path target = path(name);
+        if (!Files.isDirectory(target.getParent())) {
+            Files.createDirectories(target.getParent());
+            AtomicFiles.syncDirectory(target.getParent().getParent());
+        }
         Path tmp = AtomicFiles.writeTemporary(target.getParent(), content);
         try {
             Files.createLink(target, tmp);

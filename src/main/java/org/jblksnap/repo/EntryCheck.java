@@ -65,9 +65,9 @@ public final class EntryCheck {
             problem("pack " + file + ": gone since the repository was opened");
             return;
         }
-        PackFile.Source ch = PackFile.Source.of(whole, file);
+        PackFile.Source ch = PackFile.Source.of(whole, name, file);
         try {
-            entries = PackFile.readIndex(ch);
+            entries = PackFile.readIndex(catalog.codec(), ch);
         } catch (RepositoryException e) {
             problem(e.getMessage());
             return;

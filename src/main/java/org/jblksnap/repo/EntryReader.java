@@ -3,6 +3,8 @@ package org.jblksnap.repo;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 
+import org.jblksnap.repo.crypto.AuthenticationFailedException;
+
 import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdException;
 
@@ -72,7 +74,7 @@ final class EntryReader {
             }
             PackFile.Source p = PackFile.Source.of(store, o.name(), o.size());
             try {
-                for (PackFile.Entry e : PackFile.readIndex(p)) {
+                for (PackFile.Entry e : PackFile.readIndex(catalog.codec(), p)) {
                     if (e.type() == type && e.hash().equals(h)) {
                         return decode(type, h, PackFile.readFrame(p, e.offset(), e.length()), length, p.shown());
                     }
@@ -85,11 +87,17 @@ final class EntryReader {
     }
 
     /**
-     * Decompresses a frame and checks it: the content size its header gives, the expected
+     * Opens a stored entry (in an encrypted repository), decompresses its frame and checks it: the content size its header gives, the expected
      * length (for a chunk, at most the chunk size; for a manifest, whole hashes of a block at
      * the most) and the hash.
      */
-    byte[] decode(EntryType type, Hash h, byte[] frame, int length, String file) throws BadEntryException {
+    byte[] decode(EntryType type, Hash h, byte[] stored, int length, String file) throws BadEntryException {
+        byte[] frame;
+        try {
+            frame = catalog.codec().open(ObjectCodec.entry(type, h), stored);
+        } catch (AuthenticationFailedException e) {
+            throw bad(type, h, "does not authenticate: it was altered, or is another entry", file);
+        }
         int max = type == EntryType.CHUNK ? config.chunkSize() : config.maxManifestLength();
         if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
             throw bad(type, h, "a length of " + length + " bytes does not fit a " + type, file);
@@ -111,7 +119,7 @@ final class EntryReader {
         } catch (ZstdException e) {
             throw bad(type, h, "cannot be decompressed (" + e.getMessage() + ")", file);
         }
-        if (!Hash.of(data, 0, data.length).equals(h)) {
+        if (!catalog.codec().id(data, 0, data.length).equals(h)) {
             throw bad(type, h, "content does not match its hash", file);
         }
         return data;

@@ -60,9 +60,4 @@ public final class HashList {
         }
         return true;
     }
-
-    /** The SHA-256 of the serialized form: a manifest's name. */
-    public Hash hash() {
-        return Hash.of(hashes, 0, hashes.length);
-    }
 }

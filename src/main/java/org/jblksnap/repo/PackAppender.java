@@ -6,7 +6,7 @@ import java.io.InterruptedIOException;
 import com.github.luben.zstd.Zstd;
 
 /**
- * Stores new entries: each is compressed outside the lock and appended under it to the one
+ * Stores new entries: each is compressed (and sealed, in an encrypted repository) outside the lock and appended under it to the one
  * pack open for all writers. A pack that reaches the configured size is finished (index,
  * footer, made whole in the store: {@link PackWriter}) on a virtual thread of its own, so
  * that uploads to an object store run in parallel with the backup and with each other (at
@@ -60,6 +60,12 @@ final class PackAppender implements AutoCloseable {
         if (Zstd.isError(n)) {
             throw new IOException("zstd compression failed: " + Zstd.getErrorName(n));
         }
+        byte[] entry = out;
+        int entryLength = (int) n;
+        if (catalog.codec().isSealed()) {
+            entry = catalog.codec().seal(ObjectCodec.entry(type, h), out, 0, entryLength);
+            entryLength = entry.length;
+        }
         PackWriter full;
         int fullNumber;
         synchronized (this) {
@@ -71,16 +77,16 @@ final class PackAppender implements AutoCloseable {
             }
             try {
                 if (open == null) {
-                    open = PackWriter.create(store);
+                    open = PackWriter.create(store, catalog.codec());
                     openNumber = catalog.started(open);
                 }
-                long offset = open.append(type, h, out, (int) n, length);
-                catalog.record(type, h, openNumber, offset, (int) n);
+                long offset = open.append(type, h, entry, entryLength, length);
+                catalog.record(type, h, openNumber, offset, entryLength);
             } catch (IOException | RuntimeException e) {
                 throw broken(e);
             }
             if (open.size() < config.packSize()) {
-                return n;
+                return entryLength;
             }
             full = open;
             fullNumber = openNumber;
@@ -108,7 +114,7 @@ final class PackAppender implements AutoCloseable {
                 }
             }
         });
-        return n;
+        return entryLength;
     }
 
     /** The point to be committed uses a stored entry instead of a new one: see {@link ObjectStore#used}. */

@@ -31,6 +31,7 @@ final class PackCatalog {
     static final String PREFIX = "packs/";
 
     private final ObjectStore store;
+    private final ObjectCodec codec;
 
     // guarded by this
     /** Null until every pack's index was read: never kept half loaded. */
@@ -44,12 +45,18 @@ final class PackCatalog {
     private final Set<String> seen = new HashSet<>();
     private final Map<String, String> damaged = new TreeMap<>();
 
-    PackCatalog(ObjectStore store) {
+    PackCatalog(ObjectStore store, ObjectCodec codec) {
         this.store = store;
+        this.codec = codec;
     }
 
     ObjectStore store() {
         return store;
+    }
+
+    /** How the packs are encoded (sealed, in an encrypted repository). */
+    ObjectCodec codec() {
+        return codec;
     }
 
     /** The number of the table's entry for (type, h), or -1. */
@@ -84,6 +91,10 @@ final class PackCatalog {
         }
         long size = w.size();
         return new PackFile.Source() {
+            public String name() {
+                return name;
+            }
+
             public long size() {
                 return size;
             }
@@ -201,7 +212,7 @@ final class PackCatalog {
             }
             List<PackFile.Entry> entries;
             try {
-                entries = PackFile.readIndex(PackFile.Source.of(store, p, o.size()));
+                entries = PackFile.readIndex(codec, PackFile.Source.of(store, p, o.size()));
             } catch (IOException e) {
                 damaged.put(store.describe(p), e instanceof RepositoryException ? e.getMessage()
                         : "pack " + store.describe(p) + ": " + IoMessages.reason(e));

@@ -8,6 +8,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32C;
 
+import org.jblksnap.repo.crypto.AuthenticationFailedException;
+import org.jblksnap.repo.crypto.ObjectLabel;
+
 /**
  * Encodes and checks the bytes of a pack file: its header, its index and footer (the
  * trailer), and reads an entry's frame. Format: {@code docs/REPOSITORY.md#pack-files}.
@@ -18,7 +21,6 @@ final class PackFile {
     static final int HEADER = FileHeader.BYTES;
     static final int RECORD = 1 + Hash.BYTES + 8 + 4 + 4;
     static final int FOOTER = 24;
-    static final int VERSION = 2;
     private static final byte[] MAGIC = "JBSPACK\0".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "JBSPKEND".getBytes(StandardCharsets.US_ASCII);
 
@@ -29,19 +31,27 @@ final class PackFile {
     private PackFile() {
     }
 
-    static ByteBuffer header() {
-        return FileHeader.put(ByteBuffer.allocate(HEADER), MAGIC, VERSION).flip();
+    static ByteBuffer header(ObjectCodec codec) {
+        return FileHeader.put(ByteBuffer.allocate(HEADER), MAGIC, codec.version()).flip();
     }
 
-    /** The index and footer of a pack whose entries end where the index starts. */
-    static ByteBuffer trailer(long indexOffset, List<Entry> entries) {
-        ByteBuffer b = ByteBuffer.allocate(entries.size() * RECORD + FOOTER);
+    /** The label of the index of the pack of that name: its id, so that an index opens only in its own pack. */
+    static ObjectLabel indexLabel(String name) {
+        String file = name.substring(name.lastIndexOf('/') + 1);
+        return ObjectLabel.of("pack-index", file.substring(0, file.length() - SUFFIX.length()));
+    }
+
+    /** The index (sealed in an encrypted repository) and footer of a pack whose entries end where the index starts. */
+    static ByteBuffer trailer(ObjectCodec codec, String name, long indexOffset, List<Entry> entries) {
+        ByteBuffer records = ByteBuffer.allocate(entries.size() * RECORD);
         for (Entry e : entries) {
-            b.put((byte) e.type().code);
-            e.hash().write(b);
-            b.putLong(e.offset()).putInt(e.length()).putInt(e.rawLength());
+            records.put((byte) e.type().code);
+            e.hash().write(records);
+            records.putLong(e.offset()).putInt(e.length()).putInt(e.rawLength());
         }
-        b.putLong(indexOffset).putInt(entries.size());
+        byte[] index = codec.seal(indexLabel(name), records.array());
+        ByteBuffer b = ByteBuffer.allocate(index.length + FOOTER);
+        b.put(index).putLong(indexOffset).putInt(entries.size());
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue()).put(END);
@@ -58,8 +68,15 @@ final class PackFile {
         /** The pack as messages name it. */
         String shown();
 
+        /** Its name in the store. */
+        String name();
+
         static Source of(ObjectStore store, String name, long size) {
             return new Source() {
+                public String name() {
+                    return name;
+                }
+
                 public long size() {
                     return size;
                 }
@@ -74,8 +91,12 @@ final class PackFile {
             };
         }
 
-        static Source of(byte[] whole, String shown) {
+        static Source of(byte[] whole, String name, String shown) {
             return new Source() {
+                public String name() {
+                    return name;
+                }
+
                 public long size() {
                     return whole.length;
                 }
@@ -92,14 +113,17 @@ final class PackFile {
         }
     }
 
-    /** Reads and checks a pack's index. Every problem is a RepositoryException naming the pack. */
-    static List<Entry> readIndex(Source pack) throws IOException {
+    /**
+     * Reads and checks a pack's index (opened, in an encrypted repository). Every problem is a
+     * RepositoryException naming the pack.
+     */
+    static List<Entry> readIndex(ObjectCodec codec, Source pack) throws IOException {
         long size = pack.size();
         String file = pack.shown();
         if (size < HEADER + FOOTER) {
             throw bad(file, "cut short: " + size + " bytes, less than a header and a footer");
         }
-        FileHeader.check(read(pack, 0, HEADER), MAGIC, VERSION, "pack " + file, "pack file");
+        FileHeader.check(read(pack, 0, HEADER), MAGIC, codec.version(), "pack " + file, "pack file");
         ByteBuffer foot = read(pack, size - FOOTER, FOOTER);
         long indexOffset = foot.getLong();
         int count = foot.getInt();
@@ -109,15 +133,22 @@ final class PackFile {
         if (!Arrays.equals(end, END)) {
             throw bad(file, "cut short or unfinished: no footer at its end");
         }
-        if (count < 0 || indexOffset < HEADER || indexOffset + (long) count * RECORD + FOOTER != size) {
+        if (count < 0 || indexOffset < HEADER || indexOffset + (long) count * RECORD + codec.overhead() + FOOTER != size) {
             throw bad(file, "footer (index at " + indexOffset + ", " + count + " entries) does not fit its " + size
                     + " bytes");
         }
-        ByteBuffer index = read(pack, indexOffset, Math.toIntExact(size - indexOffset - 12));
+        ByteBuffer stored = read(pack, indexOffset, Math.toIntExact(size - indexOffset - 12));
         CRC32C c = new CRC32C();
-        c.update(index.duplicate());
+        c.update(stored.duplicate());
         if ((int) c.getValue() != crc) {
             throw bad(file, "index checksum mismatch");
+        }
+        ByteBuffer index;
+        try {
+            index = ByteBuffer.wrap(codec.open(indexLabel(pack.name()), Arrays.copyOfRange(stored.array(), 0,
+                    stored.limit() - 12)));
+        } catch (AuthenticationFailedException e) {
+            throw bad(file, "index: " + e.getMessage());
         }
         List<Entry> entries = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {

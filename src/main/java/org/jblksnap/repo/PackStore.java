@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * The stored content of a repository: chunks and manifests, each one zstd frame named by the
- * SHA-256 of its content, in pack files under {@code packs/} (format:
+ * id of its content ({@link #id}), in pack files under {@code packs/} (format:
  * {@code docs/REPOSITORY.md#pack-files}). What a backup, a restore or a served point uses of
  * the packs; three parts do the work, each with its own lock:
  *
@@ -23,11 +23,27 @@ public final class PackStore implements AutoCloseable {
     private final PackCatalog catalog;
     private final PackAppender appender;
     private final EntryReader reader;
+    private final ObjectCodec codec;
 
-    PackStore(ObjectStore store, RepositoryConfig config) {
-        this.catalog = new PackCatalog(store);
+    PackStore(ObjectStore store, RepositoryConfig config, ObjectCodec codec) {
+        this.codec = codec;
+        this.catalog = new PackCatalog(store, codec);
         this.appender = new PackAppender(config, catalog);
         this.reader = new EntryReader(catalog, config);
+    }
+
+    /**
+     * The id of a chunk's content, under which {@link #put} stores it: its SHA-256, or in an
+     * encrypted repository its HMAC-SHA256 under the repository's id key.
+     */
+    public Hash id(byte[] data, int off, int length) {
+        return codec.id(data, off, length);
+    }
+
+    /** The id of a manifest, under which {@link #putManifest} stores it. */
+    public Hash id(HashList manifest) {
+        byte[] raw = manifest.bytes();
+        return codec.id(raw, 0, raw.length);
     }
 
     /**
@@ -39,8 +55,8 @@ public final class PackStore implements AutoCloseable {
     }
 
     /**
-     * Stores a manifest under its hash ({@link HashList#hash()}) unless it is there; returns
-     * the compressed bytes written.
+     * Stores a manifest under its id ({@link #id(HashList)}) unless it is there; returns
+     * the bytes written.
      */
     public long putManifest(Hash h, HashList manifest) throws IOException {
         byte[] raw = manifest.bytes();

@@ -17,23 +17,25 @@ final class PackWriter {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final String name;
+    private final ObjectCodec codec;
     private final ObjectStore.Writer out;
     private final List<PackFile.Entry> entries = new ArrayList<>();
 
-    private PackWriter(String name, ObjectStore.Writer out) {
+    private PackWriter(String name, ObjectCodec codec, ObjectStore.Writer out) {
         this.name = name;
+        this.codec = codec;
         this.out = out;
     }
 
-    /** Starts a pack with a new random id. */
-    static PackWriter create(ObjectStore store) throws IOException {
+    /** Starts a pack with a new random id; its entries come sealed when the codec seals. */
+    static PackWriter create(ObjectStore store, ObjectCodec codec) throws IOException {
         byte[] id = new byte[16];
         RANDOM.nextBytes(id);
         String hex = HexFormat.of().formatHex(id);
         String name = PackCatalog.PREFIX + hex.substring(0, 2) + "/" + hex + PackFile.SUFFIX;
-        PackWriter w = new PackWriter(name, store.writer(name));
+        PackWriter w = new PackWriter(name, codec, store.writer(name));
         try {
-            w.out.write(PackFile.header());
+            w.out.write(PackFile.header(codec));
         } catch (IOException | RuntimeException e) {
             w.abandon();
             throw e;
@@ -56,7 +58,7 @@ final class PackWriter {
         return out.read(offset, length);
     }
 
-    /** Appends a frame; returns its offset. */
+    /** Appends a frame (sealed already in an encrypted repository); returns its offset. */
     long append(EntryType type, Hash hash, byte[] frame, int length, int rawLength) throws IOException {
         long offset = out.size();
         out.write(ByteBuffer.wrap(frame, 0, length));
@@ -67,7 +69,7 @@ final class PackWriter {
     /** Writes the index and footer and makes the pack whole under its name. */
     void finish() throws IOException {
         try {
-            out.write(PackFile.trailer(out.size(), entries));
+            out.write(PackFile.trailer(codec, name, out.size(), entries));
         } catch (IOException | RuntimeException e) {
             abandon();
             throw e;

@@ -1,7 +1,6 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -17,9 +16,11 @@ public final class PointStore {
     private static final String SUFFIX = ".point";
 
     private final ObjectStore store;
+    private final ObjectCodec codec;
 
-    PointStore(ObjectStore store) {
+    PointStore(ObjectStore store, ObjectCodec codec) {
         this.store = store;
+        this.codec = codec;
     }
 
     /** The object name of a point. */
@@ -61,7 +62,7 @@ public final class PointStore {
 
     public Point get(long id) throws IOException {
         try {
-            return new Point(id, PointFile.readMeta(store, name(id)));
+            return new Point(id, PointFile.readMeta(codec, store, name(id), id));
         } catch (NoSuchFileException e) {
             throw new RepositoryException("no point " + id + " in repository " + store.location());
         }
@@ -69,7 +70,7 @@ public final class PointStore {
 
     /** The point's index, after checking its checksum. */
     public HashList index(Point p) throws IOException {
-        return PointFile.readIndex(store, name(p.id()), p.meta());
+        return PointFile.readIndex(codec, store, name(p.id()), p.id(), p.meta());
     }
 
     /**
@@ -78,11 +79,10 @@ public final class PointStore {
      * uses must be durable already ({@link PackStore#flush()}).
      */
     long commit(PointMeta meta, HashList index) throws IOException {
-        ByteBuffer content = PointFile.encode(meta, index);
         List<Long> ids = ids();
         long id = ids.isEmpty() ? 1 : ids.getLast() + 1;
-        while (!store.create(name(id), content.duplicate())) {
-            id++; // another backup committed this id meanwhile
+        while (!store.create(name(id), PointFile.encode(codec, id, meta, index))) {
+            id++; // another backup committed this id meanwhile (a sealed point names its id: encoded again)
         }
         return id;
     }

@@ -105,7 +105,7 @@ public final class Pruner {
         ObjectStore store = catalog.store();
         for (int n = 0; n < catalog.packCount(); n++) {
             String pack = catalog.packName(n);
-            List<PackFile.Entry> entries = PackFile.readIndex(catalog.source(n));
+            List<PackFile.Entry> entries = PackFile.readIndex(catalog.codec(), catalog.source(n));
             List<PackFile.Entry> keep = new ArrayList<>();
             long total = 0;
             long usedBytes = 0;
@@ -123,7 +123,7 @@ public final class Pruner {
                 removedEntries += entries.size();
                 freed += size;
             } else if ((total - usedBytes) * 4 >= total && keep.size() < entries.size()) {
-                freed += size - rewrite(store, catalog.source(n), pack, keep);
+                freed += size - rewrite(store, catalog.codec(), catalog.source(n), pack, keep);
                 rewrittenPacks++;
                 removedEntries += entries.size() - keep.size();
             } else {
@@ -157,9 +157,10 @@ public final class Pruner {
      * synced), then deletes the old pack: a crash in between leaves both, never neither.
      * Returns the new pack's size.
      */
-    private static long rewrite(ObjectStore store, PackFile.Source in, String pack, List<PackFile.Entry> keep)
+    private static long rewrite(ObjectStore store, ObjectCodec codec, PackFile.Source in, String pack,
+            List<PackFile.Entry> keep)
             throws IOException {
-        PackWriter w = PackWriter.create(store);
+        PackWriter w = PackWriter.create(store, codec);
         try {
             for (PackFile.Entry e : keep) {
                 byte[] frame = PackFile.readFrame(in, e.offset(), e.length());

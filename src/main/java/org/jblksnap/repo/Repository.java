@@ -7,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 import org.jblksnap.error.IoMessages;
+import org.jblksnap.repo.crypto.KeyRing;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 
@@ -29,13 +30,14 @@ public final class Repository implements AutoCloseable {
     private final PointStore points;
     private final boolean exclusive;
 
-    private Repository(ObjectStore store, RepositoryConfig config, ObjectStore.Lock lock, boolean exclusive) {
+    private Repository(ObjectStore store, RepositoryConfig config, ObjectCodec codec, ObjectStore.Lock lock,
+            boolean exclusive) {
         this.store = store;
         this.exclusive = exclusive;
         this.config = config;
         this.lock = lock;
-        this.packs = new PackStore(store, config);
-        this.points = new PointStore(store);
+        this.packs = new PackStore(store, config, codec);
+        this.points = new PointStore(store, codec);
     }
 
     /** Makes a new repository in dir (absent or empty). */
@@ -43,14 +45,34 @@ public final class Repository implements AutoCloseable {
         create(new DirectoryStore(dir), config);
     }
 
-    /** Makes a new repository in the store's place, which must be empty. */
-    public static void create(ObjectStore store, RepositoryConfig config) throws IOException {
+    /**
+     * Makes a new repository in the store's place, which must be empty. An encrypted one gets
+     * its master key and first key slot, wrapped by the credential keys gives (asked for once
+     * the place proved empty), before its settings: a repository whose settings are there is
+     * whole. Returns the key slot's id (null when not encrypted; keys is null then).
+     */
+    public static String create(ObjectStore store, RepositoryConfig config, Unlock keys) throws IOException {
         config.check();
+        if (config.encrypted() != (keys != null)) {
+            throw new IllegalArgumentException(config.encrypted() ? "an encrypted repository needs a credential"
+                    : "an unencrypted repository takes no credential");
+        }
         store.prepare();
+        String key = null;
+        if (keys != null) {
+            KeyRing ring = new KeyRing(new StoreKeys(store));
+            key = ring.add(ring.newMasterKey(), keys.credential(store.location()));
+        }
         if (!store.create(CONFIG, ByteBuffer.wrap(Json.MAPPER.writeValueAsBytes(config)))) {
             throw new RepositoryException("cannot create a repository in " + store.location()
                     + ": another process made one there meanwhile");
         }
+        return key;
+    }
+
+    /** Makes a new unencrypted repository in the store's place, which must be empty. */
+    public static void create(ObjectStore store, RepositoryConfig config) throws IOException {
+        create(store, config, (Unlock) null);
     }
 
     /** Opens the repository in a directory; shared access for backups, restores and checks, exclusive to prune. */
@@ -63,32 +85,38 @@ public final class Repository implements AutoCloseable {
         return open(RepositoryLocation.open(location), exclusive);
     }
 
-    /** Opens the repository in a store, which it closes when it is closed. */
+    /** Opens an unencrypted repository in a store, which it closes when it is closed. */
     public static Repository open(ObjectStore store, boolean exclusive) throws IOException {
+        return open(store, exclusive, Unlock.NONE);
+    }
+
+    /**
+     * Opens the repository in a store, which it closes when it is closed; an encrypted one is
+     * unlocked with the credential unlock gives, before anything is written or locked.
+     */
+    public static Repository open(ObjectStore store, boolean exclusive, Unlock unlock) throws IOException {
         try {
             store.checkReachable();
             RepositoryConfig config = readConfig(store);
-            if (hasKeys(store)) {
-                // Until pack entries, indexes and points are sealed (docs/REPOSITORY.md, "Encryption"),
-                // reading or writing plain data in a repository made encrypted would break its promise.
-                throw new RepositoryException("repository " + store.location() + " is encrypted (it has keys), and "
-                        + "this jblksnap does not yet seal or open its backups: back up into a repository made with "
-                        + "`jblksnap init --encryption none`");
-            }
+            ObjectCodec codec = config.encrypted()
+                    ? ObjectCodec.sealed(new KeyRing(new StoreKeys(store)).unlock(unlock.credential(store.location())).key())
+                    : ObjectCodec.plain(config.version());
             ObjectStore.Lock lock = store.lock(exclusive);
-            return new Repository(store, config, lock, exclusive);
+            return new Repository(store, config, codec, lock, exclusive);
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
         }
     }
 
-    private static boolean hasKeys(ObjectStore store) throws IOException {
-        try {
-            return !store.list("keys/").isEmpty();
-        } catch (NoSuchFileException e) {
-            return false; // a directory repository without keys/
-        }
+    /** Opens the repository at a location as {@code --repo} gives it, unlocked with unlock if encrypted. */
+    public static Repository open(String location, boolean exclusive, Unlock unlock) throws IOException {
+        return open(RepositoryLocation.open(location), exclusive, unlock);
+    }
+
+    /** Whether the repository in the store is encrypted (a check of its settings, nothing unlocked or locked). */
+    public static boolean isEncrypted(ObjectStore store) throws IOException {
+        return readConfig(store).encrypted();
     }
 
     private static RepositoryConfig readConfig(ObjectStore store) throws IOException {
@@ -122,15 +150,30 @@ public final class Repository implements AutoCloseable {
     }
 
     public static Repository openOrCreate(ObjectStore store, RepositoryConfig config) throws IOException {
+        return openOrCreate(store, config, KeyFiles.NONE);
+    }
+
+    /** The same at a location as {@code --repo} gives it. */
+    public static Repository openOrCreate(String location, RepositoryConfig config, KeyFiles keys) throws IOException {
+        return openOrCreate(RepositoryLocation.open(location), config, keys);
+    }
+
+    /**
+     * Opens the store's repository for a backup, unlocked by keys if it is encrypted; when the
+     * place is absent or empty, a new repository is made first: encrypted under keys when they
+     * name a file, else not.
+     */
+    public static Repository openOrCreate(ObjectStore store, RepositoryConfig config, KeyFiles keys)
+            throws IOException {
         try {
             if (!hasConfig(store)) {
-                create(store, config);
+                create(store, config.withEncryption(keys.given()), keys.given() ? keys : null);
             }
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
         }
-        return open(store, false);
+        return open(store, false, keys);
     }
 
     /** Whether the place holds a repository; false too when it is not a place for one ({@link ObjectStore#prepare} says why). */
@@ -159,6 +202,11 @@ public final class Repository implements AutoCloseable {
 
     public int chunkSize() {
         return config.chunkSize();
+    }
+
+    /** Its settings. */
+    public RepositoryConfig config() {
+        return config;
     }
 
     public PackStore packs() {

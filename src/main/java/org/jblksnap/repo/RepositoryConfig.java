@@ -5,9 +5,14 @@ package org.jblksnap.repo;
  * {@code docs/REPOSITORY.md#repository-configuration}, checked by {@link #check}.
  */
 public record RepositoryConfig(String format, int version, int blockSize, int chunkSize, long packSize, String hash,
-        String compression, int zstdLevel) {
+        String compression, int zstdLevel, String encryption) {
     public static final String FORMAT = "jblksnap-repository";
-    public static final int VERSION = 2;
+    /** The version new repositories get. */
+    public static final int VERSION = 3;
+    /** The earliest version this jblksnap reads (and writes into): version 2, never encrypted. */
+    public static final int OLDEST_VERSION = 2;
+    public static final String ENCRYPTED = "aes-256-gcm";
+    public static final String NOT_ENCRYPTED = "none";
     public static final int BLOCK_SIZE = 4 << 20;
     public static final int DEFAULT_CHUNK_SIZE = 64 << 10;
     public static final int MIN_CHUNK_SIZE = 4 << 10;
@@ -16,28 +21,50 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
     public static final long MIN_PACK_SIZE = 64 << 10;
     public static final long MAX_PACK_SIZE = 1L << 30;
 
-    /** A new repository's settings with the default pack size. */
+    /** A new unencrypted repository's settings with the default pack size. */
     public static RepositoryConfig of(int chunkSize) {
         return of(chunkSize, DEFAULT_PACK_SIZE);
     }
 
     public static RepositoryConfig of(int chunkSize, long packSize) {
-        RepositoryConfig c = new RepositoryConfig(FORMAT, VERSION, BLOCK_SIZE, chunkSize, packSize, "sha256", "zstd", 3);
+        return of(chunkSize, packSize, false);
+    }
+
+    public static RepositoryConfig of(int chunkSize, long packSize, boolean encrypted) {
+        RepositoryConfig c = new RepositoryConfig(FORMAT, VERSION, BLOCK_SIZE, chunkSize, packSize, "sha256", "zstd", 3,
+                encrypted ? ENCRYPTED : NOT_ENCRYPTED);
         c.check();
         return c;
+    }
+
+    /** Whether its packs and points are sealed, so that opening it needs a key. */
+    public boolean encrypted() {
+        return ENCRYPTED.equals(encryption);
+    }
+
+    /** The same settings, encrypted or not. */
+    public RepositoryConfig withEncryption(boolean encrypted) {
+        return new RepositoryConfig(format, version, blockSize, chunkSize, packSize, hash, compression, zstdLevel,
+                encrypted ? ENCRYPTED : NOT_ENCRYPTED);
     }
 
     void check() {
         if (!FORMAT.equals(format)) {
             throw new IllegalArgumentException("not a " + FORMAT + " (format " + format + ")");
         }
-        if (version >= 1 && version < VERSION) {
+        if (version >= 1 && version < OLDEST_VERSION) {
             throw new IllegalArgumentException("this repository was made by an earlier jblksnap (format version "
                     + version + "), which this one does not read: back up into a new repository");
         }
-        if (version != VERSION) {
+        if (version < OLDEST_VERSION || version > VERSION) {
             throw new IllegalArgumentException("format version " + version + " is not supported (this jblksnap reads "
-                    + VERSION + ")");
+                    + OLDEST_VERSION + " and " + VERSION + ")");
+        }
+        if (version == OLDEST_VERSION ? encryption != null : !ENCRYPTED.equals(encryption)
+                && !NOT_ENCRYPTED.equals(encryption)) {
+            throw new IllegalArgumentException("encryption '" + encryption + "' is not supported in format version "
+                    + version + " (" + (version == OLDEST_VERSION ? "version 2 is never encrypted"
+                            : ENCRYPTED + " or " + NOT_ENCRYPTED + " are") + ")");
         }
         if (blockSize != BLOCK_SIZE) {
             throw new IllegalArgumentException("block size " + blockSize + " is not " + BLOCK_SIZE);

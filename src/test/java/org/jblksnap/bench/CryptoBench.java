@@ -8,9 +8,10 @@ import java.security.SecureRandom;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
+import org.jblksnap.repo.DirectoryStore;
+import org.jblksnap.repo.StoreKeys;
 import org.jblksnap.repo.crypto.AuthenticationFailedException;
 import org.jblksnap.repo.crypto.Credential;
-import org.jblksnap.repo.crypto.DirectoryKeyStore;
 import org.jblksnap.repo.crypto.KeyRing;
 import org.jblksnap.repo.crypto.MasterKey;
 import org.jblksnap.repo.crypto.ObjectLabel;
@@ -91,7 +92,7 @@ public class CryptoBench {
         @Setup
         public void setup() throws IOException {
             dir = Files.createTempDirectory("jblksnap-crypto-bench");
-            ring = new KeyRing(new DirectoryKeyStore(dir));
+            ring = new KeyRing(new StoreKeys(new DirectoryStore(dir)));
             password = new Credential(Credential.Kind.PASSPHRASE, "a bench password".getBytes(StandardCharsets.UTF_8),
                     dir.resolve("password"));
             ring.add(ring.newMasterKey(), password);
@@ -100,8 +101,9 @@ public class CryptoBench {
         @TearDown(Level.Trial)
         public void tearDown() throws IOException {
             for (String n : ring.list().stream().map(KeyRing.Info::id).toList()) {
-                new DirectoryKeyStore(dir).delete(n);
+                new StoreKeys(new DirectoryStore(dir)).delete(n);
             }
+            Files.delete(dir.resolve("keys"));
             Files.delete(dir);
         }
     }

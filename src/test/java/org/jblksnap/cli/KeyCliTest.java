@@ -89,12 +89,18 @@ class KeyCliTest {
 
     /** Backups are not sealed yet: an encrypted repository is refused rather than filled with plain data. */
     @Test
-    void anEncryptedRepositoryIsNotReadOrWrittenInThePlain() throws Exception {
+    void anEncryptedRepositoryOpensOnlyWithItsPassword() throws Exception {
         String repo = dir.resolve("repo").toString();
-        ok("init", "--repo", repo, "--password-file", file("pw", "pw"));
-        refused("is encrypted (it has keys), and this jblksnap does not yet seal", jblksnap("points", "--repo", repo));
-        refused("is encrypted (it has keys)", jblksnap("verify", "--repo", repo));
-        refused("is encrypted (it has keys)", jblksnap("prune", "--repo", repo, "--keep", "1"));
+        String pw = file("pw", "pw");
+        ok("init", "--repo", repo, "--password-file", pw);
+        refused("is encrypted: give --password-file FILE", jblksnap("points", "--repo", repo));
+        refused("is encrypted: give --password-file FILE", jblksnap("verify", "--repo", repo));
+        refused("is encrypted: give --password-file FILE", jblksnap("prune", "--repo", repo, "--keep", "1"));
+        refused("wrong password", jblksnap("prune", "--repo", repo, "--keep", "1", "--password-file",
+                file("other", "other")));
+        ok("points", "--repo", repo, "--password-file", pw);
+        ChildProcess.Result verified = jblksnap("verify", "--repo", repo).env(KeyOptions.PASSWORD_FILE_ENV, pw).run();
+        assertEquals(0, verified.exit(), verified.err());
     }
 
     @Test

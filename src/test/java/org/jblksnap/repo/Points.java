@@ -40,13 +40,13 @@ public final class Points {
                 int from = b * g.blockSize() + c * g.chunkSize();
                 int len = g.chunkLength(b, c);
                 if (Arrays.mismatch(content, from, from + len, new byte[len], 0, len) >= 0) {
-                    Hash h = Hash.of(content, from, len);
+                    Hash h = packs.id(content, from, len);
                     packs.put(EntryType.CHUNK, h, content, from, len);
                     manifest.set(c, h);
                 }
             }
             if (!manifest.isZero()) {
-                Hash mh = manifest.hash();
+                Hash mh = packs.id(manifest);
                 packs.putManifest(mh, manifest);
                 index.set(b, mh);
             }
@@ -105,16 +105,18 @@ public final class Points {
         return new Place(name, repo.store().describe(name), at.offset(), at.length());
     }
 
-    /** The index of a pack file, read and checked. */
+    /** The index of a pack file of an unencrypted repository of the current version, read and checked. */
     public static List<PackFile.Entry> readIndex(Path pack) throws IOException {
-        return PackFile.readIndex(PackFile.Source.of(Files.readAllBytes(pack), pack.toString()));
+        String name = PackCatalog.PREFIX + pack.getParent().getFileName() + "/" + pack.getFileName();
+        return PackFile.readIndex(ObjectCodec.plain(RepositoryConfig.VERSION),
+                PackFile.Source.of(Files.readAllBytes(pack), name, pack.toString()));
     }
 
     /** How many packs of the repository hold the entry (a duplicate counts). */
     public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
         long n = 0;
         for (ObjectStore.Stored o : repo.packs().catalog().packObjects()) {
-            n += PackFile.readIndex(PackFile.Source.of(repo.store(), o.name(), o.size())).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
+            n += PackFile.readIndex(repo.packs().catalog().codec(), PackFile.Source.of(repo.store(), o.name(), o.size())).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
         }
         return n;
     }

@@ -95,9 +95,13 @@ class RepositoryTest {
             assertTrue(e.getMessage().startsWith(json + ": this repository was made by an earlier jblksnap (format version 1)")
                     && e.getMessage().endsWith("back up into a new repository"), e.getMessage());
         }
-        Files.writeString(json, Files.readString(json).replace("\"version\":1", "\"version\":3"));
+        Files.writeString(json, Files.readString(json).replace("\"version\":1", "\"version\":4"));
         RepositoryException later = assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), false));
-        assertTrue(later.getMessage().contains("format version 3 is not supported"), later.getMessage());
+        assertTrue(later.getMessage().contains("format version 4 is not supported"), later.getMessage());
+        Files.writeString(json, Files.readString(json).replace("\"version\":4", "\"version\":3"));
+        RepositoryException unsaid = assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), false));
+        assertTrue(unsaid.getMessage().contains("encryption 'null' is not supported in format version 3"),
+                unsaid.getMessage());
     }
 
     @Test
@@ -253,7 +257,7 @@ class RepositoryTest {
                     Files.readAllBytes(repoDir().resolve(PointStore.name(id))));
             Path unfinished = Files.createDirectories(repoDir().resolve("packs/ab"))
                     .resolve(AtomicFiles.TEMP_PREFIX + "ab" + "0".repeat(30) + ".pack");
-            Files.write(unfinished, Arrays.copyOf(PackFile.header().array(), 5000));
+            Files.write(unfinished, Arrays.copyOf(PackFile.header(ObjectCodec.plain(RepositoryConfig.VERSION)).array(), 5000));
             assertEquals(List.of(id), r.points().ids());
             assertEquals(1, r.packs().catalog().packObjects().size(), "an unfinished pack is not a pack");
             try (Repository again = Repository.open(repoDir(), false)) {

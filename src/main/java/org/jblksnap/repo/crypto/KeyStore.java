@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Where a repository keeps its key slots: small named blobs, written once and deleted, never
- * changed. A directory's {@code keys/} now ({@link DirectoryKeyStore}); any storage that can
+ * changed: a repository's {@code keys/} in its store (org.jblksnap.repo.StoreKeys); any storage that can
  * create a name only if absent, list, read and delete can host it.
  */
 public interface KeyStore {

@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
 
+import org.jblksnap.repo.DirectoryStore;
+import org.jblksnap.repo.StoreKeys;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +32,7 @@ class KeyRingTest {
     final SecureRandom random = new SecureRandom();
 
     private KeyRing ring(Path repo) {
-        return new KeyRing(DirectoryKeyStore.ofRepository(repo), CHEAP, random);
+        return new KeyRing(new StoreKeys(new DirectoryStore(repo)), CHEAP, random);
     }
 
     private Credential password(String name, String text) throws IOException {
@@ -167,7 +169,7 @@ class KeyRingTest {
         String id2 = ring.add(key, p2);
         KeyRing.Unlocked by1 = ring.unlock(p1);
         KeyRing.Unlocked by2 = ring.unlock(p2);
-        DirectoryKeyStore real = DirectoryKeyStore.ofRepository(repo);
+        StoreKeys real = new StoreKeys(new DirectoryStore(repo));
         // The other host's removal runs whole after this one's checks passed and before its delete.
         KeyStore racing = new KeyStore() {
             boolean raced;
