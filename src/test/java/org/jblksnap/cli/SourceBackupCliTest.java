@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -64,6 +65,32 @@ class SourceBackupCliTest {
     }
 
     @Test
+    void anEncryptedRepositoryBacksUpAndRestoresOnlyWithItsPassword() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        img.write(img.randomWrites(new Random(12), 100, 256 << 10));
+        img.addBitmap("since-last");
+        Path repo = dir.resolve("sealed");
+        Path pw = dir.resolve("pw");
+        Files.writeString(pw, "a long enough password\n");
+        jb.okAlone("init", "--repo", repo.toString(), "--password-file", pw.toString());
+        JsonNode first = backup(img, repo, "--password-file", pw.toString());
+        Path atFirst = img.snapshotRaw("first.raw");
+        img.write(img.randomWrites(new Random(13), 10, 4096));
+        JsonNode second = backup(img, repo, "--password-file", pw.toString());
+        assertTrue(second.get("mode").asText().startsWith("incremental"), second.toString());
+        Path atSecond = img.snapshotRaw("second.raw");
+        assertRestores(repo, first, atFirst, "--password-file", pw.toString());
+        assertRestores(repo, second, atSecond, "--password-file", pw.toString());
+        Path wrong = dir.resolve("wrong");
+        Files.writeString(wrong, "not it");
+        assertFails("wrong password", "restore", "--repo", repo.toString(), "-d", "vm0", "--point", "1", "--to",
+                dir.resolve("never.raw").toString(), "--password-file", wrong.toString());
+        assertFalse(Files.exists(dir.resolve("never.raw")));
+        assertFails("is encrypted: give --password-file", "verify", "--repo", repo.toString());
+        jb.okAlone("verify", "--repo", repo.toString(), "--password-file", pw.toString());
+    }
+
+    @Test
     void badSourcesChangeNothing() throws Exception {
         Path repo = dir.resolve("repo");
         assertFails("bad NBD URI", "backup", "--source", "http://x/y", "-d", "vm0", "--repo", repo.toString());
@@ -77,19 +104,23 @@ class SourceBackupCliTest {
         assertFalse(Files.exists(repo), "a failed backup created no repository");
     }
 
-    private JsonNode backup(QemuImage img, Path repo) throws Exception {
+    private JsonNode backup(QemuImage img, Path repo, String... more) throws Exception {
         try (ServerProcess s = img.serve("since-last")) {
             String uri = "nbd+unix:///?socket=" + ((org.jblksnap.nbd.client.NbdAddress.Unix) s.address()).socket();
-            ChildProcess.Result r = jb.okAlone("backup", "--source", uri, "--bitmap", "since-last", "-d", "vm0",
-                    "--repo", repo.toString(), "-j");
+            List<String> args = new ArrayList<>(List.of("backup", "--source", uri, "--bitmap", "since-last",
+                    "-d", "vm0", "--repo", repo.toString(), "-j"));
+            args.addAll(List.of(more));
+            ChildProcess.Result r = jb.okAlone(args.toArray(String[]::new));
             return new ObjectMapper().readTree(r.out());
         }
     }
 
-    private void assertRestores(Path repo, JsonNode point, Path expected) throws Exception {
+    private void assertRestores(Path repo, JsonNode point, Path expected, String... more) throws Exception {
         Path out = dir.resolve("restored-" + point.get("point").asText() + ".raw");
-        jb.okAlone("restore", "--repo", repo.toString(), "-d", "vm0", "--point", point.get("point").asText(),
-                "--to", out.toString());
+        List<String> args = new ArrayList<>(List.of("restore", "--repo", repo.toString(), "-d", "vm0",
+                "--point", point.get("point").asText(), "--to", out.toString()));
+        args.addAll(List.of(more));
+        jb.okAlone(args.toArray(String[]::new));
         assertArrayEquals(Files.readAllBytes(expected), Files.readAllBytes(out), "point " + point.get("point"));
     }
 
