@@ -1,7 +1,7 @@
 package org.jblksnap.cli;
 
+import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -9,14 +9,20 @@ import org.jblksnap.backup.BackupRequest;
 import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
-import org.jblksnap.nbd.client.NbdAddress;
+import org.jblksnap.control.ControlClient;
+import org.jblksnap.control.ProgressEvents;
 import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.nbd.client.NbdUri;
 import org.jblksnap.nbd.protocol.Nbd;
+import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
+import org.jblksnap.repo.RepositoryLocation;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,9 +30,9 @@ import picocli.CommandLine.Option;
 
 /**
  * `jblksnap backup`: one snapshot of every named device at one instant, each image read
- * over the daemon's NBD socket into the repository (only what the CBT reports changed since
- * the device's last point, when the generation is the same), then the snapshot destroyed,
- * also when the backup fails.
+ * into the repository by the daemon (only what the CBT reports changed since the device's
+ * last point, when the generation is the same), then the snapshot destroyed, also when the
+ * backup fails; or, with --source, a foreign NBD export read by this process.
  */
 @Command(name = "backup", mixinStandardHelpOptions = true,
         description = "Back up devices of the daemon into a repository (full first, then incremental by CBT).")
@@ -69,32 +75,66 @@ final class BackupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<BackupSummary> done = source == null ? fromDaemon() : List.of(fromSource());
-        for (BackupSummary s : done) {
-            System.err.println(s.format());
-            ResultPrinter.print(System.out, ResultPrinter.JSON.valueToTree(s.fields()), client.json);
+        if (source == null) {
+            return fromDaemon();
         }
+        BackupSummary s = fromSource();
+        System.err.println(s.format());
+        ResultPrinter.print(System.out, ResultPrinter.JSON.valueToTree(s.fields()), client.json);
         return 0;
     }
 
-    /** One snapshot of the daemon's devices at one instant, each image backed up, the snapshot destroyed. */
-    private List<BackupSummary> fromDaemon() throws Exception {
+    /**
+     * One snapshot of the daemon's devices at one instant, each image backed up, the snapshot
+     * destroyed: the daemon does it in its own process (the backup verb), after the runs queued
+     * on the devices, and streams its progress here. Ctrl-C closes the connection, which cancels
+     * the run in the daemon within a second (snapshot destroyed, nothing half-committed).
+     */
+    private int fromDaemon() throws IOException {
         if (bitmap != null) {
             throw new InvalidArgumentException("--bitmap is for --source; the daemon's devices use their CBT");
         }
-        Path diff = storage != null ? storage : Path.of(System.getProperty("java.io.tmpdir"));
-        NbdAddress nbd = new NbdAddress.Unix(client.runDir().resolve("nbd.sock"));
-        long limitBytes = Sizes.parse("limit", limit);
-        List<BackupSummary> done = new ArrayList<>();
-        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize), keys.files());
-                BackupSnapshot snapshot = BackupSnapshot.take(client.runDir(), devices, diff, limitBytes)) {
-            BackupRunner runner = new BackupRunner(r, Progress.forConsole(System.err));
-            for (String device : devices) {
-                BackupRequest req = BackupRequest.of(device, nbd, snapshot.image(device), snapshot.cbt(device));
-                done.add(runner.run(full ? req.forcingFull() : req));
+        ObjectNode args = ControlClient.args().put("repo", RepositoryLocation.absolute(repo))
+                .put("limit", Sizes.parse("limit", limit)).put("chunk_size", newRepository(chunkSize).chunkSize())
+                .put("full", full);
+        devices.forEach(args.putArray("devices")::add);
+        if (storage != null) {
+            args.put("storage", storage.toAbsolutePath().toString());
+        }
+        KeyFiles k = keys.files().absolute();
+        if (k.passwordFile() != null) {
+            args.put("password_file", k.passwordFile().toString());
+        }
+        if (k.keyFile() != null) {
+            args.put("key_file", k.keyFile().toString());
+        }
+        Progress progress = Progress.forConsole(System.err);
+        JsonNode r;
+        try (ControlClient c = ControlClient.connect(client.runDir())) {
+            Thread onInterrupt = new Thread(() -> {
+                try {
+                    c.close();
+                    System.err.println("jblksnap: interrupted; the daemon cancels the backup");
+                } catch (IOException e) {
+                    // exiting anyway
+                }
+            }, "cancel backup");
+            Runtime.getRuntime().addShutdownHook(onInterrupt);
+            try {
+                r = c.call("backup", args, event -> ProgressEvents.replay(event, progress));
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
+                } catch (IllegalStateException e) {
+                    // the JVM is exiting: the hook runs or ran
+                }
             }
         }
-        return done;
+        for (int i = 0; i < r.path("devices").size(); i++) {
+            System.err.println(r.path("report").path(i).asText());
+            ResultPrinter.print(System.out, r.path("devices").get(i), client.json);
+        }
+        return 0;
     }
 
     /** The export of a foreign NBD server, as it is now, incremental by the bitmap named. */

@@ -10,6 +10,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 import org.jblksnap.error.Errno;
 
@@ -44,17 +45,29 @@ public final class ControlClient implements AutoCloseable {
 
     /** Sends one request and returns its result, or throws the daemon's error. */
     public JsonNode call(String verb, ObjectNode args) throws IOException {
+        return call(verb, args, event -> { });
+    }
+
+    /** The same, handing each event the daemon sends before its reply to events (docs/CONTROL.md, "Events"). */
+    public JsonNode call(String verb, ObjectNode args, Consumer<JsonNode> events) throws IOException {
         ObjectNode req = ControlProtocol.JSON.createObjectNode();
         req.put("version", ControlProtocol.VERSION);
         req.put("verb", verb);
         req.set("args", args);
         out.write((ControlProtocol.JSON.writeValueAsString(req) + "\n").getBytes(StandardCharsets.UTF_8));
         out.flush();
-        String line = in.readLine();
-        if (line == null) {
-            throw new IOException("the daemon closed the control connection without a reply");
+        JsonNode reply;
+        while (true) {
+            String line = in.readLine();
+            if (line == null) {
+                throw new IOException("the daemon closed the control connection without a reply");
+            }
+            reply = ControlProtocol.JSON.readTree(line);
+            if (!reply.has("event")) {
+                break;
+            }
+            events.accept(reply.get("event"));
         }
-        JsonNode reply = ControlProtocol.JSON.readTree(line);
         if (reply.path("ok").asBoolean(false)) {
             return reply.path("result");
         }

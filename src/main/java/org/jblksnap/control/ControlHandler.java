@@ -47,9 +47,15 @@ public final class ControlHandler {
         ObjectNode run(JsonNode args) throws Exception;
     }
 
+    /** A verb that sends events (progress) on its connection before its reply. */
+    @FunctionalInterface
+    public interface StreamingVerb {
+        ObjectNode run(JsonNode args, ControlEvents events) throws Exception;
+    }
+
     private final SnapshotManager engine;
     private final TakeHooks hooks;
-    private final Map<String, Verb> verbs = new TreeMap<>();
+    private final Map<String, StreamingVerb> verbs = new TreeMap<>();
     private volatile AttachGuard attachGuard = (device, path) -> { };
 
     /** A check the daemon makes before attach puts a file under a device name (it throws to refuse). */
@@ -93,6 +99,10 @@ public final class ControlHandler {
     }
 
     public void register(String name, Verb verb) {
+        verbs.put(name, (args, events) -> verb.run(args));
+    }
+
+    public void registerStreaming(String name, StreamingVerb verb) {
         verbs.put(name, verb);
     }
 
@@ -103,6 +113,11 @@ public final class ControlHandler {
 
     /** Answers one request; never throws. */
     public ObjectNode handle(JsonNode request) {
+        return handle(request, ControlEvents.NONE);
+    }
+
+    /** Answers one request, a streaming verb sending its events first; never throws. */
+    public ObjectNode handle(JsonNode request, ControlEvents events) {
         ObjectNode reply = ControlProtocol.JSON.createObjectNode();
         reply.put("version", ControlProtocol.VERSION);
         try {
@@ -111,12 +126,12 @@ public final class ControlHandler {
                         + "; this daemon speaks " + ControlProtocol.VERSION);
             }
             String name = request.path("verb").asText("");
-            Verb verb = verbs.get(name);
+            StreamingVerb verb = verbs.get(name);
             if (verb == null) {
                 throw new InvalidArgumentException("unknown verb '" + name + "'; known: " + String.join(", ", verbs.keySet()));
             }
             JsonNode args = request.path("args");
-            ObjectNode result = verb.run(args.isObject() ? args : ControlProtocol.JSON.createObjectNode());
+            ObjectNode result = verb.run(args.isObject() ? args : ControlProtocol.JSON.createObjectNode(), events);
             reply.put("ok", true);
             reply.set("result", result);
         } catch (InterruptedException e) {

@@ -85,8 +85,11 @@ public final class ControlServer implements AutoCloseable {
                 } catch (IOException e) {
                     request = null;
                 }
-                ObjectNode reply = request != null && request.isObject() ? handler.handle(request)
-                        : error(Errno.EINVAL, "malformed request: not a JSON object");
+                ObjectNode reply = request != null && request.isObject() ? handler.handle(request, event -> {
+                    ObjectNode e = ControlProtocol.JSON.createObjectNode().put("version", ControlProtocol.VERSION);
+                    e.set("event", event);
+                    send(out, e);
+                }) : error(Errno.EINVAL, "malformed request: not a JSON object");
                 send(out, reply);
             }
         } catch (IOException e) {
@@ -124,9 +127,13 @@ public final class ControlServer implements AutoCloseable {
         return r;
     }
 
+    /** One line; events and the reply of one request may come from several threads. */
     private static void send(OutputStream out, ObjectNode reply) throws IOException {
-        out.write((ControlProtocol.JSON.writeValueAsString(reply) + "\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
+        byte[] line = (ControlProtocol.JSON.writeValueAsString(reply) + "\n").getBytes(StandardCharsets.UTF_8);
+        synchronized (out) {
+            out.write(line);
+            out.flush();
+        }
     }
 
     @Override

@@ -22,7 +22,7 @@ import org.jblksnap.repo.Repository;
 import org.jblksnap.snapshot.SnapshotManager;
 
 /**
- * One backup run inside the daemon, what {@code jblksnap backup} does from outside: a snapshot
+ * One backup run inside the daemon, for {@code jblksnap backup} and for jobs: a snapshot
  * of every device at one instant, created and taken (between the take hooks) by the daemon's
  * own engine, each image read through the daemon's NBD socket by the same {@link BackupRunner}
  * (so the points and the figures are the same), then the snapshot destroyed, also when the
@@ -43,17 +43,21 @@ final class BackupRun {
     private final List<String> devices;
     private final Path storage;
     private final long limit;
+    private final boolean full;
     private UUID snapshot;
     private boolean destroyed;
     private String cancelled;
 
-    BackupRun(SnapshotManager engine, Path nbdSocket, TakeHooks hooks, List<String> devices, Path storage, long limit) {
+    /** @param full read everything even where the CBT knows what changed */
+    BackupRun(SnapshotManager engine, Path nbdSocket, TakeHooks hooks, List<String> devices, Path storage, long limit,
+            boolean full) {
         this.engine = engine;
         this.nbd = new NbdAddress.Unix(nbdSocket);
         this.hooks = hooks;
         this.devices = List.copyOf(devices);
         this.storage = storage;
         this.limit = limit;
+        this.full = full;
     }
 
     /** What the run did, device by device; those it finished before a failure are in {@code done}. */
@@ -75,7 +79,7 @@ final class BackupRun {
                     req = BackupRequest.of(device, nbd, engine.image(device).name(),
                             new CbtRef(cbt.generationId().toString(), cbt.changesNumber()));
                 }
-                done.add(runner.run(req));
+                done.add(runner.run(full ? req.forcingFull() : req));
             }
             return done;
         } catch (IOException | RuntimeException e) {

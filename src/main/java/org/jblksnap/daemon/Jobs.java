@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -27,16 +28,20 @@ import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Verifier;
 import org.jblksnap.backup.VerifyReport;
+import org.jblksnap.control.ControlEvents;
 import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlProtocol;
+import org.jblksnap.control.ProgressEvents;
 import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.PruneReport;
 import org.jblksnap.repo.Pruner;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
+import org.jblksnap.repo.RepositoryLocation;
 import org.jblksnap.repo.Retention;
 import org.jblksnap.snapshot.SnapshotManager;
 
@@ -46,7 +51,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * The daemon's jobs: their schedules, their queue and their runs, and the verbs job_list,
- * job_run, job_history and job_cancel.
+ * job_run, job_history and job_cancel; and the backup verb, whose runs share the queue.
  *
  * <p>Schedule: a scheduler thread looks at the clock every second; each schedule (a job's
  * backup, and its verify) fires when the clock has passed the first time it names after the
@@ -79,6 +84,8 @@ final class Jobs implements AutoCloseable {
     private final DeviceQueue queue = new DeviceQueue();
     private final Map<String, Instant> lastFired = new ConcurrentHashMap<>();
     private final Set<Active> active = ConcurrentHashMap.newKeySet();
+    /** Runs of the backup verb, cancelled when the daemon stops. */
+    private final Set<BackupRun> requested = ConcurrentHashMap.newKeySet();
     private final Map<String, JobRun> lastSuccess = new ConcurrentHashMap<>();
     private final Map<String, JobRun> lastRun = new ConcurrentHashMap<>();
     private final Map<String, Long> failures = new ConcurrentHashMap<>();
@@ -137,6 +144,7 @@ final class Jobs implements AutoCloseable {
         handler.register("job_run", this::runVerb);
         handler.register("job_history", this::historyVerb);
         handler.register("job_cancel", this::cancelVerb);
+        handler.registerStreaming("backup", this::backupVerb);
     }
 
     Map<String, JobConfig> configs() {
@@ -358,7 +366,7 @@ final class Jobs implements AutoCloseable {
                     throw new BlksnapException(Errno.ENODEV, "device " + d + " is not attached");
                 }
             }
-            BackupRun run = a.backup(new BackupRun(engine, nbdSocket, hooks, j.devices(), j.storage(), j.limit()));
+            BackupRun run = a.backup(new BackupRun(engine, nbdSocket, hooks, j.devices(), j.storage(), j.limit(), false));
             try (Repository repo = Repository.openOrCreate(j.repo(),
                     RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE), j.keys())) {
                 run.run(repo, progress.apply(j.name()), done);
@@ -482,6 +490,62 @@ final class Jobs implements AutoCloseable {
         return o;
     }
 
+    /**
+     * backup: what `jblksnap backup` asks, run in the daemon's process (its code warm, no JVM
+     * to start): the devices backed up into the repository as a job's run would be, after the
+     * runs queued on them, with no prune. Progress goes back as events; when the client goes
+     * away (Ctrl-C) the run is cancelled: the snapshot destroyed, no point of the device being
+     * read committed.
+     */
+    private ObjectNode backupVerb(JsonNode a, ControlEvents events) throws Exception {
+        List<String> devices = new ArrayList<>();
+        a.path("devices").forEach(d -> devices.add(d.asText()));
+        if (devices.isEmpty()) {
+            throw new InvalidArgumentException("backup needs devices");
+        }
+        String repo = RepositoryLocation.absolute(ControlHandler.text(a, "repo"));
+        KeyFiles keys = LiveRestores.keyFiles(a);
+        Path storage = a.hasNonNull("storage") ? Path.of(a.get("storage").asText())
+                : Path.of(System.getProperty("java.io.tmpdir"));
+        long limit = a.path("limit").asLong(JobConfig.DEFAULT_LIMIT);
+        RepositoryConfig config = RepositoryConfig.of(a.path("chunk_size").asInt(RepositoryConfig.DEFAULT_CHUNK_SIZE));
+        devices.forEach(engine::tracker); // an unknown device: the error blksnap gives, before anything is made
+        BackupRun run = new BackupRun(engine, nbdSocket, hooks, devices, storage, limit, a.path("full").asBoolean());
+        Thread caller = Thread.currentThread();
+        AtomicBoolean waiting = new AtomicBoolean(true);
+        Set<String> queued = new LinkedHashSet<>(devices);
+        List<BackupSummary> done = new ArrayList<>();
+        requested.add(run);
+        try (ProgressEvents progress = new ProgressEvents(events, () -> {
+            LOG.info("backup of " + String.join(", ", devices) + ": the client went away; the run is cancelled");
+            run.cancel("the client went away (interrupted)");
+            if (waiting.get()) {
+                caller.interrupt();
+            }
+        })) {
+            queue.acquire(queued);
+            waiting.set(false);
+            try (Repository r = Repository.openOrCreate(repo, config, keys)) {
+                run.run(r, progress, done);
+            } finally {
+                queue.release(queued);
+            }
+        } catch (InterruptedException e) {
+            throw new BlksnapException(Errno.ECANCELED, "the client went away while the backup waited for its devices");
+        } finally {
+            requested.remove(run);
+            Thread.interrupted(); // an interrupt from a client that left after the run ended
+        }
+        ObjectNode o = ControlProtocol.JSON.createObjectNode();
+        ArrayNode summaries = o.putArray("devices");
+        ArrayNode report = o.putArray("report");
+        for (BackupSummary s : done) {
+            summaries.add(ControlProtocol.JSON.valueToTree(s.fields()));
+            report.add(s.format());
+        }
+        return o;
+    }
+
     private ObjectNode historyVerb(JsonNode a) {
         String name = a.hasNonNull("name") ? ControlHandler.text(a, "name") : null;
         if (name != null) {
@@ -517,6 +581,9 @@ final class Jobs implements AutoCloseable {
         }
         for (Active a : active) {
             a.cancel("the daemon stopped");
+        }
+        for (BackupRun r : requested) {
+            r.cancel("the daemon stopped");
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_SECONDS);
         for (Active a : active) {

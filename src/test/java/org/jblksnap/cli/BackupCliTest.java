@@ -283,6 +283,45 @@ class BackupCliTest {
         assertRestores("latest", capture("ref.img"));
     }
 
+    /**
+     * The daemon runs the backup; Ctrl-C (SIGTERM here, the same shutdown path) on the client
+     * cancels it there: the snapshot destroyed, no point committed, and the next backup works.
+     * A pre-take hook that waits for a file holds the run where the client is interrupted,
+     * until the daemon has cancelled it.
+     */
+    @Test
+    void anInterruptedBackupIsCancelledInTheDaemon() throws Exception {
+        jb.stopDaemon();
+        Path go = dir.resolve("go");
+        Path config = Files.writeString(dir.resolve("slow-take.json"), """
+                {"take_hooks": {"pre_take": "while [ ! -e %s ]; do sleep 0.1; done"}}""".formatted(go));
+        jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16", "--config", config.toString());
+        Path log = dir.resolve("interrupted.log");
+        Process client = jb.start(log, "backup", "-d", "disk0", "--repo", repo.toString(), "--run-dir",
+                jb.runDir().toString());
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (jb.ok("snapshot_collect").out().isBlank()) {
+            assertTrue(System.nanoTime() < deadline && client.isAlive(), "the daemon never made the backup's snapshot: "
+                    + Files.readString(log));
+            Thread.sleep(50);
+        }
+        client.destroy();
+        client.waitFor();
+        while (!jb.ok("snapshot_collect").out().isBlank()) {
+            assertTrue(System.nanoTime() < deadline, "the daemon kept the interrupted backup's snapshot");
+            Thread.sleep(100);
+        }
+        Files.writeString(go, "");
+        try (var points = Files.list(repo.resolve("points"))) {
+            assertEquals(0, points.filter(p -> !p.getFileName().toString().startsWith(".")).count(),
+                    "the cancelled run committed no point");
+        }
+        assertTrue(jb.daemonLog().contains("the client went away"), jb.daemonLog());
+        ChildProcess.Result after = backup();
+        assertEquals("full", after.get("mode"));
+        assertRestores("latest", capture("after.img"));
+    }
+
     @Test
     void backupVerbErrorsAreOneClearLine() throws Exception {
         String missing = dir.resolve("missing").toString();
