@@ -38,6 +38,8 @@ public final class PointCopier {
     private final int threads;
     private final String fromId;
     private final String toId;
+    /** The source's points by number, read once. */
+    private final Map<Long, Point> sourcePoints = new HashMap<>();
 
     public PointCopier(Repository from, Repository to, Progress progress, int threads) {
         if (threads < 1) {
@@ -140,6 +142,7 @@ public final class PointCopier {
             }
         }
         for (Point s : from.points().list()) {
+            sourcePoints.put(s.id(), s);
             PointMeta.Origin o = s.meta().origin();
             if (o != null && o.repository().equals(toId) && targetPoints.containsKey(o.point())) {
                 copies.putIfAbsent(s.id(), targetPoints.get(o.point()));
@@ -154,18 +157,19 @@ public final class PointCopier {
      */
     private Reference reference(Point p, Map<Long, Point> copies) throws IOException {
         Long parent = p.meta().parent();
-        Long source = parent != null && copies.containsKey(parent) ? parent : null;
+        Long source = parent != null && copies.containsKey(parent) && sourcePoints.containsKey(parent) ? parent : null;
         if (source == null) {
             for (Map.Entry<Long, Point> e : copies.entrySet()) {
-                if (e.getKey() < p.id() && (source == null || e.getKey() > source)
-                        && from.points().get(e.getKey()).meta().device().equals(p.meta().device())) {
+                Point copied = sourcePoints.get(e.getKey());
+                if (e.getKey() < p.id() && (source == null || e.getKey() > source) && copied != null
+                        && copied.meta().device().equals(p.meta().device())) {
                     source = e.getKey();
                 }
             }
         }
         Reference ref = new Reference();
         if (source != null) {
-            ref.add(from.points().get(source), copies.get(source));
+            ref.add(sourcePoints.get(source), copies.get(source));
         }
         return ref;
     }

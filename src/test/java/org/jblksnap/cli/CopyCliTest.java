@@ -3,6 +3,7 @@ package org.jblksnap.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.jblksnap.cli.S3CliTest.expect;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,6 +80,7 @@ class CopyCliTest {
     private JsonNode copy(String... args) throws Exception {
         ChildProcess.Result r = jb.okAlone(concat(List.of("copy", "-j"), args));
         assertTrue(r.err().contains("copied "), r.err());
+        System.out.println(String.join(" ", args) + "\n" + r.err()); // the summaries, in the test's output
         return JSON.readTree(r.out());
     }
 
@@ -165,13 +167,5 @@ class CopyCliTest {
                 wrong.toString()), "wrong password");
         assertEquals(before, gw.objects(bucket).stream().map(S3Object::key).sorted().toList(),
                 "a wrong target password writes nothing");
-    }
-
-    private static void expect(ChildProcess.Result r, String text) {
-        assertNotEquals(0, r.exit(), () -> r.command() + " succeeded");
-        List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
-        assertEquals(1, lines.size(), () -> "one line on stderr, got: " + r.err());
-        assertTrue(lines.getFirst().startsWith("jblksnap: ") && lines.getFirst().contains(text),
-                () -> "expected '" + text + "' in: " + lines.getFirst());
     }
 }
