@@ -35,7 +35,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "jblksnap", mixinStandardHelpOptions = true, versionProvider = JblksnapCommand.VersionProvider.class,
         description = "Block-device snapshots for backup: change tracking, copy-on-write snapshots, images.",
         subcommands = {HelpCommand.class, DemoCommand.class, DaemonCommand.class, BackupCommand.class,
-                RestoreCommand.class, VerifyCommand.class, PruneCommand.class, PointsCommand.class, ServeCommand.class,
+                RestoreCommand.class, VerifyCommand.class, PruneCommand.class, CopyCommand.class, PointsCommand.class, ServeCommand.class,
                 InitCommand.class, KeyCommand.class, MountCommand.class, UmountCommand.class})
 final class JblksnapCommand implements Runnable {
     private final PrintStream out = System.out;

@@ -1,11 +1,16 @@
 package org.jblksnap.repo;
 
+import java.security.SecureRandom;
+import java.util.HexFormat;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * The repository's settings, {@code repository.json}: fields and ranges in
  * {@code docs/REPOSITORY.md#repository-configuration}, checked by {@link #check}.
  */
 public record RepositoryConfig(String format, int version, int blockSize, int chunkSize, long packSize, String hash,
-        String compression, int zstdLevel, String encryption) {
+        String compression, int zstdLevel, String encryption, @JsonInclude(JsonInclude.Include.NON_NULL) String id) {
     public static final String FORMAT = "jblksnap-repository";
     /** The version new repositories get. */
     public static final int VERSION = 3;
@@ -20,6 +25,13 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
     public static final long DEFAULT_PACK_SIZE = 32 << 20;
     public static final long MIN_PACK_SIZE = 64 << 10;
     public static final long MAX_PACK_SIZE = 1L << 30;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Settings without an id (version 2, and version 3 repositories made before ids). */
+    public RepositoryConfig(String format, int version, int blockSize, int chunkSize, long packSize, String hash,
+            String compression, int zstdLevel, String encryption) {
+        this(format, version, blockSize, chunkSize, packSize, hash, compression, zstdLevel, encryption, null);
+    }
 
     /** A new unencrypted repository's settings with the default pack size. */
     public static RepositoryConfig of(int chunkSize) {
@@ -32,7 +44,7 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
 
     public static RepositoryConfig of(int chunkSize, long packSize, boolean encrypted) {
         RepositoryConfig c = new RepositoryConfig(FORMAT, VERSION, BLOCK_SIZE, chunkSize, packSize, "sha256", "zstd", 3,
-                encrypted ? ENCRYPTED : NOT_ENCRYPTED);
+                encrypted ? ENCRYPTED : NOT_ENCRYPTED, newId());
         c.check();
         return c;
     }
@@ -45,7 +57,24 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
     /** The same settings, encrypted or not. */
     public RepositoryConfig withEncryption(boolean encrypted) {
         return new RepositoryConfig(format, version, blockSize, chunkSize, packSize, hash, compression, zstdLevel,
-                encrypted ? ENCRYPTED : NOT_ENCRYPTED);
+                encrypted ? ENCRYPTED : NOT_ENCRYPTED, id);
+    }
+
+    /**
+     * The settings of a new repository (of the current version, with a new id) with this one's
+     * chunk size, pack size and level: what {@code copy} makes its target with. Encrypted or not
+     * is for {@link Repository#openOrCreate} to say ({@link #withEncryption}).
+     */
+    public RepositoryConfig likeThis() {
+        return new RepositoryConfig(FORMAT, VERSION, blockSize, chunkSize, packSize, hash, compression, zstdLevel,
+                NOT_ENCRYPTED, newId());
+    }
+
+    /** A new repository id: 32 random lower-case hex digits. */
+    static String newId() {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
     }
 
     void check() {
@@ -83,6 +112,9 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
         }
         if (zstdLevel < 1 || zstdLevel > 19) {
             throw new IllegalArgumentException("zstd level " + zstdLevel + " is outside 1..19");
+        }
+        if (id != null && !id.matches("[0-9a-f]{32}")) {
+            throw new IllegalArgumentException("repository id '" + id + "' is not 32 lower-case hex digits");
         }
     }
 

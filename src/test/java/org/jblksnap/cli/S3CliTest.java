@@ -179,7 +179,8 @@ class S3CliTest {
         assertTrue(Files.notExists(dir.resolve("x")));
     }
 
-    private static void expect(ChildProcess.Result r, String text) {
+    /** A failure whose stderr is one line naming text (also CopyCliTest's). */
+    static void expect(ChildProcess.Result r, String text) {
         assertNotEquals(0, r.exit(), () -> r.command() + " succeeded");
         assertOneLine(r, text);
     }

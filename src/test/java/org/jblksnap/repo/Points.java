@@ -31,6 +31,12 @@ public final class Points {
      * not stored) and commits it; returns its id.
      */
     public static long commit(Repository repo, String device, byte[] content) throws IOException {
+        return commit(repo, device, content, null, null);
+    }
+
+    /** The same, as a point incremental to parent (null: none) with those stats (null: none). */
+    public static long commit(Repository repo, String device, byte[] content, Long parent, PointStats stats)
+            throws IOException {
         Geometry g = new Geometry(content.length, repo.blockSize(), repo.chunkSize());
         PackStore packs = repo.packs();
         HashList index = new HashList(g.blockCount());
@@ -52,7 +58,7 @@ public final class Points {
             }
         }
         return repo.commit(new PointMeta(device, content.length, repo.blockSize(), repo.chunkSize(),
-                Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, null, "test", null), index);
+                Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, parent, "test", stats), index);
     }
 
     /** What a function of an open repository gives. */

@@ -1,0 +1,171 @@
+package org.jblksnap.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.jblksnap.cli.S3CliTest.expect;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.List;
+
+import org.jblksnap.daemon.JblksnapProcess;
+import org.jblksnap.testutil.ChildProcess;
+import org.jblksnap.testutil.MixedContent;
+import org.jblksnap.testutil.S3Gateway;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * `jblksnap copy` through the real command: an encrypted local repository copied into an
+ * encrypted bucket of the real S3 gateway (another password), then into a plain local
+ * repository; every point restores byte for byte from each, the second copy after an
+ * incremental backup reads only the chunks the backup changed, and bad input is one line on
+ * stderr with nothing written to the target.
+ */
+@Timeout(900)
+class CopyCliTest {
+    private static final int MIB = 1 << 20;
+    private static final long SIZE = 32L * MIB;
+    private static final int CBT_BLOCK = 64 << 10;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+    S3Gateway gw;
+    JblksnapProcess jb;
+    Path disk;
+    String s3;
+    String local;
+    NbdWrites writes;
+    Path pwLocal;
+    Path pwS3;
+
+    @BeforeEach
+    void start() throws Exception {
+        gw = S3Gateway.require();
+        s3 = gw.newRepo();
+        local = dir.resolve("local").toString();
+        pwLocal = Files.writeString(dir.resolve("pw-local"), "local secret\n");
+        pwS3 = Files.writeString(dir.resolve("pw-s3"), "off-site secret\n");
+        disk = MixedContent.mixed(dir.resolve("disk0.img"), SIZE, 1);
+        jb = new JblksnapProcess(dir.resolve("run"));
+        jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16");
+        writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), "disk0", SIZE, 7);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (jb != null) {
+            jb.close();
+        }
+        gw.close();
+    }
+
+    private Path backup(int n) throws Exception {
+        jb.ok("backup", "-d", "disk0", "--repo", local, "--password-file", pwLocal.toString(), "--storage",
+                dir.toString());
+        return Files.copy(disk, dir.resolve("ref-" + n + ".img"));
+    }
+
+    private JsonNode copy(String... args) throws Exception {
+        ChildProcess.Result r = jb.okAlone(concat(List.of("copy", "-j"), args));
+        assertTrue(r.err().contains("copied "), r.err());
+        System.out.println(String.join(" ", args) + "\n" + r.err()); // the summaries, in the test's output
+        return JSON.readTree(r.out());
+    }
+
+    private static String[] concat(List<String> head, String... tail) {
+        List<String> all = new java.util.ArrayList<>(head);
+        all.addAll(List.of(tail));
+        return all.toArray(String[]::new);
+    }
+
+    private void assertRestores(String repo, Path pw, String point, Path expected) throws Exception {
+        Path out = dir.resolve("restored.img");
+        List<String> args = new java.util.ArrayList<>(List.of("restore", "--repo", repo, "--point", point, "--to",
+                out.toString()));
+        if (pw != null) {
+            args.addAll(List.of("--password-file", pw.toString()));
+        }
+        jb.okAlone(args.toArray(String[]::new));
+        assertEquals(-1, Files.mismatch(expected, out), "point " + point + " of " + repo + " restores byte for byte");
+        Files.delete(out);
+    }
+
+    @Test
+    void localToS3ToLocalRestoresByteForByteAndCopiesOnlyWhatIsNew() throws Exception {
+        Path ref1 = backup(1);
+        JsonNode first = copy("--from", local, "--from-password-file", pwLocal.toString(), "--to", s3,
+                "--password-file", pwS3.toString());
+        assertEquals(1, first.get("copied").asInt(), first.toString());
+        assertEquals(1, first.get("points").get(0).get("copy").asInt());
+        long fullRead = first.get("read_bytes").asLong();
+        assertTrue(fullRead > SIZE / 4, first.toString());
+
+        BitSet touched = writes.randomWrites(0.02, CBT_BLOCK);
+        Path ref2 = backup(2);
+        JsonNode second = copy("--from", local, "--from-password-file", pwLocal.toString(), "--to", s3,
+                "--password-file", pwS3.toString());
+        assertEquals(1, second.get("copied").asInt(), second.toString());
+        assertEquals(1, second.get("skipped").asInt(), second.toString());
+        JsonNode p2 = second.get("points").get(0);
+        assertEquals(2, p2.get("point").asInt());
+        assertEquals(1, p2.get("parent").asInt(), "the parent's copy");
+        assertTrue(p2.get("read_chunks").asLong() <= touched.cardinality(), "only changed chunks are read: " + p2
+                + ", " + touched.cardinality() + " blocks written");
+        assertTrue(p2.get("read_bytes").asLong() <= (long) touched.cardinality() * CBT_BLOCK, p2.toString());
+        assertTrue(p2.get("new_chunks").asLong() <= touched.cardinality(), p2.toString());
+        JsonNode again = copy("--from", local, "--from-password-file", pwLocal.toString(), "--to", s3,
+                "--password-file", pwS3.toString());
+        assertEquals(0, again.get("copied").asInt());
+        assertEquals(0, again.get("read_bytes").asLong());
+
+        String back = dir.resolve("back").toString();
+        JsonNode third = copy("--from", s3, "--from-password-file", pwS3.toString(), "--to", back);
+        assertEquals(2, third.get("copied").asInt(), third.toString());
+        assertTrue(Files.notExists(Path.of(back, "keys")), "no credential for the target: not encrypted");
+
+        assertRestores(s3, pwS3, "1", ref1);
+        assertRestores(s3, pwS3, "2", ref2);
+        assertRestores(back, null, "1", ref1);
+        assertRestores(back, null, "2", ref2);
+        assertEquals("ok", jb.okAlone("verify", "--repo", s3, "--password-file", pwS3.toString()).get("result"));
+        assertEquals("ok", jb.okAlone("verify", "--repo", back).get("result"));
+        assertNotEquals(0, jb.runAlone("points", "--repo", s3, "--password-file", pwLocal.toString()).exit(),
+                "the bucket takes its own password, not the source's");
+    }
+
+    @Test
+    void badInputIsOneLineAndWritesNothing() throws Exception {
+        backup(1);
+        String bucket = S3Gateway.bucketOf(s3);
+        String from = "--from-password-file";
+        Path wrong = Files.writeString(dir.resolve("wrong"), "not it\n");
+        expect(jb.runAlone("copy", "--from", local, from, wrong.toString(), "--to", s3), "wrong password");
+        expect(jb.runAlone("copy", "--from", local, "--to", s3), "is encrypted");
+        expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "-d", "nosuch", "--to", s3),
+                "no point of device nosuch");
+        expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--point", "9", "--to", s3),
+                "no point 9");
+        expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--to", local), "the same repository");
+        assertEquals(List.of(), gw.objects(bucket), "nothing was written to the bucket");
+
+        jb.okAlone("copy", "--from", local, from, pwLocal.toString(), "--to", s3, "--password-file", pwS3.toString());
+        List<String> before = gw.objects(bucket).stream().map(S3Object::key).sorted().toList();
+        backup(2);
+        expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--to", s3, "--password-file",
+                wrong.toString()), "wrong password");
+        assertEquals(before, gw.objects(bucket).stream().map(S3Object::key).sorted().toList(),
+                "a wrong target password writes nothing");
+    }
+}
