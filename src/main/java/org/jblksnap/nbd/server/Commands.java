@@ -146,7 +146,8 @@ final class Commands {
             dataChunk(reply, cookie, offset, buf, 0, length, true);
             return reply;
         }
-        MemorySegment seg = MemorySegment.ofBuffer(buf);
+        // Made when a granule's first 8 bytes are zero, which most data granules' are not.
+        MemorySegment seg = null;
         int runStart = 0;
         boolean runZero = false;
         int chunks = 0;
@@ -154,7 +155,13 @@ final class Commands {
         while (p < length) {
             int end = Math.min(length, p + HOLE_GRANULE - (int) ((offset + p) & (HOLE_GRANULE - 1)));
             // Most data granules start with a non-zero byte: checking 8 bytes settles those.
-            boolean zero = buf.getLong(p) == 0 && MemorySegment.mismatch(seg, p, end, ZERO_SEGMENT, 0, end - p) < 0;
+            boolean zero = false;
+            if (buf.getLong(p) == 0) {
+                if (seg == null) {
+                    seg = MemorySegment.ofBuffer(buf);
+                }
+                zero = MemorySegment.mismatch(seg, p, end, ZERO_SEGMENT, 0, end - p) < 0;
+            }
             if (p == 0) {
                 runZero = zero;
             } else if (zero != runZero) {

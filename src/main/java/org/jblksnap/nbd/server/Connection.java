@@ -98,10 +98,12 @@ final class Connection implements ExportRegistry.User {
     /** Buffer memory in flight: taken when a request is read, given back when its reply is out. */
     private final Semaphore budget = new Semaphore(BUDGET_UNITS);
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
-    /** The handshake, then the rest of each request once its first byte came. */
-    private final Deadline readDue = new Deadline();
+    /** The handshake. */
+    private final Deadline handshakeDue;
+    /** The rest of each request once its first byte came (its header, then its payload). */
+    private final Deadline readDue;
     /** Each write of replies. */
-    private final Deadline writeDue = new Deadline();
+    private final Deadline writeDue;
     private final long requestTimeoutNanos;
 
     private final ReentrantLock readLock = new ReentrantLock();
@@ -119,21 +121,27 @@ final class Connection implements ExportRegistry.User {
         this.tls = tls;
         this.peer = peer;
         this.requestTimeoutNanos = server.limits().requestTimeout().toNanos();
+        this.handshakeDue = new Deadline(server.limits().handshakeTimeout().toNanos());
+        this.readDue = new Deadline(requestTimeoutNanos);
+        this.writeDue = new Deadline(requestTimeoutNanos);
         this.in = new WireReader(channel, "client", READ_BUFFER);
-        this.out = new ReplyWriter(channel, this::close, writeDue, requestTimeoutNanos);
+        this.out = new ReplyWriter(channel, this::close, writeDue);
     }
 
-    /** True when a step of this connection passed its deadline (the server then closes it). */
+    /**
+     * True when a step of this connection passed its deadline (the server then closes it).
+     * Called by the server's watchdog alone (see {@link Deadline#passed}).
+     */
     boolean overdue(long now) {
-        return readDue.passed(now) || writeDue.passed(now);
+        return handshakeDue.passed(now) | readDue.passed(now) | writeDue.passed(now);
     }
 
     /** Serves the connection to its end; never throws. */
     void run() {
         try {
-            readDue.in(server.limits().handshakeTimeout().toNanos());
+            handshakeDue.start();
             Session s = new ServerHandshake(channel, in, tls, server.exports(), this, server.maxPayload(), peer).run();
-            readDue.clear();
+            handshakeDue.clear();
             if (s == null || !activate(s)) {
                 return;
             }
@@ -259,7 +267,7 @@ final class Connection implements ExportRegistry.User {
         // Idle between requests for as long as the client likes; once a request has begun,
         // it must arrive whole in time (its payload included, not the wait for memory).
         in.need(1, "between requests");
-        readDue.in(requestTimeoutNanos);
+        readDue.start();
         in.need(Nbd.REQUEST_HEADER, "in a request header");
         readDue.clear();
         int magic = in.getInt();
@@ -300,7 +308,7 @@ final class Connection implements ExportRegistry.User {
                 budget.release(cost);
                 throw e;
             }
-            readDue.in(requestTimeoutNanos);
+            readDue.start();
             try {
                 in.readFully(payload, "in the middle of a WRITE payload");
             } catch (IOException e) {

@@ -26,7 +26,6 @@ final class ReplyWriter {
     private final GatheringByteChannel channel;
     private final Runnable onFailure;
     private final Deadline deadline;
-    private final long timeoutNanos;
     private final ConcurrentLinkedQueue<Reply> queue = new ConcurrentLinkedQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
     // guarded by lock: what its holder is sending; staging is allocated with the first reply,
@@ -38,12 +37,11 @@ final class ReplyWriter {
     /** A write failed: the connection is closing, later replies are completed unsent. */
     private boolean failed;
 
-    /** @param deadline set around each write to timeoutNanos */
-    ReplyWriter(GatheringByteChannel channel, Runnable onFailure, Deadline deadline, long timeoutNanos) {
+    /** @param deadline started and cleared around each write */
+    ReplyWriter(GatheringByteChannel channel, Runnable onFailure, Deadline deadline) {
         this.channel = channel;
         this.onFailure = onFailure;
         this.deadline = deadline;
-        this.timeoutNanos = timeoutNanos;
     }
 
     void send(Reply reply) {
@@ -122,7 +120,7 @@ final class ReplyWriter {
 
     private void write() throws IOException {
         if (gathered > 0) {
-            deadline.in(timeoutNanos);
+            deadline.start();
             try {
                 Wire.writeFully(channel, gather, 0, gathered);
             } finally {

@@ -144,8 +144,15 @@ public final class NbdChannel implements ScatteringByteChannel, GatheringByteCha
         }
     }
 
+    /**
+     * Without TLS, one read(2) on the socket: no array, no scattering readv. This is the
+     * request stream's read in the transmission phase, once or more per request.
+     */
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        if (engine == null) {
+            return socket.read(dst);
+        }
         return (int) read(new ByteBuffer[] {dst}, 0, 1);
     }
 
@@ -239,8 +246,12 @@ public final class NbdChannel implements ScatteringByteChannel, GatheringByteCha
         }
     }
 
+    /** Without TLS, one write(2) on the socket, as {@link #read(ByteBuffer)}. */
     @Override
     public int write(ByteBuffer src) throws IOException {
+        if (engine == null) {
+            return socket.write(src);
+        }
         return (int) write(new ByteBuffer[] {src}, 0, 1);
     }
 
