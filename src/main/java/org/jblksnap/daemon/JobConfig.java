@@ -1,5 +1,6 @@
 package org.jblksnap.daemon;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.ZoneId;
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.List;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
 import org.jblksnap.repo.KeyFiles;
+import org.jblksnap.repo.ObjectStore;
 import org.jblksnap.repo.RepositoryLocation;
 import org.jblksnap.repo.Retention;
 
@@ -31,9 +33,11 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param keys the password_file or key_file that unlocks an encrypted repository (read by each run)
  * @param verify when to verify the repository, or null
  * @param storage where the run's snapshot keeps its difference storage
+ * @param copyTo a second repository (a directory or an s3: URL) each backup's points are copied to, or null
+ * @param copyKeys what unlocks copyTo: copy_password_file or copy_key_file, else the job's own keys
  */
 record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, JobSchedule schedule,
-        Retention retention, JobSchedule verify, Path storage, long limit) {
+        Retention retention, JobSchedule verify, Path storage, long limit, String copyTo, KeyFiles copyKeys) {
     static final long DEFAULT_LIMIT = 4L << 30;
 
     static JobConfig parse(JsonNode v, ZoneId zone) {
@@ -50,6 +54,9 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         String repo = null;
         String passwordFile = null;
         String keyFile = null;
+        String copyTo = null;
+        String copyPasswordFile = null;
+        String copyKeyFile = null;
         JobSchedule schedule = null;
         JobSchedule verify = null;
         String storage = System.getProperty("java.io.tmpdir");
@@ -74,8 +81,9 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
                 case "verify" -> verify = JobSchedule.parse(job + ": verify", x.asText(), zone);
                 case "storage" -> storage = x.asText();
                 case "limit" -> limit = Sizes.parse(job + ": limit", x.asText());
-                case "copy_to" -> throw new InvalidArgumentException(job + ": copy_to is not available yet (this "
-                        + "jblksnap has no copy to a second repository); remove it");
+                case "copy_to" -> copyTo = x.asText();
+                case "copy_password_file" -> copyPasswordFile = x.asText();
+                case "copy_key_file" -> copyKeyFile = x.asText();
                 default -> {
                     int rule = f.startsWith("keep_") ? Retention.RULES.indexOf(f.substring(5)) : -1;
                     if (rule < 0) {
@@ -108,7 +116,27 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         }
         KeyFiles keys = new KeyFiles(passwordFile == null ? null : Path.of(passwordFile),
                 keyFile == null ? null : Path.of(keyFile)).absolute();
+        if ((copyPasswordFile != null || copyKeyFile != null) && copyTo == null) {
+            throw new InvalidArgumentException(job + ": copy_password_file and copy_key_file need copy_to");
+        }
+        if (copyPasswordFile != null && copyKeyFile != null) {
+            throw new InvalidArgumentException(job + ": give copy_password_file or copy_key_file, not both");
+        }
+        KeyFiles copyKeys = copyPasswordFile == null && copyKeyFile == null ? keys
+                : new KeyFiles(copyPasswordFile == null ? null : Path.of(copyPasswordFile),
+                        copyKeyFile == null ? null : Path.of(copyKeyFile)).absolute();
+        if (copyTo != null) {
+            try (ObjectStore checked = RepositoryLocation.open(copyTo)) {
+                // a malformed location fails at load, not at the first run
+            } catch (IOException | RuntimeException e) {
+                throw new InvalidArgumentException(job + ": copy_to: " + e.getMessage());
+            }
+            copyTo = RepositoryLocation.absolute(copyTo);
+            if (copyTo.equals(RepositoryLocation.absolute(repo))) {
+                throw new InvalidArgumentException(job + ": copy_to is the job's own repository");
+            }
+        }
         return new JobConfig(name, List.copyOf(devices), RepositoryLocation.absolute(repo), keys, schedule, retention,
-                verify, Path.of(storage), limit);
+                verify, Path.of(storage), limit, copyTo, copyKeys);
     }
 }

@@ -8,6 +8,7 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -25,6 +26,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.backup.BackupSummary;
+import org.jblksnap.backup.CopySummary;
+import org.jblksnap.backup.PointCopier;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Verifier;
 import org.jblksnap.backup.VerifyReport;
@@ -37,6 +40,7 @@ import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.repo.KeyFiles;
+import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PruneReport;
 import org.jblksnap.repo.Pruner;
 import org.jblksnap.repo.Repository;
@@ -378,6 +382,14 @@ final class Jobs implements AutoCloseable {
                 result = JobRun.FAILED;
                 message = "the backup is committed, but the prune failed: " + describe(e);
             }
+            if (j.copyTo() != null) {
+                try {
+                    message += "; " + copy(j, progress.apply(j.name()));
+                } catch (IOException | RuntimeException e) {
+                    result = JobRun.FAILED;
+                    message += "; the backup is committed, but the copy to " + j.copyTo() + " failed: " + describe(e);
+                }
+            }
         } catch (IOException | RuntimeException e) {
             result = JobRun.FAILED;
             message = describe(e);
@@ -391,6 +403,32 @@ final class Jobs implements AutoCloseable {
         JobRun end = r.finished(clock.instant(), result, message, read, stored,
                 done.stream().map(BackupSummary::pointId).toList());
         return end;
+    }
+
+    /**
+     * Copies to the job's second repository every point of its devices that it lacks (created
+     * there when missing, encrypted when the job names a password or key file for it): what
+     * `jblksnap copy` does. Its own retention does not apply there; prune it on its own.
+     */
+    private static String copy(JobConfig j, Progress progress) throws IOException {
+        int copied = 0;
+        long stored = 0;
+        try (Repository from = Repository.open(j.repo(), false, j.keys());
+                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis(), j.copyKeys())) {
+            List<Point> points = new ArrayList<>();
+            for (String d : j.devices()) {
+                points.addAll(from.points().list(d));
+            }
+            points.sort(Comparator.comparingLong(Point::id));
+            PointCopier.Report report = new PointCopier(from, to, progress, Runtime.getRuntime().availableProcessors())
+                    .copy(points);
+            for (CopySummary c : report.copied()) {
+                copied++;
+                stored += c.storedBytes();
+            }
+        }
+        return "copied " + copied + " point" + (copied == 1 ? "" : "s") + " to " + j.copyTo() + " (" + stored
+                + " bytes stored)";
     }
 
     private JobRun verify(Active a, JobRun r) {

@@ -1,5 +1,6 @@
 package org.jblksnap.daemon;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -27,7 +28,9 @@ import org.jblksnap.control.ControlHandler;
 import org.jblksnap.control.ControlProtocol;
 import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Point;
+import org.jblksnap.repo.Points;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.testutil.Await;
 import org.junit.jupiter.api.AfterEach;
@@ -190,6 +193,44 @@ class JobsTest {
         assertTrue(daemon.engine().collect().isEmpty(), "every run destroyed its snapshot");
     }
 
+    /**
+     * A job with an encrypted repository and copy_to: each run backs up, prunes its own
+     * repository, then copies what the second one lacks (encrypted there under its own
+     * password), so the second keeps points the first pruned; both restore.
+     */
+    @Test
+    void aJobCopiesItsPointsToItsSecondRepository() throws Exception {
+        Path pw = Files.writeString(dir.resolve("pw"), "local password");
+        Path offsite = Files.writeString(dir.resolve("offsite-pw"), "off-site password");
+        Jobs jobs = jobs(job("{'name': 'nightly', 'devices': ['disk1'], 'repo': '" + repo("local") + "',"
+                + " 'password_file': '" + pw + "', 'copy_to': '" + repo("offsite") + "', 'copy_password_file': '"
+                + offsite + "', 'schedule': '0 2 * * *', 'keep_last': 1}"));
+        byte[][] states = new byte[2][];
+        for (int run = 1; run <= 2; run++) {
+            if (run == 2) {
+                daemon.engine().tracker("disk1").write(1 << 20, ByteBuffer.wrap(new byte[8192]));
+            }
+            states[run - 1] = Files.readAllBytes(dir.resolve("disk1.img"));
+            JsonNode r = verb(jobs, "job_run", args().put("name", "nightly"));
+            assertTrue(r.path("ok").asBoolean(), r.toString());
+            assertTrue(r.path("result").path("message").asText().contains("copied 1 point to " + repo("offsite")),
+                    r.toString());
+        }
+        KeyFiles local = new KeyFiles(pw, null);
+        KeyFiles remote = new KeyFiles(offsite, null);
+        try (Repository r = Repository.open(repo("local"), false, local)) {
+            assertEquals(List.of(2L), r.points().ids(), "keep_last 1 in the job's own repository");
+        }
+        try (Repository r = Repository.open(repo("offsite"), false, remote)) {
+            assertTrue(r.config().encrypted());
+            assertEquals(List.of(1L, 2L), r.points().ids(), "the second repository keeps what it got");
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(states[i], Points.read(r, i + 1L), "copied point " + (i + 1));
+            }
+        }
+        assertTrue(daemon.engine().collect().isEmpty());
+    }
+
     @Test
     void aTimeMissedWhileTheDaemonWasDownRunsOnceAtStart() throws Exception {
         JobConfig hourly = job("{'name': 'hourly', 'devices': ['disk0'], 'repo': '" + repo("r") + "',"
@@ -342,8 +383,12 @@ class JobsTest {
                 + "day-of-week)", "{" + base + ", 'schedule': '0 2 * *', 'keep_last': 1}");
         assertRefused("job j: a retention needs at least one keep rule (keep_last, keep_hourly, keep_daily, keep_weekly, "
                 + "keep_monthly, keep_yearly; -1 keeps all)", "{" + base + ", 'schedule': '0 2 * * *'}");
-        assertRefused("job j: copy_to is not available yet", "{" + base + ", 'schedule': '0 2 * * *', 'keep_last': 1, "
-                + "'copy_to': 's3:https://s3.example/b'}");
+        assertRefused("job j: copy_to: malformed repository URL 's3:ftp://s3.example/b'", "{" + base
+                + ", 'schedule': '0 2 * * *', 'keep_last': 1, 'copy_to': 's3:ftp://s3.example/b'}");
+        assertRefused("job j: copy_to is the job's own repository", "{" + base + ", 'schedule': '0 2 * * *', "
+                + "'keep_last': 1, 'copy_to': '/srv/r/'}");
+        assertRefused("job j: copy_password_file and copy_key_file need copy_to", "{" + base + ", 'schedule': "
+                + "'0 2 * * *', 'keep_last': 1, 'copy_password_file': '/pw'}");
         assertRefused("job j: verify '61 * * * *' is not a cron schedule", "{" + base + ", 'schedule': '0 2 * * *', "
                 + "'keep_last': 1, 'verify': '61 * * * *'}");
         assertRefused("job j: unknown field 'keep_forever'", "{" + base + ", 'schedule': '0 2 * * *', 'keep_forever': 1}");
