@@ -18,6 +18,7 @@ import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.repo.RepositoryLocation;
+import org.jblksnap.repo.S3Credentials;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
 
@@ -107,6 +108,13 @@ final class BackupCommand implements Callable<Integer> {
         }
         if (k.keyFile() != null) {
             args.put("key_file", k.keyFile().toString());
+        }
+        S3Credentials s3 = S3Credentials.fromEnvironment();
+        if (repo.startsWith("s3:")) {
+            // the bucket is reached with this command's keys, as when it reached it itself
+            ObjectNode aws = args.putObject("s3");
+            aws.put("access_key_id", s3.accessKeyId()).put("secret_access_key", s3.secretAccessKey())
+                    .put("session_token", s3.sessionToken()).put("region", s3.region());
         }
         Progress progress = Progress.forConsole(System.err);
         JsonNode r;

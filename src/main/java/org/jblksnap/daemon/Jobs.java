@@ -46,6 +46,7 @@ import org.jblksnap.repo.Pruner;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.repo.RepositoryLocation;
+import org.jblksnap.repo.S3Credentials;
 import org.jblksnap.repo.Retention;
 import org.jblksnap.snapshot.SnapshotManager;
 
@@ -563,7 +564,11 @@ final class Jobs implements AutoCloseable {
         })) {
             queue.acquire(queued);
             waiting.set(false);
-            try (Repository r = Repository.openOrCreate(repo, config, keys)) {
+            JsonNode aws = a.path("s3");
+            S3Credentials s3 = new S3Credentials(aws.path("access_key_id").textValue(),
+                    aws.path("secret_access_key").textValue(), aws.path("session_token").textValue(),
+                    aws.path("region").textValue());
+            try (Repository r = Repository.openOrCreate(RepositoryLocation.open(repo, s3), config, keys)) {
                 run.run(r, progress, done);
             } finally {
                 queue.release(queued);

@@ -24,6 +24,11 @@ public final class RepositoryLocation {
 
     /** The store at that location (not contacted yet). */
     public static ObjectStore open(String spec) throws InvalidArgumentException {
+        return open(spec, S3Credentials.NONE);
+    }
+
+    /** The same, a bucket reached with the keys and region given when they are named. */
+    public static ObjectStore open(String spec, S3Credentials s3) throws InvalidArgumentException {
         if (!spec.startsWith(S3)) {
             if (spec.isEmpty()) {
                 throw new InvalidArgumentException("empty repository location");
@@ -59,7 +64,7 @@ public final class RepositoryLocation {
             throw malformed(spec, "an empty part in the prefix");
         }
         URI endpoint = URI.create(uri.getScheme() + "://" + uri.getRawAuthority());
-        return new S3Store(spec.replaceAll("/+$", ""), endpoint, bucket, prefix);
+        return new S3Store(spec.replaceAll("/+$", ""), endpoint, bucket, prefix, s3);
     }
 
     private static InvalidArgumentException malformed(String spec, String why) {

@@ -15,9 +15,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProviderChain;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.SystemPropertyCredentialsProvider;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
@@ -68,19 +71,25 @@ public final class S3Store implements ObjectStore {
         }
     };
 
-    S3Store(String location, URI endpoint, String bucket, String prefix) {
+    /** @param given keys and region a client named (the daemon backing up for it), or {@link S3Credentials#NONE} */
+    S3Store(String location, URI endpoint, String bucket, String prefix, S3Credentials given) {
         this.location = location;
         this.endpoint = endpoint;
         this.bucket = bucket;
         this.base = prefix.isEmpty() ? "" : prefix + "/";
         this.s3 = S3Client.builder()
                 .endpointOverride(endpoint)
-                .region(region())
+                .region(given.region() != null ? Region.of(given.region()) : region())
                 .forcePathStyle(true)
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .credentialsProvider(AwsCredentialsProviderChain.of(EnvironmentVariableCredentialsProvider.create(),
-                        SystemPropertyCredentialsProvider.create(), ProfileCredentialsProvider.create()))
+                .credentialsProvider(given.hasKeys()
+                        ? StaticCredentialsProvider.create(given.sessionToken() == null
+                                ? AwsBasicCredentials.create(given.accessKeyId(), given.secretAccessKey())
+                                : AwsSessionCredentials.create(given.accessKeyId(), given.secretAccessKey(),
+                                        given.sessionToken()))
+                        : AwsCredentialsProviderChain.of(EnvironmentVariableCredentialsProvider.create(),
+                                SystemPropertyCredentialsProvider.create(), ProfileCredentialsProvider.create()))
                 .httpClientBuilder(ApacheHttpClient.builder()
                         .maxConnections(32)
                         .connectionTimeout(Duration.ofSeconds(10))
