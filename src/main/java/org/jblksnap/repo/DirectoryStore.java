@@ -139,21 +139,16 @@ public final class DirectoryStore implements ObjectStore {
     @Override
     public void put(String name, ByteBuffer content) throws IOException {
         Path target = path(name);
+        makeParent(target);
         AtomicFiles.replace(target, content);
         AtomicFiles.syncDirectory(target.getParent());
     }
 
-    /**
-     * Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. A
-     * missing directory ({@code keys/} of a new encrypted repository) is made, and its parent synced.
-     */
+    /** Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. */
     @Override
     public boolean create(String name, ByteBuffer content) throws IOException {
         Path target = path(name);
-        if (!Files.isDirectory(target.getParent())) {
-            Files.createDirectories(target.getParent());
-            AtomicFiles.syncDirectory(target.getParent().getParent());
-        }
+        makeParent(target);
         Path tmp = AtomicFiles.writeTemporary(target.getParent(), content);
         try {
             Files.createLink(target, tmp);
@@ -164,6 +159,14 @@ public final class DirectoryStore implements ObjectStore {
         }
         AtomicFiles.syncDirectory(target.getParent());
         return true;
+    }
+
+    /** A missing directory ({@code keys/}, {@code index/}, made on first use) is made, and its parent synced. */
+    private static void makeParent(Path target) throws IOException {
+        if (!Files.isDirectory(target.getParent())) {
+            Files.createDirectories(target.getParent());
+            AtomicFiles.syncDirectory(target.getParent().getParent());
+        }
     }
 
     @Override

@@ -124,7 +124,8 @@ final class PackAppender implements AutoCloseable {
 
     /**
      * Finishes the open pack and waits for those being finished; then fsyncs the directories
-     * the next point needs synced.
+     * the next point needs synced, and writes the persistent index of the packs finished since
+     * the last flush ({@link PackIndexes}).
      */
     synchronized void flush() throws IOException {
         checkWritable();
@@ -143,6 +144,7 @@ final class PackAppender implements AutoCloseable {
         }
         checkWritable();
         store.sync();
+        catalog.writeIndex();
     }
 
     private void finish(PackWriter w, int number) throws IOException {
@@ -155,7 +157,7 @@ final class PackAppender implements AutoCloseable {
                 throw broken(e);
             }
         }
-        catalog.finished(number, size);
+        catalog.finished(number, size, w.entries());
     }
 
     private IOException broken(Exception e) {

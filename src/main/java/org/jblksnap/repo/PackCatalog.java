@@ -44,6 +44,10 @@ final class PackCatalog {
     private final Map<Integer, PackWriter> writing = new HashMap<>();
     private final Set<String> seen = new HashSet<>();
     private final Map<String, String> damaged = new TreeMap<>();
+    /** The persistent index objects read so far. */
+    private final Set<String> seenIndexes = new HashSet<>();
+    /** Packs this handle finished that no index object names yet. */
+    private final List<PackIndexes.IndexedPack> unindexed = new ArrayList<>();
 
     PackCatalog(ObjectStore store, ObjectCodec codec) {
         this.store = store;
@@ -166,12 +170,24 @@ final class PackCatalog {
         table().put(type, h, pack, offset, length);
     }
 
-    /** The pack of that number is whole in the store, of that size. */
-    synchronized void finished(int number, long size) {
+    /** The pack of that number is whole in the store, of that size, with those entries. */
+    synchronized void finished(int number, long size, List<PackFile.Entry> entries) {
         String name = packs.get(number);
         writing.remove(number);
         sizes.put(name, size);
         seen.add(name);
+        unindexed.add(new PackIndexes.IndexedPack(name, size, entries));
+    }
+
+    /**
+     * Writes a persistent index object for the packs finished since the last one (they must be
+     * durable already): the next process reads it instead of their footers.
+     */
+    synchronized void writeIndex() throws IOException {
+        if (!unindexed.isEmpty()) {
+            seenIndexes.add(PackIndexes.write(store, codec, unindexed));
+            unindexed.clear();
+        }
     }
 
     /** Forgets every pack, so that the next use reads them all again (after prune changed them). */
@@ -182,6 +198,7 @@ final class PackCatalog {
         writing.clear();
         seen.clear();
         damaged.clear();
+        seenIndexes.clear();
     }
 
     /** Every finished pack in the store, sorted by name (foreign names are skipped). */
@@ -203,9 +220,33 @@ final class PackCatalog {
         return table;
     }
 
-    /** Reads the index of every pack not read yet into the table. */
+    /**
+     * Reads the entries of every pack not read yet into the table: first from the persistent
+     * index objects not read yet (a pack they name is taken from them when it is listed with the
+     * same size), then each remaining pack's own index, by its footer.
+     */
     private synchronized void scan() throws IOException {
-        for (ObjectStore.Stored o : packObjects()) {
+        List<ObjectStore.Stored> listed = packObjects();
+        Map<String, Long> present = new HashMap<>();
+        listed.forEach(o -> present.put(o.name(), o.size()));
+        for (String index : PackIndexes.list(store)) {
+            if (!seenIndexes.add(index)) {
+                continue;
+            }
+            Map<String, PackIndexes.IndexedPack> named;
+            try {
+                named = PackIndexes.read(store, codec, index);
+            } catch (IOException damagedOrGone) {
+                continue; // the packs' own indexes serve instead
+            }
+            for (PackIndexes.IndexedPack ip : named.values()) {
+                Long size = present.get(ip.name());
+                if (size != null && size == ip.size() && seen.add(ip.name())) {
+                    add(ip.name(), size, ip.entries());
+                }
+            }
+        }
+        for (ObjectStore.Stored o : listed) {
             String p = o.name();
             if (!seen.add(p)) {
                 continue;
@@ -218,12 +259,17 @@ final class PackCatalog {
                         : "pack " + store.describe(p) + ": " + IoMessages.reason(e));
                 continue;
             }
-            int number = packs.size();
-            packs.add(p);
-            sizes.put(p, o.size());
-            for (PackFile.Entry e : entries) {
-                table.put(e.type(), e.hash(), number, e.offset(), e.length());
-            }
+            add(p, o.size(), entries);
+        }
+    }
+
+    /** Numbers a finished pack and puts its entries in the table. */
+    private void add(String pack, long size, List<PackFile.Entry> entries) {
+        int number = packs.size();
+        packs.add(pack);
+        sizes.put(pack, size);
+        for (PackFile.Entry e : entries) {
+            table.put(e.type(), e.hash(), number, e.offset(), e.length());
         }
     }
 
