@@ -21,7 +21,9 @@ import org.jblksnap.error.IoMessages;
  * ({@link #damagedPacks}): what it holds counts as absent, so a backup stores it again. A
  * hash stored in several packs (after a crash, or by concurrent backups) is found in the first
  * pack read. A lookup that misses reads the packs finished since by other processes
- * ({@link #locate}) before it reports the entry missing. Pack names and layout:
+ * ({@link #locate}) before it reports the entry missing. The packs a prune's marker condemned
+ * (read before the packs, when the table is loaded) are read last and count as absent for dedup
+ * ({@link #dedupEntry}): what they hold is stored again. Pack names and layout:
  * {@code docs/REPOSITORY.md#pack-files}.
  *
  * <p>Thread-safe: its fields are guarded by its monitor (lock order: {@link PackStore}).
@@ -44,6 +46,9 @@ final class PackCatalog {
     private final Map<Integer, PackWriter> writing = new HashMap<>();
     private final Set<String> seen = new HashSet<>();
     private final Map<String, String> damaged = new TreeMap<>();
+    /** The packs some prune's marker condemned when the table was loaded, and their numbers. */
+    private Set<String> condemned = Set.of();
+    private final java.util.BitSet condemnedNumbers = new java.util.BitSet();
 
     PackCatalog(ObjectStore store, ObjectCodec codec) {
         this.store = store;
@@ -62,6 +67,38 @@ final class PackCatalog {
     /** The number of the table's entry for (type, h), or -1. */
     int entryNumber(EntryType type, Hash h) throws IOException {
         return table().find(type, h);
+    }
+
+    /**
+     * The number of the entry for (type, h) a backup may refer to instead of storing it again,
+     * or -1: none is stored, or its copy is in a condemned pack, which counts as absent for dedup
+     * ({@code docs/REPOSITORY.md#verify-and-prune}).
+     */
+    int dedupEntry(EntryType type, Hash h) throws IOException {
+        int n = entryNumber(type, h);
+        if (n < 0) {
+            return -1;
+        }
+        synchronized (this) {
+            return condemnedNumbers.get(table.location(n).pack()) ? -1 : n;
+        }
+    }
+
+    /** Whether the pack of that number was condemned by a prune's marker when the table was loaded. */
+    synchronized boolean isCondemned(int number) {
+        return condemnedNumbers.get(number);
+    }
+
+    /** The packs condemned when the table was loaded, by name. */
+    synchronized Set<String> condemned() throws IOException {
+        table();
+        return condemned;
+    }
+
+    /** Reads the packs finished since the table was loaded (prune: they count as live copies). */
+    synchronized void refresh() throws IOException {
+        table();
+        scan();
     }
 
     /** Whether an entry of that type and hash is stored (in a pack whose index reads). */
@@ -163,7 +200,15 @@ final class PackCatalog {
 
     /** Records an entry appended to the pack of that number (unless one is recorded already). */
     void record(EntryType type, Hash h, int pack, long offset, int length) throws IOException {
-        table().put(type, h, pack, offset, length);
+        EntryTable t = table();
+        if (!t.put(type, h, pack, offset, length)) {
+            synchronized (this) {
+                int n = t.find(type, h);
+                if (condemnedNumbers.get(t.location(n).pack())) {
+                    t.relocate(n, pack, offset, length); // stored again beside a condemned copy
+                }
+            }
+        }
     }
 
     /** The pack of that number is whole in the store, of that size. */
@@ -182,6 +227,8 @@ final class PackCatalog {
         writing.clear();
         seen.clear();
         damaged.clear();
+        condemned = Set.of();
+        condemnedNumbers.clear();
     }
 
     /** Every finished pack in the store, sorted by name (foreign names are skipped). */
@@ -194,6 +241,8 @@ final class PackCatalog {
         if (table == null) {
             table = new EntryTable();
             try {
+                // the markers before the packs: a marker gone by now had its packs deleted before
+                condemned = Condemned.packs(Condemned.list(store));
                 scan();
             } catch (IOException | RuntimeException e) {
                 forget(); // the next use scans again, never with a table half loaded
@@ -203,9 +252,14 @@ final class PackCatalog {
         return table;
     }
 
-    /** Reads the index of every pack not read yet into the table. */
+    /**
+     * Reads the index of every pack not read yet into the table; condemned packs last, so that
+     * reads use another copy where there is one.
+     */
     private synchronized void scan() throws IOException {
-        for (ObjectStore.Stored o : packObjects()) {
+        List<ObjectStore.Stored> objects = new ArrayList<>(packObjects());
+        objects.sort(java.util.Comparator.comparing(o -> condemned.contains(o.name())));
+        for (ObjectStore.Stored o : objects) {
             String p = o.name();
             if (!seen.add(p)) {
                 continue;
@@ -221,6 +275,9 @@ final class PackCatalog {
             int number = packs.size();
             packs.add(p);
             sizes.put(p, o.size());
+            if (condemned.contains(p)) {
+                condemnedNumbers.set(number);
+            }
             for (PackFile.Entry e : entries) {
                 table.put(e.type(), e.hash(), number, e.offset(), e.length());
             }
