@@ -363,7 +363,7 @@ final class Jobs implements AutoCloseable {
                     RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE), j.keys())) {
                 run.run(repo, progress.apply(j.name()), done);
             }
-            try (Repository repo = Repository.open(j.repo(), true, j.keys())) {
+            try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
                 message = "pruned: " + p.format();
             } catch (IOException | RuntimeException e) {

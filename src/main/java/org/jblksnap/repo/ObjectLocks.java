@@ -108,8 +108,8 @@ final class ObjectLocks implements ObjectStore.Lock {
     }
 
     /** The lock objects rewritten within the bound, by name. */
-    static Set<String> live(ObjectStore store) throws IOException {
-        Instant staleBefore = Instant.now().minus(stale());
+    static Set<String> live(ObjectStore store, Duration stale) throws IOException {
+        Instant staleBefore = Instant.now().minus(stale);
         Set<String> live = new TreeSet<>();
         for (ObjectStore.Stored o : store.list(PREFIX)) {
             if (!o.modified().isBefore(staleBefore)) {

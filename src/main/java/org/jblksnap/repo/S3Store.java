@@ -269,7 +269,7 @@ public final class S3Store implements ObjectStore {
 
     @Override
     public java.util.Set<String> liveLocks() throws IOException {
-        return ObjectLocks.live(this);
+        return ObjectLocks.live(this, ObjectLocks.stale());
     }
 
     @Override
