@@ -162,20 +162,30 @@ final class ObjectLocks implements ObjectStore.Lock {
         return name;
     }
 
+    /**
+     * Rewrites the object (a failed request is no failure while an earlier rewrite is recent
+     * enough) and returns when the last successful rewrite started: the object has looked alive
+     * to every prune since then, and will until a whole bound after it.
+     */
     @Override
     public long checkHeld() throws IOException {
-        long ticket = System.nanoTime();
-        rewrite();
+        try {
+            rewrite();
+        } catch (IOException tryLater) {
+            // judged below by the last rewrite that succeeded
+        }
         synchronized (this) {
+            checkLapse(System.nanoTime());
             if (lapsed) {
                 throw new RepositoryException("the lock " + store.describe(name) + " of this process lapsed (not"
                         + " rewritten for over " + stale.toSeconds() / 2 + " s): a prune may have taken this process"
                         + " for dead, so nothing more is committed or deleted through it");
             }
-            return ticket;
+            return lastWritten;
         }
     }
 
+    /** Fails unless less than half the bound passed since the rewrite checkHeld returned. */
     @Override
     public void checkSince(long ticket) throws IOException {
         synchronized (this) {
@@ -186,7 +196,7 @@ final class ObjectLocks implements ObjectStore.Lock {
             lapsed = true;
         }
         throw new RepositoryException("the lock " + store.describe(name) + " of this process may have lapsed while"
-                + " it committed (over " + stale.toSeconds() / 2 + " s): the commit is undone");
+                + " it committed or deleted (over " + stale.toSeconds() / 2 + " s since it was last rewritten)");
     }
 
     @Override

@@ -84,23 +84,6 @@ final class PackCatalog {
         }
     }
 
-    /** Whether the pack of that number was condemned by a prune's marker when the table was loaded. */
-    synchronized boolean isCondemned(int number) {
-        return condemnedNumbers.get(number);
-    }
-
-    /** The packs condemned when the table was loaded, by name. */
-    synchronized Set<String> condemned() throws IOException {
-        table();
-        return condemned;
-    }
-
-    /** Reads the packs finished since the table was loaded (prune: they count as live copies). */
-    synchronized void refresh() throws IOException {
-        table();
-        scan();
-    }
-
     /** Whether an entry of that type and hash is stored (in a pack whose index reads). */
     boolean contains(EntryType type, Hash h) throws IOException {
         return entryNumber(type, h) >= 0;

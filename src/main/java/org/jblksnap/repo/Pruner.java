@@ -79,6 +79,7 @@ public final class Pruner {
         final Set<String> deleted = new HashSet<>();
         long ticket;
         long ticketAt;
+        boolean leased;
 
         int removedPacks;
         int rewrittenPacks;
@@ -100,9 +101,10 @@ public final class Pruner {
         /** Fails unless this prune's lock is still held (a prune taken for dead must not delete). */
         void checkLease() throws IOException {
             long now = System.nanoTime();
-            if (ticketAt == 0 || now - ticketAt > RECHECK_NANOS) {
+            if (!leased || now - ticketAt > RECHECK_NANOS) {
                 ticket = lock.checkHeld();
                 ticketAt = now;
+                leased = true;
             }
             lock.checkSince(ticket);
         }
@@ -312,6 +314,7 @@ public final class Pruner {
          */
         void mark() throws IOException {
             Set<String> condemned = condemned();
+            condemned.addAll(deleted); // a copy there is no copy
             List<String> now = new ArrayList<>();
             int count = catalog.packCount();
             for (int n = 0; n < count; n++) {
