@@ -71,6 +71,10 @@ public final class Pruner {
         /** Table entries a point uses, and the points marked. */
         final BitSet used = new BitSet();
         final Set<Long> marked = new HashSet<>();
+        /** The points the retention removes, and the entries they use (for a sweep before they go). */
+        final Set<Long> toRemove = new HashSet<>();
+        final BitSet usedByRemoved = new BitSet();
+        final Set<Long> markedRemoved = new HashSet<>();
         /** Table entries this run copied to new packs (rewrites). */
         final BitSet copied = new BitSet();
         /** The pending markers, by name (complete: they name the holders they wait for). */
@@ -143,10 +147,22 @@ public final class Pruner {
                     } else {
                         kept.add(p.id());
                         // an unreadable kept point or manifest stops here, before anything is removed
-                        markUsed(p);
+                        markUsed(p, used);
+                        marked.add(p.id());
                     }
                 }
             }
+            // Sweep before the removal: the points it lists include those about to go, which a
+            // running backup may have taken as its parent.
+            Set<String> live = others();
+            List<String> ripe = new ArrayList<>();
+            for (Map.Entry<String, Condemned> m : pending.entrySet()) {
+                if (m.getValue().waitFor().stream().noneMatch(live::contains)) {
+                    ripe.add(m.getKey());
+                }
+            }
+            toRemove.addAll(removed);
+            sweep(ripe);
             if (!removed.isEmpty()) {
                 // A backup running now may have a removed point as its parent: every pending marker
                 // waits for it too. Incomplete first, so that a crash before the end drops them.
@@ -159,9 +175,7 @@ public final class Pruner {
                     checkLease();
                     repo.points().delete(id);
                 }
-            }
-            Set<String> live = others();
-            if (!removed.isEmpty()) {
+                live = others();
                 checkLease();
                 for (Map.Entry<String, Condemned> m : pending.entrySet()) {
                     Set<String> waitFor = new TreeSet<>(m.getValue().waitFor());
@@ -170,13 +184,6 @@ public final class Pruner {
                     m.getValue().put(store, m.getKey());
                 }
             }
-            List<String> ripe = new ArrayList<>();
-            for (Map.Entry<String, Condemned> m : pending.entrySet()) {
-                if (m.getValue().waitFor().stream().noneMatch(live::contains)) {
-                    ripe.add(m.getKey());
-                }
-            }
-            sweep(ripe);
             mark();
             removed.sort(null);
             kept.sort(null);
@@ -188,24 +195,40 @@ public final class Pruner {
                     condemnedPacks, keptCondemned, waiting.size(), pending.size(), List.copyOf(notes));
         }
 
-        /** Marks the points committed now that are not marked yet. */
-        void markAll() throws IOException {
+        /**
+         * Marks the points committed now that are not marked yet: those the retention removes
+         * apart (their marks count for a sweep, not for the mark that follows their removal).
+         * False when one of those to be removed cannot be read: then no sweep may judge.
+         */
+        boolean markAll() throws IOException {
+            boolean judged = true;
             for (long id : repo.points().ids()) {
-                if (!marked.contains(id)) {
-                    Point p;
+                if (marked.contains(id) || markedRemoved.contains(id)) {
+                    continue;
+                }
+                Point p;
+                try {
+                    p = repo.points().get(id);
+                } catch (RepositoryException gone) {
+                    continue; // removed meanwhile: only a prune removes points, and this one did
+                }
+                if (toRemove.contains(id)) {
                     try {
-                        p = repo.points().get(id);
-                    } catch (RepositoryException gone) {
-                        continue; // removed meanwhile: only a prune removes points, and this one did
+                        markUsed(p, usedByRemoved);
+                        markedRemoved.add(id);
+                    } catch (RepositoryException | BadEntryException damaged) {
+                        judged = false; // what it uses is unknown: its removal comes first
                     }
-                    markUsed(p);
+                } else {
+                    markUsed(p, used);
+                    marked.add(id);
                 }
             }
+            return judged;
         }
 
         /** Marks the table entries of the manifests and chunks a point uses. */
-        void markUsed(Point p) throws IOException {
-            marked.add(p.id());
+        void markUsed(Point p, BitSet used) throws IOException {
             HashList index = repo.points().index(p);
             for (int b = 0; b < index.count(); b++) {
                 Hash mh = index.get(b);
@@ -252,7 +275,12 @@ public final class Pruner {
             if (ripe.isEmpty()) {
                 return;
             }
-            markAll();
+            if (!markAll()) {
+                notes.add("no sweep: a point to be removed could not be read, so what it uses is unknown");
+                return;
+            }
+            BitSet need = (BitSet) used.clone();
+            need.or(usedByRemoved);
             Set<String> condemned = condemned();
             Set<String> gone = new HashSet<>();
             Map<String, Integer> numbers = new java.util.HashMap<>();
@@ -283,7 +311,7 @@ public final class Pruner {
                     for (PackFile.Entry e : entries) {
                         int u = catalog.entryNumber(e.type(), e.hash());
                         moved += u >= 0 && copied.get(u) ? 1 : 0;
-                        if (u >= 0 && used.get(u) && !copied.get(u) && condemned.contains(catalog.packOf(u))) {
+                        if (u >= 0 && need.get(u) && !copied.get(u) && condemned.contains(catalog.packOf(u))) {
                             needed = true; // a point uses it and every copy the table knows is condemned
                             break;
                         }

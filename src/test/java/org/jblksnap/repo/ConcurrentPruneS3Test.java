@@ -100,6 +100,8 @@ class ConcurrentPruneS3Test {
         assertTrue(committed.size() >= 2 * KEEP + 2, "points were committed: " + committed.keySet());
         assertTrue(prunes.size() >= 3, "prunes ran: " + prunes);
         assertTrue(prunes.stream().anyMatch(l -> !l.contains("condemned 0 packs")), "prunes condemned packs: " + prunes);
+        assertTrue(prunes.stream().anyMatch(l -> !l.contains("swept 0 packs")),
+                "prunes swept packs while the writers ran: " + prunes);
         try (Repository r = Repository.open(repo, false)) {
             List<Long> ids = r.points().ids();
             for (long id : ids) {
