@@ -109,6 +109,55 @@ class ConcurrentPruneTest {
     }
 
     @Test
+    void aBackupWhoseParentIsRemovedMeanwhileKeepsWhatItTookFromIt() throws IOException {
+        byte[] a = content(1);
+        Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
+        try (Repository r = Repository.open(repo(), false)) {
+            Points.commit(r, "vda", a);
+        }
+        long q;
+        try (Repository waiter = Repository.open(repo(), false)) {
+            assertTrue(waiter.packs().contains(EntryType.CHUNK, first(waiter, a)));
+            try (Repository r = Repository.open(repo(), false)) {
+                Points.commit(r, "vda", content(2));
+            }
+            try (Repository p = Repository.openForPrune(repo())) {
+                assertTrue(Pruner.prune(p, 1).condemnedPacks() > 0, "a's packs are condemned, the waiter runs");
+            }
+            q = Points.commit(waiter, "vdb", a); // by dedup into the condemned packs
+        }
+        try (Repository parentTaker = Repository.open(repo(), false)) {
+            // an incremental backup takes point q as its parent: its index, by reference
+            Point parent = parentTaker.points().get(q);
+            HashList index = parentTaker.points().index(parent);
+            try (Repository r = Repository.open(repo(), false)) {
+                Points.commit(r, "vdb", content(3)); // so the retention removes q
+            }
+            try (Repository p = Repository.openForPrune(repo())) {
+                PruneReport r = Pruner.prune(p, 1);
+                assertTrue(r.removedPoints().contains(q), r.format());
+                assertTrue(r.keptCondemnedPacks() > 0, "q, listed before its removal, needs a's packs: " + r.format());
+                assertTrue(r.condemnedPacks() > 0 && r.waitingMarkers() > 0,
+                        "condemned again, waiting for the backup that read q: " + r.format());
+            }
+            long id = parentTaker.commit(new PointMeta("vdb", a.length, parentTaker.blockSize(), parentTaker.chunkSize(),
+                    java.time.Instant.parse("2025-01-02T03:04:05Z"), "gen", 4, q, "test", null), index);
+            assertArrayEquals(a, Points.read(parentTaker, id));
+        }
+        try (Repository p = Repository.openForPrune(repo())) {
+            PruneReport r = Pruner.prune(p, 1);
+            assertTrue(r.keptCondemnedPacks() > 0, "the backup's point needs a's packs: " + r.format());
+            assertEquals(0, r.waitingMarkers(), r.format());
+        }
+        try (Repository r = Repository.open(repo(), false)) {
+            long last = r.points().ids().getLast();
+            assertArrayEquals(a, Points.read(r, last));
+            VerifyReport v = verify(r);
+            assertTrue(v.ok(), v.format());
+        }
+    }
+
+    @Test
     void aPruneAloneSweepsAtOnceAndPrunesNeverOverlap() throws IOException {
         Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
         try (Repository r = Repository.open(repo(), false)) {
