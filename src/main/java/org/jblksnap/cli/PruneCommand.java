@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
 /**
  * `jblksnap prune`: keeps the points of each device the keep rules keep (restic's and PBS's
  * {@code --keep-*}, in this machine's time zone, see {@link Retention}), removes the others,
- * then deletes the packs no kept point uses and rewrites those mostly unused.
+ * then condemns the packs no kept point uses and rewrites those mostly unused; condemned packs
+ * are deleted once the backups that were running have ended (at once when none was). Backups,
+ * restores and checks may run meanwhile; another prune may not.
  */
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = "Remove old points, then the stored chunks no kept point uses.")
@@ -68,12 +70,13 @@ final class PruneCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new InvalidArgumentException(e.getMessage().replace("keep_", "--keep-"));
         }
-        try (Repository r = Repository.open(repo, true, keys.files())) {
+        try (Repository r = Repository.openForPrune(repo, keys.files())) {
             PruneReport p = Pruner.prune(r, retention, ZoneId.systemDefault());
             System.err.println(p.format());
             var out = ResultPrinter.object().put("removed_packs", p.removedPacks()).put("rewritten_packs", p.rewrittenPacks())
                     .put("removed_entries", p.removedEntries()).put("unused_entries", p.unusedEntriesLeft())
-                    .put("freed_bytes", p.freedBytes());
+                    .put("freed_bytes", p.freedBytes()).put("condemned_packs", p.condemnedPacks())
+                    .put("kept_condemned_packs", p.keptCondemnedPacks()).put("waiting_packs", p.waitingPacks());
             p.removedPoints().forEach(out.putArray("removed_point")::add);
             p.keptPoints().forEach(out.putArray("kept_point")::add);
             ResultPrinter.print(System.out, out, json);

@@ -69,9 +69,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * <p>Runs: every run waits in the {@link DeviceQueue} for all its devices, so one run per
  * device at a time. A backup run is a {@link BackupRun} into the job's repository (opened
  * shared, created when missing, as `backup` does), then, when it succeeded, a prune of the
- * repository by the job's keep rules (opened exclusively). A verify run checks the whole
- * repository. Each run is in the {@link JobHistory} from its start. A run's failure (a device
- * not attached, a repository out of reach) is that run's result; the other jobs go on.
+ * repository by the job's keep rules (opened for prune: other backups into it may run
+ * meanwhile). A verify run checks the whole repository. Each run is in the {@link JobHistory}
+ * from its start. A run's failure (a device not attached, a repository out of reach) is that
+ * run's result; the other jobs go on.
  */
 final class Jobs implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Jobs.class.getName());
@@ -376,7 +377,7 @@ final class Jobs implements AutoCloseable {
                     RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE), j.keys())) {
                 run.run(repo, progress.apply(j.name()), done);
             }
-            try (Repository repo = Repository.open(j.repo(), true, j.keys())) {
+            try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
                 message = "pruned: " + p.format();
             } catch (IOException | RuntimeException e) {

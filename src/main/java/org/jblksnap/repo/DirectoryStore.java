@@ -210,11 +210,11 @@ public final class DirectoryStore implements ObjectStore {
      * files first ({@code docs/REPOSITORY.md#lock}).
      */
     @Override
-    public Lock lock(boolean exclusive) throws IOException {
+    public Lock lock(LockMode mode) throws IOException {
         int[] removed = {0};
-        RepoLock lock = RepoLock.acquire(root.resolve(LOCK), exclusive,
+        RepoLock lock = RepoLock.acquire(root.resolve(LOCK), mode,
                 () -> removed[0] = AtomicFiles.removeTemporaries(root));
-        if (exclusive) {
+        if (mode == LockMode.EXCLUSIVE) {
             try {
                 removed[0] = AtomicFiles.removeTemporaries(root);
             } catch (IOException | RuntimeException e) {
@@ -229,10 +229,29 @@ public final class DirectoryStore implements ObjectStore {
             }
 
             @Override
+            public String name() {
+                return lock.name();
+            }
+
+            @Override
+            public long checkHeld() {
+                return 0; // the kernel holds a file lock until the process dies: it never lapses
+            }
+
+            @Override
+            public void checkSince(long ticket) {
+            }
+
+            @Override
             public void close() throws IOException {
                 lock.close();
             }
         };
+    }
+
+    @Override
+    public java.util.Set<String> liveLocks() throws IOException {
+        return RepoLock.live(root);
     }
 
     @Override

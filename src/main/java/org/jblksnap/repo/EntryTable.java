@@ -12,7 +12,8 @@ import java.util.Arrays;
  * and the type are compared before an entry counts as found. About 50 bytes an entry in
  * all. An entry's number (its place in that order) never changes, so callers can keep
  * marks per entry in a bit set. The first entry added for a (type, hash) stays: later
- * copies (after a crash, or from a concurrent backup) are not recorded. Thread-safe.
+ * copies (after a crash, or from a concurrent backup) are not recorded, unless the first is in
+ * a condemned pack ({@link #relocate}). Thread-safe.
  */
 final class EntryTable {
     /** Where an entry is. */
@@ -100,6 +101,23 @@ final class EntryTable {
             grow();
         }
         return true;
+    }
+
+    /**
+     * Moves an entry to another copy (of the same type and hash): a backup stored again what a
+     * condemned pack holds, and dedup and reads go to the new copy from now on.
+     */
+    synchronized void relocate(int entry, int pack, long offset, int length) {
+        checkEntry(entry);
+        if (pack < 0 || pack > Integer.MAX_VALUE >>> 1 || offset < 0 || offset > MAX_OFFSET || length < 0) {
+            throw new IllegalArgumentException("entry out of range: pack " + pack + ", offset " + offset + ", length "
+                    + length);
+        }
+        int page = entry >>> PAGE_SHIFT;
+        int i = entry & (PAGE - 1);
+        packs[page][i] = pack << 1 | (packs[page][i] & 1);
+        offsets[page][i] = (int) offset;
+        lengths[page][i] = length;
     }
 
     /** The slot that holds (type, h), or the free slot where it would go. */

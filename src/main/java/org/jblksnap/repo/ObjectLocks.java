@@ -5,68 +5,118 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 
 /**
  * The repository lock of a store that has no file locks (S3): one object per holder,
- * {@code locks/ID-shared} or {@code locks/ID-exclusive}, that the holder rewrites every
- * {@link #REFRESH} and deletes when it is done. To take the lock a process creates its object
- * first and lists the others second: if one conflicts (any other beside an exclusive one, an
- * exclusive one beside any other) it deletes its own and fails. Two processes racing both see
- * each other (each listed after its own object was whole), so at least one of them fails and
- * never do both proceed. An object not rewritten for {@link #STALE} belongs to a process that
- * died (kill -9, a lost host) and is ignored, as restic does; nothing waits.
+ * {@code locks/ID-shared}, {@code locks/ID-prune} or {@code locks/ID-exclusive}, that the
+ * holder rewrites every {@link #refresh} and deletes when it is done. To take the lock a
+ * process creates its object first and lists the others second: if one conflicts (any other
+ * beside an exclusive one, an exclusive one beside any other, a prune beside a prune) it
+ * deletes its own and fails. Two processes racing both see each other (each listed after its
+ * own object was whole), so at least one of them fails and never do both proceed. An object
+ * not rewritten for {@link #stale} belongs to a process that died (kill -9, a lost host) and is
+ * ignored, as restic does; nothing waits.
+ *
+ * <p>A holder whose own object may have looked stale to others (no rewrite succeeded for half
+ * the bound) has lapsed for good: {@link #checkHeld} fails from then on, so it commits no point
+ * and deletes no pack that a prune may already have judged by its object's absence.
  * {@code docs/REPOSITORY.md#lock}.
  */
 final class ObjectLocks implements ObjectStore.Lock {
     static final String PREFIX = "locks/";
-    static final Duration REFRESH = Duration.ofMinutes(5);
+    /** The default staleness bound; {@code -Djblksnap.lock.stale.seconds=N} sets another (tests). */
     static final Duration STALE = Duration.ofMinutes(30);
 
     private final ObjectStore store;
     private final String name;
+    private final ByteBuffer content;
+    private final Duration stale;
     private final Thread refresher;
+    // guarded by this
+    /** nanoTime at which the last successful rewrite of the object started. */
+    private long lastWritten;
+    private boolean lapsed;
 
-    private ObjectLocks(ObjectStore store, String name, ByteBuffer content) {
+    private ObjectLocks(ObjectStore store, String name, ByteBuffer content, Duration stale, long written) {
         this.store = store;
         this.name = name;
+        this.content = content;
+        this.stale = stale;
+        this.lastWritten = written;
         this.refresher = Thread.ofVirtual().name("lock-refresh").start(() -> {
             try {
                 while (true) {
-                    Thread.sleep(REFRESH);
-                    store.put(name, content.duplicate());
+                    Thread.sleep(refresh(stale));
+                    try {
+                        rewrite();
+                    } catch (IOException failed) {
+                        // tried again at the next turn; a lapse longer than half the bound is final
+                    }
                 }
-            } catch (InterruptedException | IOException stop) {
-                // released, or the store is gone: the object turns stale
+            } catch (InterruptedException stop) {
+                // released
             }
         });
     }
 
-    static ObjectLocks acquire(ObjectStore store, boolean exclusive) throws IOException {
-        String name = PREFIX + UUID.randomUUID() + (exclusive ? "-exclusive" : "-shared");
+    /** The staleness bound in use: {@link #STALE} unless the system property sets another. */
+    static Duration stale() {
+        return Duration.ofSeconds(Long.getLong("jblksnap.lock.stale.seconds", STALE.toSeconds()));
+    }
+
+    /** How often a holder rewrites its object: a sixth of the bound (5 minutes of 30). */
+    static Duration refresh(Duration stale) {
+        return stale.dividedBy(6);
+    }
+
+    static ObjectLocks acquire(ObjectStore store, ObjectStore.LockMode mode) throws IOException {
+        return acquire(store, mode, stale());
+    }
+
+    static ObjectLocks acquire(ObjectStore store, ObjectStore.LockMode mode, Duration stale) throws IOException {
+        String name = PREFIX + UUID.randomUUID() + "-" + mode.name().toLowerCase(java.util.Locale.ROOT);
         String host = ProcessHandle.current().pid() + "@" + hostName();
-        ByteBuffer content = ByteBuffer.wrap(("{\"holder\":\"" + host + "\",\"exclusive\":" + exclusive + "}")
+        ByteBuffer content = ByteBuffer.wrap(("{\"holder\":\"" + host + "\",\"mode\":\""
+                + mode.name().toLowerCase(java.util.Locale.ROOT) + "\",\"started\":\"" + Instant.now() + "\"}")
                 .getBytes(StandardCharsets.UTF_8));
+        long written = System.nanoTime();
         store.put(name, content.duplicate());
         try {
-            Instant staleBefore = Instant.now().minus(STALE);
+            Instant staleBefore = Instant.now().minus(stale);
             for (ObjectStore.Stored o : store.list(PREFIX)) {
                 if (o.name().equals(name) || o.modified().isBefore(staleBefore)) {
                     continue;
                 }
-                boolean other = o.name().endsWith("-exclusive");
-                if (exclusive || other) {
+                boolean exclusive = o.name().endsWith("-exclusive");
+                boolean prune = o.name().endsWith("-prune");
+                if (mode == ObjectStore.LockMode.EXCLUSIVE || exclusive
+                        || mode == ObjectStore.LockMode.PRUNE && prune) {
                     throw new RepositoryException("repository " + store.location() + " is in use by another process"
-                            + (other ? " that holds it exclusively (prune)" : "") + ": lock " + o.name()
-                            + " written " + o.modified() + " (stale and ignored after " + STALE.toMinutes()
-                            + " minutes)");
+                            + (exclusive ? " that holds it exclusively" : prune ? " that prunes it" : "") + ": lock "
+                            + o.name() + " written " + o.modified() + " (stale and ignored after "
+                            + stale.toSeconds() / 60 + " minutes)");
                 }
             }
         } catch (IOException | RuntimeException e) {
             store.delete(name);
             throw e;
         }
-        return new ObjectLocks(store, name, content);
+        return new ObjectLocks(store, name, content, stale, written);
+    }
+
+    /** The lock objects rewritten within the bound, by name. */
+    static Set<String> live(ObjectStore store, Duration stale) throws IOException {
+        Instant staleBefore = Instant.now().minus(stale);
+        Set<String> live = new TreeSet<>();
+        for (ObjectStore.Stored o : store.list(PREFIX)) {
+            if (!o.modified().isBefore(staleBefore)) {
+                live.add(o.name());
+            }
+        }
+        return live;
     }
 
     private static String hostName() {
@@ -77,9 +127,76 @@ final class ObjectLocks implements ObjectStore.Lock {
         }
     }
 
+    /** Rewrites the object, unless the lock lapsed already (a lapsed holder never counts as alive again). */
+    private void rewrite() throws IOException {
+        long start = System.nanoTime();
+        synchronized (this) {
+            checkLapse(start);
+            if (lapsed) {
+                return;
+            }
+        }
+        store.put(name, content.duplicate());
+        synchronized (this) {
+            checkLapse(System.nanoTime());
+            if (!lapsed) {
+                lastWritten = Math.max(lastWritten, start);
+            }
+        }
+    }
+
+    /** Lapsed: no rewrite started within half the bound (the other half covers clocks apart and slow requests). */
+    private void checkLapse(long now) {
+        if (now - lastWritten > stale.toNanos() / 2) {
+            lapsed = true;
+        }
+    }
+
     @Override
     public int removedTemporaries() {
         return 0; // an object store has none: an object appears whole or not at all
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Rewrites the object (a failed request is no failure while an earlier rewrite is recent
+     * enough) and returns when the last successful rewrite started: the object has looked alive
+     * to every prune since then, and will until a whole bound after it.
+     */
+    @Override
+    public long checkHeld() throws IOException {
+        try {
+            rewrite();
+        } catch (IOException tryLater) {
+            // judged below by the last rewrite that succeeded
+        }
+        synchronized (this) {
+            checkLapse(System.nanoTime());
+            if (lapsed) {
+                throw new RepositoryException("the lock " + store.describe(name) + " of this process lapsed (not"
+                        + " rewritten for over " + stale.toSeconds() / 2 + " s): a prune may have taken this process"
+                        + " for dead, so nothing more is committed or deleted through it");
+            }
+            return lastWritten;
+        }
+    }
+
+    /** Fails unless less than half the bound passed since the rewrite checkHeld returned. */
+    @Override
+    public void checkSince(long ticket) throws IOException {
+        synchronized (this) {
+            checkLapse(System.nanoTime());
+            if (!lapsed && System.nanoTime() - ticket <= stale.toNanos() / 2) {
+                return;
+            }
+            lapsed = true;
+        }
+        throw new RepositoryException("the lock " + store.describe(name) + " of this process may have lapsed while"
+                + " it committed or deleted (over " + stale.toSeconds() / 2 + " s since it was last rewritten)");
     }
 
     @Override

@@ -85,15 +85,42 @@ public interface ObjectStore extends AutoCloseable {
     void sync() throws IOException;
 
     /**
-     * Takes the repository's lock: shared for backups, restores and checks, exclusive for
-     * prune; a conflict is an error, nothing waits ({@code docs/REPOSITORY.md#lock}).
+     * How a process holds the repository ({@code docs/REPOSITORY.md#lock}): backups, restores
+     * and checks share it; a prune shares it too but excludes other prunes; an exclusive
+     * holder excludes everyone.
      */
-    Lock lock(boolean exclusive) throws IOException;
+    enum LockMode {
+        SHARED, PRUNE, EXCLUSIVE
+    }
+
+    /** Takes the repository's lock in that mode; a conflict is an error, nothing waits. */
+    Lock lock(LockMode mode) throws IOException;
+
+    /**
+     * The names of the lock objects ({@code locks/…}) of the holders alive now: on S3 those
+     * rewritten within the staleness bound, in a directory those whose file lock a live
+     * process holds (a dead holder's is removed here). The rule of
+     * {@code docs/REPOSITORY.md#verify-and-prune} waits for them.
+     */
+    java.util.Set<String> liveLocks() throws IOException;
 
     /** A held lock, and what taking it cleaned up. */
     interface Lock extends AutoCloseable {
         /** Temporary files of interrupted runs removed while nobody else used the repository. */
         int removedTemporaries();
+
+        /** The name of this holder's lock object ({@code locks/…}), or null for an exclusive holder of a directory. */
+        String name();
+
+        /**
+         * Before a point is committed or a pack deleted: fails unless this holder's lock has
+         * been alive without a lapse since it was taken (an S3 lock object rewritten within
+         * half the staleness bound each time); returns a ticket for {@link #checkSince}.
+         */
+        long checkHeld() throws IOException;
+
+        /** After the commit: fails if the lock may have lapsed since checkHeld gave the ticket. */
+        void checkSince(long ticket) throws IOException;
 
         @Override
         void close() throws IOException;

@@ -50,7 +50,7 @@ final class PackAppender implements AutoCloseable {
         if (h.isZero()) {
             throw new IllegalArgumentException("zeroes are not stored");
         }
-        int found = catalog.entryNumber(type, h);
+        int found = catalog.dedupEntry(type, h);
         if (found >= 0) {
             reuse(found);
             return 0;
@@ -70,7 +70,7 @@ final class PackAppender implements AutoCloseable {
         int fullNumber;
         synchronized (this) {
             checkWritable();
-            found = catalog.entryNumber(type, h);
+            found = catalog.dedupEntry(type, h);
             if (found >= 0) {
                 reuse(found); // another writer stored it meanwhile
                 return 0;

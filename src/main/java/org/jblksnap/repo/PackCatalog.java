@@ -2,6 +2,8 @@ package org.jblksnap.repo;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -21,7 +23,9 @@ import org.jblksnap.error.IoMessages;
  * ({@link #damagedPacks}): what it holds counts as absent, so a backup stores it again. A
  * hash stored in several packs (after a crash, or by concurrent backups) is found in the first
  * pack read. A lookup that misses reads the packs finished since by other processes
- * ({@link #locate}) before it reports the entry missing. Pack names and layout:
+ * ({@link #locate}) before it reports the entry missing. The packs a prune's marker condemned
+ * (read before the packs, when the table is loaded) are read last and count as absent for dedup
+ * ({@link #dedupEntry}): what they hold is stored again. Pack names and layout:
  * {@code docs/REPOSITORY.md#pack-files}.
  *
  * <p>Thread-safe: its fields are guarded by its monitor (lock order: {@link PackStore}).
@@ -48,6 +52,9 @@ final class PackCatalog {
     private final Set<String> seenIndexes = new HashSet<>();
     /** Packs this handle finished that no index object names yet. */
     private final List<PackIndexes.IndexedPack> unindexed = new ArrayList<>();
+    /** The packs some prune's marker condemned when the table was loaded, and their numbers. */
+    private Set<String> condemned = Set.of();
+    private final BitSet condemnedNumbers = new BitSet();
 
     PackCatalog(ObjectStore store, ObjectCodec codec) {
         this.store = store;
@@ -66,6 +73,21 @@ final class PackCatalog {
     /** The number of the table's entry for (type, h), or -1. */
     int entryNumber(EntryType type, Hash h) throws IOException {
         return table().find(type, h);
+    }
+
+    /**
+     * The number of the entry for (type, h) a backup may refer to instead of storing it again,
+     * or -1: none is stored, or its copy is in a condemned pack, which counts as absent for dedup
+     * ({@code docs/REPOSITORY.md#verify-and-prune}).
+     */
+    int dedupEntry(EntryType type, Hash h) throws IOException {
+        int n = entryNumber(type, h);
+        if (n < 0) {
+            return -1;
+        }
+        synchronized (this) {
+            return condemnedNumbers.get(table.location(n).pack()) ? -1 : n;
+        }
     }
 
     /** Whether an entry of that type and hash is stored (in a pack whose index reads). */
@@ -167,7 +189,15 @@ final class PackCatalog {
 
     /** Records an entry appended to the pack of that number (unless one is recorded already). */
     void record(EntryType type, Hash h, int pack, long offset, int length) throws IOException {
-        table().put(type, h, pack, offset, length);
+        EntryTable t = table();
+        if (!t.put(type, h, pack, offset, length)) {
+            synchronized (this) {
+                int n = t.find(type, h);
+                if (condemnedNumbers.get(t.location(n).pack())) {
+                    t.relocate(n, pack, offset, length); // stored again beside a condemned copy
+                }
+            }
+        }
     }
 
     /** The pack of that number is whole in the store, of that size, with those entries. */
@@ -199,6 +229,8 @@ final class PackCatalog {
         seen.clear();
         damaged.clear();
         seenIndexes.clear();
+        condemned = Set.of();
+        condemnedNumbers.clear();
     }
 
     /** Every finished pack in the store, sorted by name (foreign names are skipped). */
@@ -211,6 +243,8 @@ final class PackCatalog {
         if (table == null) {
             table = new EntryTable();
             try {
+                // the markers before the packs: a marker gone by now had its packs deleted before
+                condemned = Condemned.packs(Condemned.list(store));
                 scan();
             } catch (IOException | RuntimeException e) {
                 forget(); // the next use scans again, never with a table half loaded
@@ -223,7 +257,8 @@ final class PackCatalog {
     /**
      * Reads the entries of every pack not read yet into the table: first from the persistent
      * index objects not read yet (a pack they name is taken from them when it is listed with the
-     * same size), then each remaining pack's own index, by its footer.
+     * same size and is not condemned), then each remaining pack's own index, by its footer;
+     * condemned packs last, so that reads use another copy where there is one.
      */
     private synchronized void scan() throws IOException {
         List<ObjectStore.Stored> listed = packObjects();
@@ -241,12 +276,14 @@ final class PackCatalog {
             }
             for (PackIndexes.IndexedPack ip : named.values()) {
                 Long size = present.get(ip.name());
-                if (size != null && size == ip.size() && seen.add(ip.name())) {
+                if (size != null && size == ip.size() && !condemned.contains(ip.name()) && seen.add(ip.name())) {
                     add(ip.name(), size, ip.entries());
                 }
             }
         }
-        for (ObjectStore.Stored o : listed) {
+        List<ObjectStore.Stored> objects = new ArrayList<>(listed);
+        objects.sort(Comparator.comparing(o -> condemned.contains(o.name())));
+        for (ObjectStore.Stored o : objects) {
             String p = o.name();
             if (!seen.add(p)) {
                 continue;
@@ -268,6 +305,9 @@ final class PackCatalog {
         int number = packs.size();
         packs.add(pack);
         sizes.put(pack, size);
+        if (condemned.contains(pack)) {
+            condemnedNumbers.set(number);
+        }
         for (PackFile.Entry e : entries) {
             table.put(e.type(), e.hash(), number, e.offset(), e.length());
         }

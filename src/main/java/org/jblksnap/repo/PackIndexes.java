@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.jblksnap.repo.crypto.AuthenticationFailedException;
 import org.jblksnap.repo.crypto.ObjectLabel;
@@ -137,6 +138,30 @@ final class PackIndexes {
         } catch (BufferUnderflowException | ZstdException | IllegalArgumentException e) {
             throw bad(file, "malformed (" + e.getMessage() + ")");
         }
+    }
+
+    /**
+     * Deletes the index objects that name no pack among live (a prune deleted them all) or
+     * that are damaged; returns how many. One that cannot be read now is left alone. A run
+     * writes its index object after its packs, so one being written names live packs.
+     */
+    static int dropDead(ObjectStore store, ObjectCodec codec, Set<String> live) throws IOException {
+        int dropped = 0;
+        for (String name : list(store)) {
+            boolean dead;
+            try {
+                dead = read(store, codec, name).keySet().stream().noneMatch(live::contains);
+            } catch (RepositoryException damaged) {
+                dead = true;
+            } catch (IOException unreadable) {
+                continue;
+            }
+            if (dead) {
+                store.delete(name);
+                dropped++;
+            }
+        }
+        return dropped;
     }
 
     private static RepositoryException bad(String file, String what) {

@@ -1,25 +1,44 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps the newest N points of every device (or those a {@link Retention} keeps) and removes
- * the others, then the packs' entries no remaining point uses: a pack none of whose entries is used is deleted; a pack of which
- * at least a quarter of the bytes is unused is rewritten with only the used entries (the new
- * pack durable before the old one is deleted); other packs stay as they are. Points are
- * removed first (each point is whole by itself, so no kept point depends on a removed one),
- * packs after: a crash in between leaves unused entries or a used entry twice, never a
- * missing one, and the next prune finishes the work ({@code docs/REPOSITORY.md#verify-and-prune}).
- * The only code that changes or deletes packs; it needs the repository opened exclusively.
+ * the others, then the packs' entries no remaining point uses, in two phases, so that backups,
+ * restores and checks may go on meanwhile (the rule and its proof:
+ * {@code docs/REPOSITORY.md#verify-and-prune}):
+ *
+ * <ul>
+ * <li>sweep: a pack condemned by an earlier marker ({@link Condemned}) is deleted once none of
+ *     the holders the marker waits for is alive and no point committed by then needs it (an
+ *     entry it holds is used and has no copy in a pack not condemned); a needed one is kept;
+ *     the marker goes;
+ * <li>mark: a pack none of whose entries a point uses is condemned; a pack of which at least
+ *     a quarter of the bytes are unused has its used entries written to a new pack, made
+ *     durable, and is condemned; the marker is written, then the holders alive are recorded in
+ *     it. When none is (a prune alone), its packs are swept at once, by the same rule.
+ * </ul>
+ *
+ * Points are removed first (each point is whole by itself), after the pending markers are
+ * set to wait for the holders alive after the removal (a running backup may have taken a removed
+ * point as its parent). The only code that changes or deletes packs; it needs the repository
+ * opened for prune ({@link Repository#openForPrune}) or exclusively.
  */
 public final class Pruner {
+    /** How long a lease check serves deletions before the lock is checked (and rewritten) again. */
+    private static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(30);
+
     private Pruner() {
     }
 
@@ -32,148 +51,406 @@ public final class Pruner {
 
     /** Keeps the points the retention keeps of each device (their times in zone), as above. */
     public static PruneReport prune(Repository repo, Retention retention, ZoneId zone) throws IOException {
-        if (!repo.exclusive()) {
-            throw new IllegalStateException("pruning needs the repository opened exclusively");
+        if (repo.mode() == ObjectStore.LockMode.SHARED) {
+            throw new IllegalStateException("pruning needs the repository opened for prune or exclusively");
         }
-        Map<String, List<Point>> byDevice = new LinkedHashMap<>();
-        for (Point p : repo.points().list()) {
-            byDevice.computeIfAbsent(p.meta().device(), d -> new ArrayList<>()).add(p);
-        }
-        List<Long> removed = new ArrayList<>();
-        List<Long> kept = new ArrayList<>();
-        BitSet used = new BitSet();
-        for (List<Point> points : byDevice.values()) {
-            Set<Long> keep = retention.keep(points, zone);
-            for (int i = 0; i < points.size(); i++) {
-                if (!keep.contains(points.get(i).id())) {
-                    removed.add(points.get(i).id());
-                } else {
-                    kept.add(points.get(i).id());
-                    // an unreadable kept point or manifest stops here, before anything is removed
-                    markUsed(repo, points.get(i), used);
-                }
-            }
-        }
-        for (long id : removed) {
-            repo.points().delete(id);
-        }
-        PruneReport report = prunePacks(repo.packs(), used, removed, kept);
-        reload(repo.packs());
-        return report;
-    }
-
-    /** Marks the table entries of the manifests and chunks a point uses. */
-    private static void markUsed(Repository repo, Point p, BitSet used) throws IOException {
-        PackStore packs = repo.packs();
-        PackCatalog catalog = packs.catalog();
-        HashList index = repo.points().index(p);
-        for (int b = 0; b < index.count(); b++) {
-            Hash mh = index.get(b);
-            if (mh.isZero()) {
-                continue;
-            }
-            int m = catalog.entryNumber(EntryType.MANIFEST, mh);
-            if (m >= 0 && used.get(m)) {
-                continue; // seen in this or another point: its chunks are marked
-            }
-            HashList manifest;
-            try {
-                manifest = packs.manifest(mh, p.meta().geometry().chunkCount(b));
-            } catch (BadEntryException e) {
-                throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
-                        + ": nothing was pruned (see verify)", e);
-            }
-            used.set(catalog.entryNumber(EntryType.MANIFEST, mh));
-            for (int c = 0; c < manifest.count(); c++) {
-                Hash h = manifest.get(c);
-                int e = h.isZero() ? -1 : catalog.entryNumber(EntryType.CHUNK, h);
-                if (e >= 0) {
-                    used.set(e); // a missing chunk is verify's to report; there is nothing to keep
-                }
-            }
-        }
-    }
-
-    private static PruneReport prunePacks(PackStore packs, BitSet used, List<Long> removed, List<Long> kept)
-            throws IOException {
-        int removedPacks = 0;
-        int rewrittenPacks = 0;
-        long removedEntries = 0;
-        long unusedLeft = 0;
-        long freed = 0;
-        PackCatalog catalog = packs.catalog();
-        ObjectStore store = catalog.store();
-        for (int n = 0; n < catalog.packCount(); n++) {
-            String pack = catalog.packName(n);
-            List<PackFile.Entry> entries = PackFile.readIndex(catalog.codec(), catalog.source(n));
-            List<PackFile.Entry> keep = new ArrayList<>();
-            long total = 0;
-            long usedBytes = 0;
-            for (PackFile.Entry e : entries) {
-                total += e.length();
-                if (isNeededCopy(packs, used, n, e)) {
-                    keep.add(e);
-                    usedBytes += e.length();
-                }
-            }
-            long size = catalog.size(n);
-            if (keep.isEmpty()) {
-                store.delete(pack);
-                removedPacks++;
-                removedEntries += entries.size();
-                freed += size;
-            } else if ((total - usedBytes) * 4 >= total && keep.size() < entries.size()) {
-                freed += size - rewrite(store, catalog.codec(), catalog.source(n), pack, keep);
-                rewrittenPacks++;
-                removedEntries += entries.size() - keep.size();
-            } else {
-                unusedLeft += entries.size() - keep.size();
-            }
-        }
-        removed.sort(null);
-        kept.sort(null);
-        return new PruneReport(removed, kept, removedPacks, rewrittenPacks, removedEntries, unusedLeft, freed);
-    }
-
-    /**
-     * Whether a kept point needs this copy of an entry: it is the copy reads use, or a
-     * duplicate of one that does not read back (damaged: verify reports it), which must not
-     * be removed while it may be the only good copy left.
-     */
-    private static boolean isNeededCopy(PackStore packs, BitSet used, int pack, PackFile.Entry e) throws IOException {
-        int n = packs.catalog().entryNumber(e.type(), e.hash());
-        if (n < 0 || !used.get(n)) {
-            return false;
-        }
-        EntryTable.Location at = packs.catalog().location(n);
-        if (at.pack() == pack && at.offset() == e.offset()) {
-            return true;
-        }
-        return !packs.reader().readCopyIsGood(e.type(), e.hash(), e.rawLength());
-    }
-
-    /**
-     * Writes the given entries of a pack into a new pack and makes it durable (the store
-     * synced), then deletes the old pack: a crash in between leaves both, never neither.
-     * Returns the new pack's size.
-     */
-    private static long rewrite(ObjectStore store, ObjectCodec codec, PackFile.Source in, String pack,
-            List<PackFile.Entry> keep)
-            throws IOException {
-        PackWriter w = PackWriter.create(store, codec);
         try {
-            for (PackFile.Entry e : keep) {
-                byte[] frame = PackFile.readFrame(in, e.offset(), e.length());
-                w.append(e.type(), e.hash(), frame, frame.length, e.rawLength());
-            }
-        } catch (IOException | RuntimeException e) {
-            w.abandon();
-            throw e;
+            return new Run(repo).prune(retention, zone);
+        } finally {
+            reload(repo.packs());
         }
-        w.finish();
-        store.sync();
-        store.delete(pack);
-        return w.size();
+    }
+
+    /** One prune: what it has marked used, and what it did. */
+    private static final class Run {
+        final Repository repo;
+        final ObjectStore store;
+        final PackStore packs;
+        final PackCatalog catalog;
+        final ObjectStore.Lock lock;
+        /** Table entries a point uses, and the points marked. */
+        final BitSet used = new BitSet();
+        final Set<Long> marked = new HashSet<>();
+        /** The points the retention removes, and the entries they use (for a sweep before they go). */
+        final Set<Long> toRemove = new HashSet<>();
+        final BitSet usedByRemoved = new BitSet();
+        final Set<Long> markedRemoved = new HashSet<>();
+        /** Table entries this run copied to new packs (rewrites). */
+        final BitSet copied = new BitSet();
+        /** The pending markers, by name (complete: they name the holders they wait for). */
+        final Map<String, Condemned> pending = new LinkedHashMap<>();
+        /** The packs this run deleted. */
+        final Set<String> deleted = new HashSet<>();
+        long ticket;
+        long ticketAt;
+        boolean leased;
+
+        int removedPacks;
+        int rewrittenPacks;
+        long removedEntries;
+        long unusedLeft;
+        long freed;
+        int condemnedPacks;
+        int keptCondemned;
+        final List<String> notes = new ArrayList<>();
+
+        Run(Repository repo) {
+            this.repo = repo;
+            this.store = repo.store();
+            this.packs = repo.packs();
+            this.catalog = packs.catalog();
+            this.lock = repo.lock();
+        }
+
+        /** Fails unless this prune's lock is still held (a prune taken for dead must not delete). */
+        void checkLease() throws IOException {
+            long now = System.nanoTime();
+            if (!leased || now - ticketAt > RECHECK_NANOS) {
+                ticket = lock.checkHeld();
+                ticketAt = now;
+                leased = true;
+            }
+            lock.checkSince(ticket);
+        }
+
+        /** The holders alive now, but this one. */
+        Set<String> others() throws IOException {
+            Set<String> live = new TreeSet<>(store.liveLocks());
+            if (lock.name() != null) {
+                live.remove(lock.name());
+            }
+            return live;
+        }
+
+        PruneReport prune(Retention retention, ZoneId zone) throws IOException {
+            for (Condemned.Listed l : Condemned.list(store)) {
+                if (l.marker() == null || !l.marker().complete()) {
+                    // deleting a marker only makes its packs ordinary again
+                    notes.add("dropped marker " + l.name() + (l.marker() == null ? " (" + l.problem() + ")"
+                            : " (its prune ended before it named whom to wait for)"));
+                    store.delete(l.name());
+                } else {
+                    pending.put(l.name(), l.marker());
+                }
+            }
+            Map<String, List<Point>> byDevice = new LinkedHashMap<>();
+            for (Point p : repo.points().list()) {
+                byDevice.computeIfAbsent(p.meta().device(), d -> new ArrayList<>()).add(p);
+            }
+            List<Long> removed = new ArrayList<>();
+            List<Long> kept = new ArrayList<>();
+            for (List<Point> points : byDevice.values()) {
+                Set<Long> keep = retention.keep(points, zone);
+                for (Point p : points) {
+                    if (!keep.contains(p.id())) {
+                        removed.add(p.id());
+                    } else {
+                        kept.add(p.id());
+                        // an unreadable kept point or manifest stops here, before anything is removed
+                        markUsed(p, used);
+                        marked.add(p.id());
+                    }
+                }
+            }
+            // Sweep before the removal: the points it lists include those about to go, which a
+            // running backup may have taken as its parent.
+            Set<String> live = others();
+            List<String> ripe = new ArrayList<>();
+            for (Map.Entry<String, Condemned> m : pending.entrySet()) {
+                if (m.getValue().waitFor().stream().noneMatch(live::contains)) {
+                    ripe.add(m.getKey());
+                }
+            }
+            toRemove.addAll(removed);
+            sweep(ripe);
+            if (!removed.isEmpty()) {
+                // A backup running now may have a removed point as its parent: every pending marker
+                // waits for it too. Incomplete first, so that a crash before the end drops them.
+                checkLease();
+                for (Map.Entry<String, Condemned> m : pending.entrySet()) {
+                    new Condemned(m.getValue().format(), m.getValue().version(), m.getValue().written(),
+                            m.getValue().prune(), m.getValue().packs(), null).put(store, m.getKey());
+                }
+                for (long id : removed) {
+                    checkLease();
+                    repo.points().delete(id);
+                }
+                live = others();
+                checkLease();
+                for (Map.Entry<String, Condemned> m : pending.entrySet()) {
+                    Set<String> waitFor = new TreeSet<>(m.getValue().waitFor());
+                    waitFor.addAll(live);
+                    m.setValue(m.getValue().waitingFor(waitFor));
+                    m.getValue().put(store, m.getKey());
+                }
+            }
+            mark();
+            removed.sort(null);
+            kept.sort(null);
+            List<String> waiting = new ArrayList<>();
+            for (Condemned c : pending.values()) {
+                waiting.addAll(c.packs());
+            }
+            if (!deleted.isEmpty()) {
+                Set<String> present = new HashSet<>();
+                catalog.packObjects().forEach(o -> present.add(o.name()));
+                int dropped = PackIndexes.dropDead(store, catalog.codec(), present);
+                if (dropped > 0) {
+                    notes.add("removed " + dropped + " index object" + (dropped == 1 ? "" : "s")
+                            + " that named only deleted packs");
+                }
+            }
+            return new PruneReport(removed, kept, removedPacks, rewrittenPacks, removedEntries, unusedLeft, freed,
+                    condemnedPacks, keptCondemned, waiting.size(), pending.size(), List.copyOf(notes));
+        }
+
+        /**
+         * Marks the points committed now that are not marked yet: those the retention removes
+         * apart (their marks count for a sweep, not for the mark that follows their removal).
+         * False when one of those to be removed cannot be read: then no sweep may judge.
+         */
+        boolean markAll() throws IOException {
+            boolean judged = true;
+            for (long id : repo.points().ids()) {
+                if (marked.contains(id) || markedRemoved.contains(id)) {
+                    continue;
+                }
+                Point p;
+                try {
+                    p = repo.points().get(id);
+                } catch (RepositoryException gone) {
+                    continue; // removed meanwhile: only a prune removes points, and this one did
+                }
+                if (toRemove.contains(id)) {
+                    try {
+                        markUsed(p, usedByRemoved);
+                        markedRemoved.add(id);
+                    } catch (RepositoryException | BadEntryException damaged) {
+                        judged = false; // what it uses is unknown: its removal comes first
+                    }
+                } else {
+                    markUsed(p, used);
+                    marked.add(id);
+                }
+            }
+            return judged;
+        }
+
+        /** Marks the table entries of the manifests and chunks a point uses. */
+        void markUsed(Point p, BitSet used) throws IOException {
+            HashList index = repo.points().index(p);
+            for (int b = 0; b < index.count(); b++) {
+                Hash mh = index.get(b);
+                if (mh.isZero()) {
+                    continue;
+                }
+                int m = catalog.entryNumber(EntryType.MANIFEST, mh);
+                if (m >= 0 && used.get(m)) {
+                    continue; // seen in this or another point: its chunks are marked
+                }
+                HashList manifest;
+                try {
+                    manifest = packs.manifest(mh, p.meta().geometry().chunkCount(b));
+                } catch (BadEntryException e) {
+                    throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
+                            + ": nothing more was pruned (see verify)", e);
+                }
+                used.set(catalog.entryNumber(EntryType.MANIFEST, mh));
+                for (int c = 0; c < manifest.count(); c++) {
+                    Hash h = manifest.get(c);
+                    int e = h.isZero() ? -1 : catalog.entryNumber(EntryType.CHUNK, h);
+                    if (e >= 0) {
+                        used.set(e); // a missing chunk is verify's to report; there is nothing to keep
+                    }
+                }
+            }
+        }
+
+        /** The packs condemned by a pending marker. */
+        Set<String> condemned() {
+            Set<String> all = new HashSet<>();
+            for (Condemned c : pending.values()) {
+                all.addAll(c.packs());
+            }
+            return all;
+        }
+
+        /**
+         * Deletes the packs of the ripe markers that no point committed now needs (the points
+         * are listed after the markers were found ripe), then the markers; a needed pack is kept,
+         * ordinary again.
+         */
+        void sweep(List<String> ripe) throws IOException {
+            if (ripe.isEmpty()) {
+                return;
+            }
+            if (!markAll()) {
+                notes.add("no sweep: a point to be removed could not be read, so what it uses is unknown");
+                return;
+            }
+            BitSet need = (BitSet) used.clone();
+            need.or(usedByRemoved);
+            Set<String> condemned = condemned();
+            Set<String> gone = new HashSet<>();
+            Map<String, Integer> numbers = new java.util.HashMap<>();
+            for (int n = 0; n < catalog.packCount(); n++) {
+                numbers.put(catalog.packName(n), n);
+            }
+            for (String name : ripe) {
+                for (String pack : pending.get(name).packs()) {
+                    if (!gone.add(pack)) {
+                        continue;
+                    }
+                    Integer n = numbers.get(pack);
+                    if (n == null) {
+                        if (catalog.damagedPacks().containsKey(store.describe(pack))) {
+                            keptCondemned++; // its index does not read: verify reports it, nothing is judged
+                        }
+                        continue; // else gone: a sweep that crashed after deleting it
+                    }
+                    List<PackFile.Entry> entries;
+                    try {
+                        entries = PackFile.readIndex(catalog.codec(), catalog.source(n));
+                    } catch (NoSuchFileException deletedBefore) {
+                        continue;
+                    }
+                    long size = catalog.size(n);
+                    boolean needed = false;
+                    int moved = 0;
+                    for (PackFile.Entry e : entries) {
+                        int u = catalog.entryNumber(e.type(), e.hash());
+                        moved += u >= 0 && copied.get(u) ? 1 : 0;
+                        if (u >= 0 && need.get(u) && !copied.get(u) && condemned.contains(catalog.packOf(u))) {
+                            needed = true; // a point uses it and every copy the table knows is condemned
+                            break;
+                        }
+                    }
+                    if (needed) {
+                        keptCondemned++;
+                        continue;
+                    }
+                    checkLease();
+                    store.delete(pack);
+                    deleted.add(pack);
+                    removedPacks += moved > 0 ? 0 : 1; // this run's rewrite: counted as rewritten
+                    removedEntries += entries.size() - moved;
+                    freed += size;
+                }
+            }
+            for (String name : ripe) {
+                checkLease();
+                store.delete(name);
+                pending.remove(name);
+            }
+        }
+
+            /**
+         * Condemns the packs (not condemned yet) no point uses, and those mostly unused after
+         * copying their used entries to a new pack; writes the marker, then names in it the
+         * holders alive; sweeps it at once when there are none.
+         */
+        void mark() throws IOException {
+            Set<String> condemned = condemned();
+            condemned.addAll(deleted); // a copy there is no copy
+            List<String> now = new ArrayList<>();
+            int count = catalog.packCount();
+            for (int n = 0; n < count; n++) {
+                String pack = catalog.packName(n);
+                if (condemned.contains(pack) || deleted.contains(pack)) {
+                    continue;
+                }
+                List<PackFile.Entry> entries;
+                try {
+                    entries = PackFile.readIndex(catalog.codec(), catalog.source(n));
+                } catch (NoSuchFileException gone) {
+                    continue; // deleted by this run's sweep
+                }
+                List<PackFile.Entry> keep = new ArrayList<>();
+                long total = 0;
+                long usedBytes = 0;
+                for (PackFile.Entry e : entries) {
+                    total += e.length();
+                    if (isNeededCopy(n, e, condemned)) {
+                        keep.add(e);
+                        usedBytes += e.length();
+                    }
+                }
+                long size = catalog.size(n);
+                if (keep.isEmpty()) {
+                    now.add(pack);
+                } else if ((total - usedBytes) * 4 >= total && keep.size() < entries.size()) {
+                    checkLease();
+                    freed -= rewrite(catalog.source(n), keep);
+                    rewrittenPacks++;
+                    now.add(pack);
+                } else {
+                    unusedLeft += entries.size() - keep.size();
+                }
+            }
+            if (now.isEmpty()) {
+                return;
+            }
+            condemnedPacks += now.size();
+            Condemned c = Condemned.of(lock.name(), now);
+            String name = Condemned.newName(c.written());
+            checkLease();
+            c.put(store, name); // durable before the holders are listed: who starts later sees it
+            Set<String> live = others();
+            c = c.waitingFor(live);
+            checkLease();
+            c.put(store, name);
+            pending.put(name, c);
+            if (live.isEmpty()) {
+                sweep(List.of(name));
+            }
+        }
+
+        /**
+         * Whether a point needs this copy of an entry: it is the copy reads use, or the copy
+         * reads use is condemned (then this one is kept), or it duplicates one that does not
+         * read back (damaged: verify reports it), which must not be removed while it may be the
+         * only good copy left.
+         */
+        boolean isNeededCopy(int pack, PackFile.Entry e, Set<String> condemned) throws IOException {
+            int n = catalog.entryNumber(e.type(), e.hash());
+            if (n < 0 || !used.get(n)) {
+                return false;
+            }
+            EntryTable.Location at = catalog.location(n);
+            if (at.pack() == pack && at.offset() == e.offset()) {
+                return true;
+            }
+            if (condemned.contains(catalog.packName(at.pack())) && !copied.get(n)) {
+                return true;
+            }
+            return !packs.reader().readCopyIsGood(e.type(), e.hash(), e.rawLength());
+        }
+
+        /**
+         * Writes the given entries of a pack into a new pack and makes it durable (the store
+         * synced); the old pack is then condemned. Returns the new pack's size.
+         */
+        long rewrite(PackFile.Source in, List<PackFile.Entry> keep) throws IOException {
+            PackWriter w = PackWriter.create(store, catalog.codec());
+            try {
+                for (PackFile.Entry e : keep) {
+                    byte[] frame = PackFile.readFrame(in, e.offset(), e.length());
+                    w.append(e.type(), e.hash(), frame, frame.length, e.rawLength());
+                }
+            } catch (IOException | RuntimeException e) {
+                w.abandon();
+                throw e;
+            }
+            w.finish();
+            store.sync();
+            for (PackFile.Entry e : keep) {
+                int n = catalog.entryNumber(e.type(), e.hash());
+                if (n >= 0) {
+                    copied.set(n);
+                }
+            }
+            return w.size();
+        }
     }
 
     /** Makes the store read every pack again on its next use: prune changed them. */

@@ -3,23 +3,45 @@ package org.jblksnap.repo;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.Stream;
 
 /**
- * The repository's lock file: who holds it how, and what a process alone does, is in
- * {@code docs/REPOSITORY.md#lock}. The kernel's locks are per process, so within one JVM the
- * holders of the same repository share one lock, counted here. Nothing waits: a conflict is
- * an error naming the cause.
+ * The repository's lock file and its holders' lock files: who holds them how, and what a
+ * process alone does, is in {@code docs/REPOSITORY.md#lock}. The kernel's locks are per
+ * process, so within one JVM the holders of the same repository share one lock on
+ * {@code lock}, counted here. Nothing waits: a conflict is an error naming the cause.
+ *
+ * <p>Byte ranges of {@code lock}: a shared holder (backup, restore, check, prune) holds byte 1
+ * onwards shared; a prune holds byte 0 exclusively besides, so two prunes never overlap; an
+ * exclusive holder holds all of it exclusively. A jblksnap from before prune ran beside backups
+ * held all of it shared, which byte 0 of a prune conflicts with.
+ *
+ * <p>Each shared or prune holder has besides a file of its own, {@code locks/UUID-shared} or
+ * {@code locks/UUID-prune}, which it holds locked exclusively: the kernel releases it when the
+ * process dies, so a prune tells a live holder from a dead one by trying its lock ({@link #live}).
  */
 final class RepoLock implements AutoCloseable {
+    static final String HOLDERS = "locks";
     private static final Map<Path, Held> HELD = new HashMap<>();
+    /** The holder files this JVM holds: never opened by {@link #live}, whose close would drop their lock. */
+    private static final Set<Path> HOLDING = new HashSet<>();
 
     private static final class Held {
         final FileChannel channel;
         final FileLock lock;
+        FileLock prune;
         int users = 1;
 
         Held(FileChannel channel, FileLock lock) {
@@ -34,63 +56,186 @@ final class RepoLock implements AutoCloseable {
     }
 
     private final Path file;
+    private final boolean prune;
+    private Path holder;
+    private FileChannel holderChannel;
     private boolean released;
 
-    private RepoLock(Path file) {
+    private RepoLock(Path file, boolean prune) {
         this.file = file;
+        this.prune = prune;
     }
 
     /**
-     * Takes the lock. For a shared lock, whenAlone runs first if no other process or holder in
-     * this JVM uses the repository at all.
+     * Takes the lock. For a shared lock (or a prune's), whenAlone runs first if no other
+     * process or holder in this JVM uses the repository at all.
      */
-    static RepoLock acquire(Path file, boolean exclusive, WhenAlone whenAlone) throws IOException {
+    static RepoLock acquire(Path file, ObjectStore.LockMode mode, WhenAlone whenAlone) throws IOException {
+        boolean exclusive = mode == ObjectStore.LockMode.EXCLUSIVE;
+        boolean prune = mode == ObjectStore.LockMode.PRUNE;
         // The real path: the same repository reached through a symbolic link is the same lock.
         Path key = file.getParent().toRealPath().resolve(file.getFileName());
+        RepoLock taken;
         synchronized (HELD) {
             Held h = HELD.get(key);
             if (h != null) {
                 if (exclusive || !h.lock.isShared()) {
                     throw new RepositoryException("repository " + key.getParent() + " is in use by this process");
                 }
-                h.users++;
-                return new RepoLock(key);
-            }
-            FileChannel ch = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
-            try {
-                FileLock alone = ch.tryLock(0, Long.MAX_VALUE, false);
-                FileLock lock;
-                if (exclusive) {
-                    lock = alone;
-                } else {
-                    if (alone != null) {
-                        whenAlone.run();
-                        alone.release();
+                if (prune) {
+                    if (h.prune != null) {
+                        throw new RepositoryException("repository " + key.getParent() + " is pruned by this process");
                     }
-                    lock = ch.tryLock(0, Long.MAX_VALUE, true);
+                    h.prune = pruneLock(h.channel, key);
                 }
-                if (lock == null) {
-                    throw new RepositoryException("repository " + key.getParent() + " is in use by another process"
-                            + (exclusive ? "" : " that holds it exclusively (prune)"));
+                h.users++;
+                taken = new RepoLock(key, prune);
+            } else {
+                FileChannel ch = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE);
+                try {
+                    FileLock alone = ch.tryLock(0, Long.MAX_VALUE, false);
+                    FileLock lock;
+                    if (exclusive) {
+                        lock = alone;
+                    } else {
+                        if (alone != null) {
+                            whenAlone.run();
+                            alone.release();
+                        }
+                        lock = ch.tryLock(1, Long.MAX_VALUE - 1, true);
+                    }
+                    if (lock == null) {
+                        throw new RepositoryException("repository " + key.getParent() + " is in use by another process"
+                                + (exclusive ? "" : " that holds it exclusively"));
+                    }
+                    Held held = new Held(ch, lock);
+                    if (prune) {
+                        held.prune = pruneLock(ch, key);
+                    }
+                    HELD.put(key, held);
+                    taken = new RepoLock(key, prune);
+                } catch (IOException | RuntimeException e) {
+                    ch.close();
+                    throw e;
                 }
-                HELD.put(key, new Held(ch, lock));
-                return new RepoLock(key);
+            }
+        }
+        if (!exclusive) {
+            try {
+                taken.holdFile(mode);
             } catch (IOException | RuntimeException e) {
-                ch.close();
+                taken.close();
                 throw e;
             }
         }
+        return taken;
+    }
+
+    private static FileLock pruneLock(FileChannel ch, Path key) throws IOException {
+        FileLock p = ch.tryLock(0, 1, false);
+        if (p == null) {
+            throw new RepositoryException("repository " + key.getParent() + " is in use by another process that prunes"
+                    + " it (or by a jblksnap older than concurrent prune, which a prune must not run beside)");
+        }
+        return p;
+    }
+
+    /**
+     * Makes this holder's file, locked before it gets its name: whoever sees the name finds it
+     * locked while this process lives.
+     */
+    private void holdFile(ObjectStore.LockMode mode) throws IOException {
+        Path dir = file.getParent().resolve(HOLDERS);
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve(AtomicFiles.TEMP_PREFIX + UUID.randomUUID());
+        Path target = dir.resolve(UUID.randomUUID() + "-" + mode.name().toLowerCase(java.util.Locale.ROOT));
+        FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            ch.lock();
+            synchronized (HELD) {
+                HOLDING.add(target);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            synchronized (HELD) {
+                HOLDING.remove(target);
+            }
+            ch.close();
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        holder = target;
+        holderChannel = ch;
+    }
+
+    /** This holder's lock object, {@code locks/NAME}; null for an exclusive holder. */
+    String name() {
+        return holder == null ? null : HOLDERS + "/" + holder.getFileName();
+    }
+
+    /**
+     * The holder files of the repository in root whose lock a live process holds, as
+     * {@code locks/NAME}; a file whose lock nobody holds belongs to a dead process and is
+     * removed.
+     */
+    static Set<String> live(Path root) throws IOException {
+        Path dir = root.resolve(HOLDERS);
+        Set<String> live = new TreeSet<>();
+        if (!Files.isDirectory(dir)) {
+            return live;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (AtomicFiles.isTemporary(p)) {
+                    continue;
+                }
+                String name = HOLDERS + "/" + p.getFileName();
+                synchronized (HELD) {
+                    if (HOLDING.contains(p)) {
+                        live.add(name);
+                        continue;
+                    }
+                }
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
+                    FileLock l = ch.tryLock();
+                    if (l == null) {
+                        live.add(name);
+                    } else {
+                        Files.deleteIfExists(p); // its holder died: nobody will ever lock it again
+                    }
+                } catch (NoSuchFileException gone) {
+                    // its holder ended meanwhile
+                } catch (OverlappingFileLockException held) {
+                    live.add(name);
+                }
+            }
+        }
+        return live;
     }
 
     @Override
     public void close() throws IOException {
+        if (holder != null) {
+            try {
+                Files.deleteIfExists(holder);
+            } finally {
+                synchronized (HELD) {
+                    HOLDING.remove(holder);
+                }
+                holderChannel.close();
+            }
+        }
         synchronized (HELD) {
             if (released) {
                 return;
             }
             released = true;
             Held h = HELD.get(file);
+            if (prune && h.prune != null) {
+                h.prune.release();
+                h.prune = null;
+            }
             if (--h.users == 0) {
                 HELD.remove(file);
                 h.channel.close();

@@ -28,12 +28,12 @@ public final class Repository implements AutoCloseable {
     private final ObjectStore.Lock lock;
     private final PackStore packs;
     private final PointStore points;
-    private final boolean exclusive;
+    private final ObjectStore.LockMode mode;
 
     private Repository(ObjectStore store, RepositoryConfig config, ObjectCodec codec, ObjectStore.Lock lock,
-            boolean exclusive) {
+            ObjectStore.LockMode mode) {
         this.store = store;
-        this.exclusive = exclusive;
+        this.mode = mode;
         this.config = config;
         this.lock = lock;
         this.packs = new PackStore(store, config, codec);
@@ -75,7 +75,7 @@ public final class Repository implements AutoCloseable {
         create(store, config, (Unlock) null);
     }
 
-    /** Opens the repository in a directory; shared access for backups, restores and checks, exclusive to prune. */
+    /** Opens the repository in a directory; shared access for backups, restores and checks, exclusive when nobody else may use it ({@link #openForPrune} for a prune). */
     public static Repository open(Path dir, boolean exclusive) throws IOException {
         return open(new DirectoryStore(dir), exclusive);
     }
@@ -95,14 +95,32 @@ public final class Repository implements AutoCloseable {
      * unlocked with the credential unlock gives, before anything is written or locked.
      */
     public static Repository open(ObjectStore store, boolean exclusive, Unlock unlock) throws IOException {
+        return open(store, exclusive ? ObjectStore.LockMode.EXCLUSIVE : ObjectStore.LockMode.SHARED, unlock);
+    }
+
+    /**
+     * Opens the repository for a prune beside backups, restores and checks, which may go on
+     * meanwhile (no other prune may): {@code docs/REPOSITORY.md#verify-and-prune}.
+     */
+    public static Repository openForPrune(String location, Unlock unlock) throws IOException {
+        return open(RepositoryLocation.open(location), ObjectStore.LockMode.PRUNE, unlock);
+    }
+
+    /** The same for a repository in a directory, unencrypted. */
+    public static Repository openForPrune(Path dir) throws IOException {
+        return open(new DirectoryStore(dir), ObjectStore.LockMode.PRUNE, Unlock.NONE);
+    }
+
+    /** Opens the repository in a store in a lock mode, unlocked with unlock if encrypted. */
+    public static Repository open(ObjectStore store, ObjectStore.LockMode mode, Unlock unlock) throws IOException {
         try {
             store.checkReachable();
             RepositoryConfig config = readConfig(store);
             ObjectCodec codec = config.encrypted()
                     ? ObjectCodec.sealed(new KeyRing(new StoreKeys(store)).unlock(unlock.credential(store.location())).key())
                     : ObjectCodec.plain(config.version());
-            ObjectStore.Lock lock = store.lock(exclusive);
-            return new Repository(store, config, codec, lock, exclusive);
+            ObjectStore.Lock lock = store.lock(mode);
+            return new Repository(store, config, codec, lock, mode);
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
@@ -219,7 +237,17 @@ public final class Repository implements AutoCloseable {
 
     /** Opened exclusively: nobody else uses the repository meanwhile. */
     public boolean exclusive() {
-        return exclusive;
+        return mode == ObjectStore.LockMode.EXCLUSIVE;
+    }
+
+    /** How this handle holds the repository. */
+    public ObjectStore.LockMode mode() {
+        return mode;
+    }
+
+    /** This handle's lock. */
+    ObjectStore.Lock lock() {
+        return lock;
     }
 
     /** Temporary files of interrupted runs that opening removed. */
@@ -229,7 +257,9 @@ public final class Repository implements AutoCloseable {
 
     /**
      * Makes what the point uses durable (the open pack closed, directories synced), then
-     * commits the point; returns its id.
+     * commits the point; returns its id. Refused when this handle's lock lapsed since it was
+     * taken, and undone when it may have lapsed while committing: a prune may have taken this
+     * process for dead and deleted packs it relies on ({@code docs/REPOSITORY.md#verify-and-prune}).
      */
     public long commit(PointMeta meta, HashList index) throws IOException {
         if (meta.blockSize() != blockSize() || meta.chunkSize() != chunkSize()) {
@@ -237,7 +267,15 @@ public final class Repository implements AutoCloseable {
                     + meta.chunkSize() + " differ from the repository's " + blockSize() + ", " + chunkSize());
         }
         packs.flush();
-        return points.commit(meta, index);
+        long ticket = lock.checkHeld();
+        long id = points.commit(meta, index);
+        try {
+            lock.checkSince(ticket);
+        } catch (IOException | RuntimeException e) {
+            points.delete(id);
+            throw e;
+        }
+        return id;
     }
 
     /** Abandons a pack still open (what a failed run stored), then releases the lock. */

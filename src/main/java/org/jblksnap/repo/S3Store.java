@@ -272,8 +272,13 @@ public final class S3Store implements ObjectStore {
     }
 
     @Override
-    public Lock lock(boolean exclusive) throws IOException {
-        return ObjectLocks.acquire(this, exclusive);
+    public Lock lock(LockMode mode) throws IOException {
+        return ObjectLocks.acquire(this, mode);
+    }
+
+    @Override
+    public java.util.Set<String> liveLocks() throws IOException {
+        return ObjectLocks.live(this, ObjectLocks.stale());
     }
 
     @Override

@@ -284,10 +284,13 @@ class RepositoryTest {
     }
 
     @Test
-    void pruneNeedsExclusiveAccessThatSharedUseExcludes() throws IOException {
+    void pruneNeedsAHandleOpenedForPruneWhichSharedUseAllowsOrAnExclusiveOne() throws IOException {
         try (Repository shared = openOrCreate()) {
             assertThrows(IllegalStateException.class, () -> Pruner.prune(shared, 1));
             assertThrows(RepositoryException.class, () -> Repository.open(repoDir(), true));
+            try (Repository prune = Repository.openForPrune(repoDir())) {
+                assertEquals(List.of(), Pruner.prune(prune, 1).removedPoints());
+            }
         }
         try (Repository ex = Repository.open(repoDir(), true)) {
             assertTrue(ex.exclusive());

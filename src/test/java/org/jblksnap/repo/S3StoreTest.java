@@ -108,10 +108,17 @@ class S3StoreTest {
         try (Repository a = Repository.open(repo, false); Repository b = Repository.open(repo, false)) {
             RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.open(repo, true));
             assertTrue(e.getMessage().contains("in use by another process"), e.getMessage());
+            try (Repository prune = Repository.openForPrune(repo, Unlock.NONE)) {
+                assertEquals(ObjectStore.LockMode.PRUNE, prune.mode(), "a prune runs beside shared holders");
+                e = assertThrows(RepositoryException.class, () -> Repository.openForPrune(repo, Unlock.NONE));
+                assertTrue(e.getMessage().contains("that prunes it"), "prunes never overlap: " + e.getMessage());
+            }
         }
-        try (Repository prune = Repository.open(repo, true)) {
+        try (Repository alone = Repository.open(repo, true)) {
             RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.open(repo, false));
-            assertTrue(e.getMessage().contains("exclusively (prune)"), e.getMessage());
+            assertTrue(e.getMessage().contains("holds it exclusively"), e.getMessage());
+            e = assertThrows(RepositoryException.class, () -> Repository.openForPrune(repo, Unlock.NONE));
+            assertTrue(e.getMessage().contains("holds it exclusively"), e.getMessage());
         }
         try (ObjectStore s = RepositoryLocation.open(repo)) {
             assertTrue(s.list(ObjectLocks.PREFIX).isEmpty(), "every lock object is removed at close");
