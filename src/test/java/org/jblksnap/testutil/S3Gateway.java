@@ -30,7 +30,12 @@ public final class S3Gateway implements AutoCloseable {
 
     private S3Gateway(String endpoint) {
         this.endpoint = endpoint;
-        this.client = S3Client.builder().endpointOverride(URI.create(endpoint)).region(Region.US_EAST_1)
+        this.client = client(endpoint);
+    }
+
+    /** A client of the gateway at endpoint with the keys of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. */
+    static S3Client client(String endpoint) {
+        return S3Client.builder().endpointOverride(URI.create(endpoint)).region(Region.US_EAST_1)
                 .forcePathStyle(true)
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)

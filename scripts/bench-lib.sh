@@ -1,0 +1,84 @@
+# Sourced by scripts/bench-backup and scripts/bench-offsite: the one way they build, make the
+# device, serve it, time whole commands and rewrite a share of the device between backups.
+#
+#   bench_setup NAME          builds the test classes, sets JAVA (the java command line) and
+#                             WORK (a new directory /var/tmp/jblksnap-NAME.XXXXXX, a disk, not
+#                             a tmpfs), FILE (the device file in it), RUN and SOCK (the daemon's)
+#   bench_serve SIZE_MIB TRACKING_SHIFT
+#                             makes FILE (1 MiB pieces a third random, a third text-like, a
+#                             third zeroes; MixedContent, seed 1), starts the daemon serving it
+#                             as disk0 (DAEMON_PID) and reads FILE once into the page cache
+#   bench_rewrite PERCENT     PERCENT of disk0 in random 4 KiB-aligned 4 KiB writes through NBD
+#   bench_stop_daemon         destroys SNAPSHOT if set and stops the daemon by its pid
+#   timed NAME COMMAND...     runs it (output to $WORK/NAME.out) and sets T[NAME] in seconds
+#   goal TEXT VALUE OP LIMIT  prints a goal's line: the value, the goal, met or MISSED
+#   jb ARGS, jbd ARGS         jblksnap's CLI (jbd: against the daemon's run directory)
+# The caller sources env.sh first and removes WORK at its end.
+
+bench_setup() {
+    cd "$JBLKSNAP_ROOT"
+    mvn -q -B -o test-compile >&2 2>/dev/null || mvn -q -B test-compile >&2
+    CP="$JBLKSNAP_ROOT/target/classes:$JBLKSNAP_ROOT/target/test-classes:$(cat "$JBLKSNAP_ROOT/target/test.classpath")"
+    JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${JBLKSNAP_BENCH_JAVA_OPTS:-} -cp "$CP")
+    WORK=$(mktemp -d "/var/tmp/jblksnap-$1.XXXXXX")
+    FILE="$WORK/disk0.img"
+    RUN="$WORK/run"
+    SOCK="$RUN/nbd.sock"
+    DAEMON_PID=
+    SNAPSHOT=
+}
+
+jb() { "${JAVA[@]}" org.jblksnap.cli.Main "$@"; }
+jbd() { jb "$@" --run-dir "$RUN"; }
+
+bench_stop_daemon() {
+    if [ -n "$SNAPSHOT" ]; then jbd snapshot_destroy -i "$SNAPSHOT" >/dev/null 2>&1 || true; fi
+    if [ -n "$DAEMON_PID" ]; then
+        kill "$DAEMON_PID" 2>/dev/null || true
+        for _ in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$DAEMON_PID" 2>/dev/null || true
+    fi
+}
+
+now() { date +%s.%N; }
+calc() { python3 -c "import sys; print(eval(sys.argv[1]))" "$1"; }
+value() { grep "^$1=" | head -1 | cut -d= -f2; }
+declare -A T
+timed() {
+    local name=$1 t0; shift
+    t0=$(now)
+    "$@" > "$WORK/$name.out" 2>&1 || { echo "$name failed:" >&2; cat "$WORK/$name.out" >&2; exit 1; }
+    T[$name]=$(calc "'%.2f' % ($(now) - $t0)")
+    echo "  $name: ${T[$name]} s" >&2
+}
+stored() { du -sb "$1" | cut -f1; }
+mib() { calc "'%.0f' % ($1 / 1048576)"; }
+goal() { # goal TEXT VALUE OP LIMIT
+    local ok; ok=$(calc "'met' if $2 $3 $4 else 'MISSED'")
+    printf '  %-52s %8s  (goal %s %s: %s)\n' "$1" "$2" "$3" "$4" "$ok"
+}
+
+bench_serve() {
+    local size_mib=$1 tracking_shift=$2
+    "${JAVA[@]}" org.jblksnap.testutil.MixedContent "$FILE" "$size_mib" 1
+    SIZE=$((size_mib << 20))
+    # started straight from this shell, so that $! is the daemon's own pid
+    "${JAVA[@]}" org.jblksnap.cli.Main daemon --run-dir "$RUN" --device disk0="$FILE" --param chunk_minimum_shift=16 \
+        --param tracking_block_minimum_shift="$tracking_shift" > "$WORK/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 300); do
+        [ -S "$RUN/control.sock" ] && jbd snapshot_collect >/dev/null 2>&1 && break
+        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/daemon.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    cat "$FILE" > /dev/null   # every reader finds the device in the page cache
+}
+
+bench_rewrite() {
+    local writes=$((SIZE * $1 / 100 / 4096)) cmds=()
+    RANDOM=42
+    for _ in $(seq "$writes"); do
+        cmds+=(-c "write -P $((1 + RANDOM % 255)) $(( ((RANDOM << 15) | RANDOM) % (SIZE / 4096) * 4096 )) 4096")
+    done
+    qemu-io -f raw "${cmds[@]}" "nbd+unix:///disk0?socket=$SOCK" > /dev/null
+}
