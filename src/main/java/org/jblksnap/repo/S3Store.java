@@ -2,6 +2,8 @@ package org.jblksnap.repo;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.SequenceInputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.UnknownHostException;
@@ -10,6 +12,7 @@ import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -366,12 +369,16 @@ public final class S3Store implements ObjectStore {
         return nl < 0 ? m : m.substring(0, nl);
     }
 
-    /** A pack held in memory while written, uploaded in one PUT at finish. */
+    /**
+     * A pack held in memory while written, in parts of {@value #PART} bytes (appending never
+     * copies what is there), uploaded in one PUT at finish.
+     */
     private final class BufferWriter implements Writer {
+        private static final int PART = 4 << 20;
         private final String name;
         // guarded by this
-        private byte[] buf = new byte[1 << 20];
-        private int end;
+        private List<byte[]> parts = new ArrayList<>();
+        private long end;
         private boolean done;
 
         BufferWriter(String name) {
@@ -381,15 +388,18 @@ public final class S3Store implements ObjectStore {
         @Override
         public synchronized void write(ByteBuffer b) throws IOException {
             check();
-            int n = b.remaining();
-            if ((long) end + n > Integer.MAX_VALUE - 16) {
+            if (end + b.remaining() > Integer.MAX_VALUE - 16) {
                 throw new IOException("object " + name + " would exceed 2 GiB");
             }
-            if (end + n > buf.length) {
-                buf = Arrays.copyOf(buf, (int) Math.min(Integer.MAX_VALUE - 16, Math.max(end + n, 2L * buf.length)));
+            while (b.hasRemaining()) {
+                int in = (int) (end % PART);
+                if (in == 0) {
+                    parts.add(new byte[PART]);
+                }
+                int n = Math.min(b.remaining(), PART - in);
+                b.get(parts.getLast(), in, n);
+                end += n;
             }
-            b.get(buf, end, n);
-            end += n;
         }
 
         @Override
@@ -400,30 +410,62 @@ public final class S3Store implements ObjectStore {
         @Override
         public synchronized byte[] read(long offset, int length) throws IOException {
             check();
-            int from = (int) Math.min(offset, end);
-            return Arrays.copyOfRange(buf, from, (int) Math.min(end, offset + length));
+            long from = Math.min(offset, end);
+            byte[] out = new byte[(int) (Math.min(end, offset + length) - from)];
+            for (int done = 0; done < out.length;) {
+                long at = from + done;
+                int n = (int) Math.min(out.length - done, PART - at % PART);
+                System.arraycopy(parts.get((int) (at / PART)), (int) (at % PART), out, done, n);
+                done += n;
+            }
+            return out;
         }
 
         @Override
         public void finish() throws IOException {
-            byte[] all;
-            int n;
+            List<byte[]> all;
+            long n;
             synchronized (this) {
                 check();
-                all = buf;
+                all = parts;
                 n = end;
             }
-            upload(name, ByteBuffer.wrap(all, 0, n), false);
+            call("write", name, () -> s3.putObject(b -> b.bucket(bucket).key(key(name)).contentLength(n),
+                    RequestBody.fromContentProvider(() -> new SequenceInputStream(Collections.enumeration(
+                            all.stream().map(p -> (InputStream) new ByteArrayInputStream(p)).toList())) {
+                        private long left = n;
+
+                        @Override
+                        public int read(byte[] b, int off, int len) throws IOException {
+                            if (left <= 0) {
+                                return -1;
+                            }
+                            int r = super.read(b, off, (int) Math.min(len, left));
+                            if (r > 0) {
+                                left -= r;
+                            }
+                            return r;
+                        }
+
+                        @Override
+                        public int read() throws IOException {
+                            if (left <= 0) {
+                                return -1;
+                            }
+                            left--;
+                            return super.read();
+                        }
+                    }, n, "application/octet-stream")));
             synchronized (this) {
                 done = true;
-                buf = null;
+                parts = null;
             }
         }
 
         @Override
         public synchronized void abandon() {
             done = true;
-            buf = null;
+            parts = null;
         }
 
         private void check() throws IOException {
