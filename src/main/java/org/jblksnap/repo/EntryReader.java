@@ -112,7 +112,7 @@ final class EntryReader {
                 throw bad(type, h, "is " + size + " bytes where " + length + " are needed", file);
             }
             data = new byte[(int) size];
-            long n = Zstd.decompressByteArray(data, 0, data.length, frame, 0, frame.length);
+            long n = ZstdContexts.decompress(data, 0, data.length, frame, 0, frame.length);
             if (n != size) {
                 throw bad(type, h, "decompresses to " + n + " bytes instead of " + size, file);
             }

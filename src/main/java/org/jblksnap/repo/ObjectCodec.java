@@ -63,6 +63,14 @@ final class ObjectCodec {
         return key.sealer().seal(label, b, off, len);
     }
 
+    /**
+     * b[off, off + len) sealed under the label into out (room for len + {@link #overhead}
+     * bytes, not overlapping b); returns the sealed length. Only for a codec that seals.
+     */
+    int sealInto(ObjectLabel label, byte[] b, int off, int len, byte[] out) {
+        return key.sealer().seal(label, b, off, len, out, 0);
+    }
+
     byte[] seal(ObjectLabel label, byte[] b) {
         return key == null ? b : key.sealer().seal(label, b, 0, b.length);
     }
