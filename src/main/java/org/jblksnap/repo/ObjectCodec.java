@@ -84,4 +84,9 @@ final class ObjectCodec {
     byte[] open(ObjectLabel label, byte[] stored) throws AuthenticationFailedException {
         return key == null ? stored : key.sealer().open(label, stored);
     }
+
+    /** The plaintext of the sealed object at stored[off, off + len). Only for a codec that seals. */
+    byte[] open(ObjectLabel label, byte[] stored, int off, int len) throws AuthenticationFailedException {
+        return key.sealer().open(label, stored, off, len);
+    }
 }
