@@ -2,6 +2,7 @@ package org.jblksnap.repo;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 import com.github.luben.zstd.ZstdCompressCtx;
 import com.github.luben.zstd.ZstdDecompressCtx;
@@ -19,10 +20,8 @@ final class ZstdContexts {
     /** Contexts kept of each kind; more are made when more threads compress at once, and freed. */
     static final int KEPT = 16;
 
-    private static final ConcurrentLinkedQueue<ZstdCompressCtx> COMPRESS = new ConcurrentLinkedQueue<>();
-    private static final ConcurrentLinkedQueue<ZstdDecompressCtx> DECOMPRESS = new ConcurrentLinkedQueue<>();
-    private static final AtomicInteger COMPRESS_KEPT = new AtomicInteger();
-    private static final AtomicInteger DECOMPRESS_KEPT = new AtomicInteger();
+    private static final Pool<ZstdCompressCtx> COMPRESS = new Pool<>(ZstdCompressCtx::new);
+    private static final Pool<ZstdDecompressCtx> DECOMPRESS = new Pool<>(ZstdDecompressCtx::new);
 
     private ZstdContexts() {
     }
@@ -33,12 +32,7 @@ final class ZstdContexts {
      * length. Throws {@link com.github.luben.zstd.ZstdException} when it fails.
      */
     static int compress(byte[] dst, int dstOff, int dstLen, byte[] src, int srcOff, int srcLen, int level) {
-        ZstdCompressCtx c = COMPRESS.poll();
-        if (c == null) {
-            c = new ZstdCompressCtx();
-        } else {
-            COMPRESS_KEPT.decrementAndGet();
-        }
+        ZstdCompressCtx c = COMPRESS.take();
         boolean good = false;
         try {
             c.setLevel(level);
@@ -46,14 +40,7 @@ final class ZstdContexts {
             good = true;
             return n;
         } finally {
-            if (good && COMPRESS_KEPT.incrementAndGet() <= KEPT) {
-                COMPRESS.offer(c);
-            } else {
-                if (good) {
-                    COMPRESS_KEPT.decrementAndGet();
-                }
-                c.close();
-            }
+            COMPRESS.give(c, good);
         }
     }
 
@@ -62,25 +49,48 @@ final class ZstdContexts {
      * dstLen); returns the bytes written. Throws {@link com.github.luben.zstd.ZstdException}.
      */
     static int decompress(byte[] dst, int dstOff, int dstLen, byte[] src, int srcOff, int srcLen) {
-        ZstdDecompressCtx d = DECOMPRESS.poll();
-        if (d == null) {
-            d = new ZstdDecompressCtx();
-        } else {
-            DECOMPRESS_KEPT.decrementAndGet();
-        }
+        ZstdDecompressCtx d = DECOMPRESS.take();
         boolean good = false;
         try {
             int n = d.decompressByteArray(dst, dstOff, dstLen, src, srcOff, srcLen);
             good = true;
             return n;
         } finally {
-            if (good && DECOMPRESS_KEPT.incrementAndGet() <= KEPT) {
-                DECOMPRESS.offer(d);
-            } else {
-                if (good) {
-                    DECOMPRESS_KEPT.decrementAndGet();
-                }
-                d.close();
+            DECOMPRESS.give(d, good);
+        }
+    }
+
+    /** At most {@value #KEPT} idle contexts; one that failed a call is freed, not kept. */
+    private static final class Pool<T extends AutoCloseable> {
+        private final ConcurrentLinkedQueue<T> idle = new ConcurrentLinkedQueue<>();
+        private final AtomicInteger kept = new AtomicInteger();
+        private final Supplier<T> make;
+
+        Pool(Supplier<T> make) {
+            this.make = make;
+        }
+
+        T take() {
+            T t = idle.poll();
+            if (t == null) {
+                return make.get();
+            }
+            kept.decrementAndGet();
+            return t;
+        }
+
+        void give(T t, boolean good) {
+            if (good && kept.incrementAndGet() <= KEPT) {
+                idle.offer(t);
+                return;
+            }
+            if (good) {
+                kept.decrementAndGet();
+            }
+            try {
+                t.close(); // zstd-jni's close frees the native context and throws nothing
+            } catch (Exception e) {
+                throw new IllegalStateException("a zstd context could not be freed", e);
             }
         }
     }
