@@ -75,8 +75,8 @@ public final class EntryCheck {
         for (PackFile.Entry e : entries) {
             String why = null;
             try {
-                byte[] frame = PackFile.readFrame(ch, e.offset(), e.length());
-                reader.decode(e.type(), e.hash(), frame, e.rawLength(), file);
+                // in place in the pack read whole (readIndex keeps every entry before the index)
+                reader.decode(e.type(), e.hash(), whole, Math.toIntExact(e.offset()), e.length(), e.rawLength(), file);
             } catch (BadEntryException x) {
                 why = x.getMessage();
             }

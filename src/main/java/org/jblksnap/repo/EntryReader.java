@@ -92,11 +92,26 @@ final class EntryReader {
      * the most) and the hash.
      */
     byte[] decode(EntryType type, Hash h, byte[] stored, int length, String file) throws BadEntryException {
-        byte[] frame;
-        try {
-            frame = catalog.codec().open(ObjectCodec.entry(type, h), stored);
-        } catch (AuthenticationFailedException e) {
-            throw bad(type, h, "does not authenticate: it was altered, or is another entry", file);
+        return decode(type, h, stored, 0, stored.length, length, file);
+    }
+
+    /**
+     * The same of the stored entry at stored[off, off + len), read in place: verify reads a
+     * pack whole and decodes its entries without copying each out first.
+     */
+    byte[] decode(EntryType type, Hash h, byte[] stored, int off, int len, int length, String file)
+            throws BadEntryException {
+        byte[] frame = stored;
+        int frameOff = off;
+        int frameLen = len;
+        if (catalog.codec().isSealed()) {
+            try {
+                frame = catalog.codec().open(ObjectCodec.entry(type, h), stored, off, len);
+            } catch (AuthenticationFailedException e) {
+                throw bad(type, h, "does not authenticate: it was altered, or is another entry", file);
+            }
+            frameOff = 0;
+            frameLen = frame.length;
         }
         int max = type == EntryType.CHUNK ? config.chunkSize() : config.maxManifestLength();
         if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
@@ -104,7 +119,7 @@ final class EntryReader {
         }
         byte[] data;
         try {
-            long size = Zstd.getFrameContentSize(frame);
+            long size = Zstd.getFrameContentSize(frame, frameOff, frameLen);
             if (size < 0 || size > max) {
                 throw bad(type, h, "not a zstd frame of at most " + max + " bytes", file);
             }
@@ -112,7 +127,7 @@ final class EntryReader {
                 throw bad(type, h, "is " + size + " bytes where " + length + " are needed", file);
             }
             data = new byte[(int) size];
-            long n = Zstd.decompressByteArray(data, 0, data.length, frame, 0, frame.length);
+            long n = ZstdContexts.decompress(data, 0, data.length, frame, frameOff, frameLen);
             if (n != size) {
                 throw bad(type, h, "decompresses to " + n + " bytes instead of " + size, file);
             }

@@ -13,8 +13,11 @@ public record Hash(long a, long b, long c, long d) {
     public static final int BYTES = 32;
     public static final Hash ZERO = new Hash(0, 0, 0, 0);
 
+    /** One digest a thread, not a provider look-up (MessageDigest.getInstance) per 64 KiB chunk. */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(Hash::sha256);
+
     public static Hash of(byte[] data, int offset, int length) {
-        MessageDigest md = sha256();
+        MessageDigest md = SHA256.get(); // reset by digest()
         md.update(data, offset, length);
         return read(ByteBuffer.wrap(md.digest()));
     }

@@ -63,6 +63,14 @@ final class ObjectCodec {
         return key.sealer().seal(label, b, off, len);
     }
 
+    /**
+     * b[off, off + len) sealed under the label into out (room for len + {@link #overhead}
+     * bytes, not overlapping b); returns the sealed length. Only for a codec that seals.
+     */
+    int sealInto(ObjectLabel label, byte[] b, int off, int len, byte[] out) {
+        return key.sealer().seal(label, b, off, len, out, 0);
+    }
+
     byte[] seal(ObjectLabel label, byte[] b) {
         return key == null ? b : key.sealer().seal(label, b, 0, b.length);
     }
@@ -75,5 +83,10 @@ final class ObjectCodec {
     /** The plaintext of a stored object; the bytes themselves when not sealed. */
     byte[] open(ObjectLabel label, byte[] stored) throws AuthenticationFailedException {
         return key == null ? stored : key.sealer().open(label, stored);
+    }
+
+    /** The plaintext of the sealed object at stored[off, off + len). Only for a codec that seals. */
+    byte[] open(ObjectLabel label, byte[] stored, int off, int len) throws AuthenticationFailedException {
+        return key.sealer().open(label, stored, off, len);
     }
 }

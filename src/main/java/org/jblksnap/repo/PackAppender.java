@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdException;
 
 /**
  * Stores new entries: each is compressed (and sealed, in an encrypted repository) outside the lock and appended under it to the one
@@ -26,6 +27,8 @@ final class PackAppender implements AutoCloseable {
     private final PackCatalog catalog;
     private final ObjectStore store;
     private final ThreadLocal<byte[]> compressBuffer;
+    /** Where an encrypted repository's entries are sealed: no array allocated per chunk. */
+    private final ThreadLocal<byte[]> sealBuffer;
 
     // guarded by this
     private PackWriter open;
@@ -40,6 +43,8 @@ final class PackAppender implements AutoCloseable {
         this.store = catalog.store();
         int largest = Math.max(config.chunkSize(), config.maxManifestLength());
         this.compressBuffer = ThreadLocal.withInitial(() -> new byte[(int) Zstd.compressBound(largest)]);
+        this.sealBuffer = ThreadLocal.withInitial(() -> new byte[(int) Zstd.compressBound(largest)
+                + catalog.codec().overhead()]);
     }
 
     /**
@@ -56,15 +61,17 @@ final class PackAppender implements AutoCloseable {
             return 0;
         }
         byte[] out = compressBuffer.get();
-        long n = Zstd.compressByteArray(out, 0, out.length, data, off, length, config.zstdLevel());
-        if (Zstd.isError(n)) {
-            throw new IOException("zstd compression failed: " + Zstd.getErrorName(n));
+        int n;
+        try {
+            n = ZstdContexts.compress(out, 0, out.length, data, off, length, config.zstdLevel());
+        } catch (ZstdException e) {
+            throw new IOException("zstd compression failed: " + e.getMessage(), e);
         }
         byte[] entry = out;
-        int entryLength = (int) n;
+        int entryLength = n;
         if (catalog.codec().isSealed()) {
-            entry = catalog.codec().seal(ObjectCodec.entry(type, h), out, 0, entryLength);
-            entryLength = entry.length;
+            entry = sealBuffer.get(); // written to the pack (copied) before put returns
+            entryLength = catalog.codec().sealInto(ObjectCodec.entry(type, h), out, 0, entryLength, entry);
         }
         PackWriter full;
         int fullNumber;

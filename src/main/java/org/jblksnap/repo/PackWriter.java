@@ -63,7 +63,7 @@ final class PackWriter {
         return out.read(offset, length);
     }
 
-    /** Appends a frame (sealed already in an encrypted repository); returns its offset. */
+    /** Appends a frame (sealed already in an encrypted repository; copied, not kept); returns its offset. */
     long append(EntryType type, Hash hash, byte[] frame, int length, int rawLength) throws IOException {
         long offset = out.size();
         out.write(ByteBuffer.wrap(frame, 0, length));

@@ -33,6 +33,13 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
         this(format, version, blockSize, chunkSize, packSize, hash, compression, zstdLevel, encryption, null);
     }
 
+    /**
+     * The zstd level of new repositories. 1 rather than 3: on bench-backup's mixed content
+     * (ZstdLevelBench, 64 KiB chunks) level 1 compresses about a fifth faster for about 1 %
+     * more stored; Proxmox Backup Server uses 1 too. Existing repositories keep theirs.
+     */
+    static final int DEFAULT_ZSTD_LEVEL = 1;
+
     /** A new unencrypted repository's settings with the default pack size. */
     public static RepositoryConfig of(int chunkSize) {
         return of(chunkSize, DEFAULT_PACK_SIZE);
@@ -43,8 +50,8 @@ public record RepositoryConfig(String format, int version, int blockSize, int ch
     }
 
     public static RepositoryConfig of(int chunkSize, long packSize, boolean encrypted) {
-        RepositoryConfig c = new RepositoryConfig(FORMAT, VERSION, BLOCK_SIZE, chunkSize, packSize, "sha256", "zstd", 3,
-                encrypted ? ENCRYPTED : NOT_ENCRYPTED, newId());
+        RepositoryConfig c = new RepositoryConfig(FORMAT, VERSION, BLOCK_SIZE, chunkSize, packSize, "sha256", "zstd",
+                DEFAULT_ZSTD_LEVEL, encrypted ? ENCRYPTED : NOT_ENCRYPTED, newId());
         c.check();
         return c;
     }

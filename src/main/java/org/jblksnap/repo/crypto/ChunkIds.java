@@ -8,7 +8,8 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Keyed chunk ids: HMAC-SHA256 of a chunk's plaintext under the repository's id key, so
  * whoever holds the store without the key cannot tell whether it holds a given content (a
- * plain SHA-256 would confirm it). Thread-safe: each call clones a keyed prototype.
+ * plain SHA-256 would confirm it). Thread-safe: each thread keeps a clone of a keyed prototype
+ * (a Mac is reset by doFinal, ready for the next id).
  */
 public final class ChunkIds {
     public static final int KEY_BYTES = 32;
@@ -16,6 +17,7 @@ public final class ChunkIds {
     private static final String ALGORITHM = "HmacSHA256";
 
     private final Mac prototype;
+    private final ThreadLocal<Mac> perThread = ThreadLocal.withInitial(this::fresh);
 
     /** HMAC-SHA256 under key (a repository's id key has {@value #KEY_BYTES} bytes). */
     ChunkIds(byte[] key) {
@@ -36,13 +38,16 @@ public final class ChunkIds {
 
     /** HMAC-SHA256(id key, data[off, off + len)). */
     public byte[] id(byte[] data, int off, int len) {
-        Mac m;
+        Mac m = perThread.get();
+        m.update(data, off, len);
+        return m.doFinal();
+    }
+
+    private Mac fresh() {
         try {
-            m = (Mac) prototype.clone();
+            return (Mac) prototype.clone();
         } catch (CloneNotSupportedException e) {
             throw new IllegalStateException("the JDK's HMAC-SHA256 cannot be cloned", e);
         }
-        m.update(data, off, len);
-        return m.doFinal();
     }
 }
