@@ -131,8 +131,7 @@ final class PackAppender implements AutoCloseable {
 
     /**
      * Finishes the open pack and waits for those being finished; then fsyncs the directories
-     * the next point needs synced, and writes the persistent index of the packs finished since
-     * the last flush ({@link PackIndexes}).
+     * the next point needs synced.
      */
     synchronized void flush() throws IOException {
         checkWritable();
@@ -151,7 +150,6 @@ final class PackAppender implements AutoCloseable {
         }
         checkWritable();
         store.sync();
-        catalog.writeIndex();
     }
 
     private void finish(PackWriter w, int number) throws IOException {
@@ -164,7 +162,7 @@ final class PackAppender implements AutoCloseable {
                 throw broken(e);
             }
         }
-        catalog.finished(number, size, w.entries());
+        catalog.finished(number, size);
     }
 
     private IOException broken(Exception e) {

@@ -191,15 +191,6 @@ public final class Pruner {
             for (Condemned c : pending.values()) {
                 waiting.addAll(c.packs());
             }
-            if (!deleted.isEmpty()) {
-                Set<String> present = new HashSet<>();
-                catalog.packObjects().forEach(o -> present.add(o.name()));
-                int dropped = PackIndexes.dropDead(store, catalog.codec(), present);
-                if (dropped > 0) {
-                    notes.add("removed " + dropped + " index object" + (dropped == 1 ? "" : "s")
-                            + " that named only deleted packs");
-                }
-            }
             return new PruneReport(removed, kept, removedPacks, rewrittenPacks, removedEntries, unusedLeft, freed,
                     condemnedPacks, keptCondemned, waiting.size(), pending.size(), List.copyOf(notes));
         }
