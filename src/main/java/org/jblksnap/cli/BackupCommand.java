@@ -14,7 +14,6 @@ import org.jblksnap.control.ProgressEvents;
 import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.nbd.client.NbdUri;
 import org.jblksnap.nbd.protocol.Nbd;
-import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.repo.RepositoryLocation;
@@ -102,13 +101,7 @@ final class BackupCommand implements Callable<Integer> {
         if (storage != null) {
             args.put("storage", storage.toAbsolutePath().toString());
         }
-        KeyFiles k = keys.files().absolute();
-        if (k.passwordFile() != null) {
-            args.put("password_file", k.passwordFile().toString());
-        }
-        if (k.keyFile() != null) {
-            args.put("key_file", k.keyFile().toString());
-        }
+        keys.putInto(args);
         S3Credentials s3 = S3Credentials.fromEnvironment();
         if (repo.startsWith("s3:")) {
             // the bucket is reached with this command's keys, as when it reached it itself

@@ -7,6 +7,8 @@ import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.crypto.Credential;
 import org.jblksnap.repo.crypto.KeyException;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import picocli.CommandLine.Option;
 
 /**
@@ -42,6 +44,20 @@ final class KeyOptions {
     /** The credential given, read and checked; an error names what is missing. */
     Credential credential(Object repo) throws KeyException {
         return files().credential(repo.toString());
+    }
+
+    /**
+     * Adds the files given, as absolute paths, to a daemon request ({@code password_file},
+     * {@code key_file}: the daemon reads them, docs/CONTROL.md).
+     */
+    void putInto(ObjectNode args) {
+        KeyFiles k = files().absolute();
+        if (k.passwordFile() != null) {
+            args.put("password_file", k.passwordFile().toString());
+        }
+        if (k.keyFile() != null) {
+            args.put("key_file", k.keyFile().toString());
+        }
     }
 
     /** True when the command line or the environment names a password or key file. */

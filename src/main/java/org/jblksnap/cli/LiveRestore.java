@@ -10,7 +10,6 @@ import java.nio.file.StandardOpenOption;
 
 import org.jblksnap.control.ControlClient;
 import org.jblksnap.error.InvalidArgumentException;
-import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryLocation;
 
@@ -52,13 +51,7 @@ final class LiveRestore {
         ObjectNode args = ControlClient.args().put("device", repo.device)
                 .put("path", target.toAbsolutePath().toString()).put("repo", RepositoryLocation.absolute(repo.repo))
                 .put("point", id);
-        KeyFiles keys = repo.keys.files().absolute();
-        if (keys.passwordFile() != null) {
-            args.put("password_file", keys.passwordFile().toString());
-        }
-        if (keys.keyFile() != null) {
-            args.put("key_file", keys.keyFile().toString());
-        }
+        repo.keys.putInto(args);
         boolean made = !Files.exists(target, LinkOption.NOFOLLOW_LINKS);
         if (made) {
             // a file target is made as plain restore makes it: sparse, the point's size

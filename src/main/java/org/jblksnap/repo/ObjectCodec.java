@@ -53,16 +53,6 @@ final class ObjectCodec {
         return ObjectLabel.of(type.toString(), id.hex());
     }
 
-    /** b[off, off + len) sealed under the label; a copy of those bytes when not sealed. */
-    byte[] seal(ObjectLabel label, byte[] b, int off, int len) {
-        if (key == null) {
-            byte[] copy = new byte[len];
-            System.arraycopy(b, off, copy, 0, len);
-            return copy;
-        }
-        return key.sealer().seal(label, b, off, len);
-    }
-
     /**
      * b[off, off + len) sealed under the label into out (room for len + {@link #overhead}
      * bytes, not overlapping b); returns the sealed length. Only for a codec that seals.
