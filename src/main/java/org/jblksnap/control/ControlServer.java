@@ -4,8 +4,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -19,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.jblksnap.device.UnixSocketFile;
 import org.jblksnap.error.Errno;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -45,10 +44,7 @@ public final class ControlServer implements AutoCloseable {
     public ControlServer(ControlHandler handler, Path socket) throws IOException {
         this.handler = handler;
         this.socket = socket;
-        Files.deleteIfExists(socket);
-        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(socket));
-        Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+        this.server = UnixSocketFile.listen(socket, "control socket", PosixFilePermissions.fromString("rw-------"));
         this.owner = Files.getOwner(socket);
         this.acceptor = Thread.ofPlatform().name("control-accept").daemon().start(this::acceptLoop);
     }

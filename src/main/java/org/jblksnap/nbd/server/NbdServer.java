@@ -9,9 +9,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +23,7 @@ import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.jblksnap.device.UnixSocketFile;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.nbd.tls.TlsCredentials;
 import org.jblksnap.snapshot.SnapshotManager;
@@ -48,9 +47,6 @@ import org.jblksnap.snapshot.SnapshotManager;
 public final class NbdServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
     private static final long CLOSE_TIMEOUT_MS = 10_000;
-    /** The file type bits of st_mode, and the type of a socket (stat(2)). */
-    private static final int S_IFMT = 0170000;
-    private static final int S_IFSOCK = 0140000;
 
     private final ExportRegistry exports = new ExportRegistry();
     private final NbdLimits limits;
@@ -103,42 +99,9 @@ public final class NbdServer implements AutoCloseable {
         return exports;
     }
 
-    /**
-     * Listens on a Unix socket; a stale socket file (nobody listening) is replaced. Anything
-     * else at the path (a disk image named by mistake, a directory) is refused and left as it is.
-     */
+    /** Listens on a Unix socket: see {@link UnixSocketFile} for what may be at the path already. */
     public void listenUnix(Path socket) throws IOException {
-        if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
-            if (!isSocket(socket)) {
-                throw new FileAlreadyExistsException(socket.toString(), null,
-                        "exists and is not a socket; give the NBD socket a path of its own");
-            }
-            if (isListening(socket)) {
-                throw new IOException("NBD socket " + socket + " is in use by another server");
-            }
-            Files.delete(socket);
-        }
-        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            ch.bind(UnixDomainSocketAddress.of(socket));
-        } catch (IOException e) {
-            ch.close();
-            throw new IOException("cannot listen on " + socket + ": " + e.getMessage(), e);
-        }
-        start(new Listener(ch, socket, null));
-    }
-
-    private static boolean isSocket(Path p) throws IOException {
-        int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-        return (mode & S_IFMT) == S_IFSOCK;
-    }
-
-    private static boolean isListening(Path socket) {
-        try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
+        start(new Listener(UnixSocketFile.listen(socket, "NBD socket", null), socket, null));
     }
 
     /**
@@ -164,6 +127,10 @@ public final class NbdServer implements AutoCloseable {
     public synchronized List<SocketAddress> addresses() {
         List<SocketAddress> a = new ArrayList<>();
         for (Listener l : listeners) {
+            if (l.socketFile != null) {
+                a.add(UnixDomainSocketAddress.of(l.socketFile));
+                continue;
+            }
             try {
                 a.add(l.channel.getLocalAddress());
             } catch (IOException e) {
