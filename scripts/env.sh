@@ -39,6 +39,8 @@ ensure_test_tools() {
     apt_need mkfs.xfs xfsprogs
     apt_need mkfs.ext4 e2fsprogs
     apt_need promtool prometheus
+    apt_need certtool gnutls-bin
+    apt_need parted parted
 }
 
 # What the VM end-to-end test boots: QEMU, a static busybox for the guest's initramfs, and a
