@@ -144,10 +144,7 @@ public final class DirectoryStore implements ObjectStore {
         AtomicFiles.syncDirectory(target.getParent());
     }
 
-    /**
-     * Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. A
-     * missing directory ({@code keys/} of a new encrypted repository) is made, and its parent synced.
-     */
+    /** Written to a temporary file, fsynced, then hard-linked: a link never replaces a name. */
     @Override
     public boolean create(String name, ByteBuffer content) throws IOException {
         Path target = path(name);
@@ -164,7 +161,7 @@ public final class DirectoryStore implements ObjectStore {
         return true;
     }
 
-    /** A missing directory ({@code keys/}, {@code prune/}, made on first use) is made, and its parent synced. */
+    /** A missing directory ({@code keys/}, {@code index/}, made on first use) is made, and its parent synced. */
     private static void makeParent(Path target) throws IOException {
         if (!Files.isDirectory(target.getParent())) {
             Files.createDirectories(target.getParent());

@@ -131,7 +131,8 @@ final class PackAppender implements AutoCloseable {
 
     /**
      * Finishes the open pack and waits for those being finished; then fsyncs the directories
-     * the next point needs synced.
+     * the next point needs synced, and writes the persistent index of the packs finished since
+     * the last flush ({@link PackIndexes}).
      */
     synchronized void flush() throws IOException {
         checkWritable();
@@ -150,6 +151,7 @@ final class PackAppender implements AutoCloseable {
         }
         checkWritable();
         store.sync();
+        catalog.writeIndex();
     }
 
     private void finish(PackWriter w, int number) throws IOException {
@@ -162,7 +164,7 @@ final class PackAppender implements AutoCloseable {
                 throw broken(e);
             }
         }
-        catalog.finished(number, size);
+        catalog.finished(number, size, w.entries());
     }
 
     private IOException broken(Exception e) {

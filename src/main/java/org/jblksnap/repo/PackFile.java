@@ -45,9 +45,7 @@ final class PackFile {
     static ByteBuffer trailer(ObjectCodec codec, String name, long indexOffset, List<Entry> entries) {
         ByteBuffer records = ByteBuffer.allocate(entries.size() * RECORD);
         for (Entry e : entries) {
-            records.put((byte) e.type().code);
-            e.hash().write(records);
-            records.putLong(e.offset()).putInt(e.length()).putInt(e.rawLength());
+            putRecord(records, e);
         }
         byte[] index = codec.seal(indexLabel(name), records.array());
         ByteBuffer b = ByteBuffer.allocate(index.length + FOOTER);
@@ -152,20 +150,32 @@ final class PackFile {
         }
         List<Entry> entries = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            int code = index.get();
-            Hash h = Hash.read(index);
-            long offset = index.getLong();
-            int length = index.getInt();
-            int raw = index.getInt();
-            if (code != EntryType.CHUNK.code && code != EntryType.MANIFEST.code) {
-                throw bad(file, "entry " + i + " has an unknown type " + code);
-            }
-            if (offset < HEADER || length <= 0 || raw < 0 || offset + length > indexOffset) {
-                throw bad(file, "entry " + i + " (" + length + " bytes at " + offset + ") lies outside the entries");
-            }
-            entries.add(new Entry(EntryType.of(code), h, offset, length, raw));
+            entries.add(record(index, i, indexOffset, file));
         }
         return entries;
+    }
+
+    /** Writes an entry's index record (also what a persistent index holds of it). */
+    static void putRecord(ByteBuffer b, Entry e) {
+        b.put((byte) e.type().code);
+        e.hash().write(b);
+        b.putLong(e.offset()).putInt(e.length()).putInt(e.rawLength());
+    }
+
+    /** Reads and checks entry i's index record: entries lie between the header and entriesEnd. */
+    static Entry record(ByteBuffer index, int i, long entriesEnd, String file) throws RepositoryException {
+        int code = index.get();
+        Hash h = Hash.read(index);
+        long offset = index.getLong();
+        int length = index.getInt();
+        int raw = index.getInt();
+        if (code != EntryType.CHUNK.code && code != EntryType.MANIFEST.code) {
+            throw bad(file, "entry " + i + " has an unknown type " + code);
+        }
+        if (offset < HEADER || length <= 0 || raw < 0 || offset + length > entriesEnd) {
+            throw bad(file, "entry " + i + " (" + length + " bytes at " + offset + ") lies outside the entries");
+        }
+        return new Entry(EntryType.of(code), h, offset, length, raw);
     }
 
     /** The frame of an entry. */

@@ -48,6 +48,11 @@ final class PackWriter {
         return name;
     }
 
+    /** The entries appended, in file order. */
+    List<PackFile.Entry> entries() {
+        return List.copyOf(entries);
+    }
+
     /** Bytes written so far. */
     long size() {
         return out.size();

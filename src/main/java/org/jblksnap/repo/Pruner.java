@@ -191,6 +191,15 @@ public final class Pruner {
             for (Condemned c : pending.values()) {
                 waiting.addAll(c.packs());
             }
+            if (!deleted.isEmpty()) {
+                Set<String> present = new HashSet<>();
+                catalog.packObjects().forEach(o -> present.add(o.name()));
+                int dropped = PackIndexes.dropDead(store, catalog.codec(), present);
+                if (dropped > 0) {
+                    notes.add("removed " + dropped + " index object" + (dropped == 1 ? "" : "s")
+                            + " that named only deleted packs");
+                }
+            }
             return new PruneReport(removed, kept, removedPacks, rewrittenPacks, removedEntries, unusedLeft, freed,
                     condemnedPacks, keptCondemned, waiting.size(), pending.size(), List.copyOf(notes));
         }
@@ -282,6 +291,8 @@ public final class Pruner {
             BitSet need = (BitSet) used.clone();
             need.or(usedByRemoved);
             Set<String> condemned = condemned();
+            condemned.addAll(deleted);
+            BitSet elsewhere = copiesOutside(condemned, need);
             Set<String> gone = new HashSet<>();
             Map<String, Integer> numbers = new java.util.HashMap<>();
             for (int n = 0; n < catalog.packCount(); n++) {
@@ -311,8 +322,8 @@ public final class Pruner {
                     for (PackFile.Entry e : entries) {
                         int u = catalog.entryNumber(e.type(), e.hash());
                         moved += u >= 0 && copied.get(u) ? 1 : 0;
-                        if (u >= 0 && need.get(u) && !copied.get(u) && condemned.contains(catalog.packOf(u))) {
-                            needed = true; // a point uses it and every copy the table knows is condemned
+                        if (u >= 0 && need.get(u) && !copied.get(u) && !elsewhere.get(u)) {
+                            needed = true; // a point uses it and it has no copy outside the condemned packs
                             break;
                         }
                     }
@@ -335,7 +346,36 @@ public final class Pruner {
             }
         }
 
-            /**
+        /**
+         * The needed entries that have a copy in a pack listed now that no marker condemns and
+         * this run did not delete: a pack no marker names is deleted only after a later mark
+         * condemns it, so such a copy outlives the sweep. Judged by every pack's own index, not
+         * by which copy the table holds, which depends on the order the packs were read in; a
+         * pack finished since the table was read (a backup's new copy) counts too.
+         */
+        BitSet copiesOutside(Set<String> condemned, BitSet need) throws IOException {
+            BitSet elsewhere = new BitSet();
+            for (ObjectStore.Stored o : catalog.packObjects()) {
+                if (condemned.contains(o.name())) {
+                    continue;
+                }
+                List<PackFile.Entry> entries;
+                try {
+                    entries = PackFile.readIndex(catalog.codec(), PackFile.Source.of(store, o.name(), o.size()));
+                } catch (NoSuchFileException | RepositoryException goneOrDamaged) {
+                    continue; // no copy there to count on
+                }
+                for (PackFile.Entry e : entries) {
+                    int u = catalog.entryNumber(e.type(), e.hash());
+                    if (u >= 0 && need.get(u)) {
+                        elsewhere.set(u);
+                    }
+                }
+            }
+            return elsewhere;
+        }
+
+        /**
          * Condemns the packs (not condemned yet) no point uses, and those mostly unused after
          * copying their used entries to a new pack; writes the marker, then names in it the
          * holders alive; sweeps it at once when there are none.

@@ -270,6 +270,11 @@ class BackupCycleTest {
                 ch.write(ByteBuffer.wrap(new byte[] {0x55, 0x55, 0x55, 0x55}), ch.size() - 12);
             }
         }
+        try (Stream<Path> s = Files.list(repoDir().resolve("index"))) { // and the persistent index, which would serve
+            for (Path p : s.toList()) {
+                Files.delete(p);
+            }
+        }
         img.write(List.of(new QemuImage.Write(24 * MIB, 4096, 7)));
         Path ref = img.snapshotRaw("ref-2.raw");
         BackupSummary s = backup(img, request(new CbtRef(GEN, 2)), bitmap(1));

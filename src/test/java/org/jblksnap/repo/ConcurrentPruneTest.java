@@ -178,6 +178,56 @@ class ConcurrentPruneTest {
     }
 
     /**
+     * The sweep judges "a copy outside the condemned packs" by the packs themselves, not by the
+     * copy its table holds: here the prune's table was read before a backup stored the content
+     * of a condemned pack again (a new pack the table never learns of), so the table's only copy
+     * is the condemned one; the new copy still lets the condemned pack go, and the backup's point
+     * restores.
+     */
+    @Test
+    void aCopyStoredAfterThePruneReadItsTableLetsTheCondemnedPackGo() throws IOException {
+        byte[] a = content(1);
+        Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
+        try (Repository r = Repository.open(repo(), false)) {
+            Points.commit(r, "vda", a);
+            Points.commit(r, "vda", content(2));
+        }
+        try (Repository waiter = Repository.open(repo(), false); Repository p = Repository.openForPrune(repo())) {
+            PruneReport r = Pruner.prune(p, 1);
+            assertTrue(r.condemnedPacks() > 0 && r.waitingMarkers() == 1, "a's packs wait for the waiter: " + r.format());
+        }
+        long[] stored = {-1};
+        DirectoryStore d = new DirectoryStore(repo());
+        ObjectStore store = (ObjectStore) Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
+                new Class<?>[] {ObjectStore.class}, (proxy, m, args) -> {
+                    if (m.getName().equals("liveLocks") && stored[0] < 0) {
+                        // after the prune read its table, before it lists the points to sweep by
+                        try (Repository b = Repository.open(repo(), false)) {
+                            stored[0] = Points.commit(b, "vdb", a);
+                            assertEquals(2, Points.copiesOf(b, EntryType.CHUNK, first(b, a)), "stored again");
+                        }
+                    }
+                    try {
+                        return m.invoke(d, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        try (Repository p = Repository.open(store, ObjectStore.LockMode.PRUNE, Unlock.NONE)) {
+            PruneReport r = Pruner.prune(p, 1);
+            assertTrue(stored[0] > 0);
+            assertTrue(r.removedPacks() > 0, "a's condemned packs go: " + r.format());
+            assertEquals(0, r.keptCondemnedPacks(), "none is kept for a copy that exists elsewhere: " + r.format());
+        }
+        try (Repository r = Repository.open(repo(), false)) {
+            assertEquals(1, Points.copiesOf(r, EntryType.CHUNK, first(r, a)));
+            assertArrayEquals(a, Points.read(r, stored[0]));
+            VerifyReport v = verify(r);
+            assertTrue(v.ok(), v.format());
+        }
+    }
+
+    /**
      * A directory store with the lock of an object store (lock objects, staleness bound stale);
      * once hang is set, its lock objects are no longer rewritten (a process stopped, a host
      * cut off).
