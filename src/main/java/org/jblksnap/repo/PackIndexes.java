@@ -12,7 +12,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.TreeMap;
 
 import org.jblksnap.repo.crypto.AuthenticationFailedException;
 import org.jblksnap.repo.crypto.ObjectLabel;
@@ -36,6 +36,8 @@ final class PackIndexes {
     private static final SecureRandom RANDOM = new SecureRandom();
     /** The largest index object read: a 1 GiB stored object is 20 M entries, far more than one run makes. */
     private static final int MAX_BYTES = 1 << 30;
+    /** Entries per index object a compaction writes: about 50 MiB of records, 4 TiB of 64 KiB chunks. */
+    static final int COMPACT_ENTRIES = 1 << 20;
 
     /** A pack as an index names it. */
     record IndexedPack(String name, long size, List<PackFile.Entry> entries) {
@@ -141,27 +143,66 @@ final class PackIndexes {
     }
 
     /**
-     * Deletes the index objects that name no pack among live (a prune deleted them all) or
-     * that are damaged; returns how many. One that cannot be read now is left alone. A run
-     * writes its index object after its packs, so one being written names live packs.
+     * Rewrites the index objects as few: every pack listed now (live, with its size) goes into
+     * new index objects of at most {@link #COMPACT_ENTRIES} entries, its entries taken from the
+     * index object that names it with that size, or else from its own footer (a prune's rewrite,
+     * a killed run); then the index objects read are deleted: those naming only deleted packs,
+     * the damaged ones and the merged ones. Returns how many were deleted and how many written.
+     *
+     * <p>Safe beside backups and readers: the new objects are durable before any old one is
+     * deleted, and pack contents never change, so a reader that sees both takes the same
+     * entries from either. An index object written meanwhile by a backup is not among those
+     * read, so it stays. A crash in between leaves duplicates, which the next compaction merges.
      */
-    static int dropDead(ObjectStore store, ObjectCodec codec, Set<String> live) throws IOException {
-        int dropped = 0;
+    static int[] compact(ObjectStore store, ObjectCodec codec, Map<String, Long> live) throws IOException {
+        List<String> read = new ArrayList<>();
+        Map<String, IndexedPack> named = new TreeMap<>();
         for (String name : list(store)) {
-            boolean dead;
             try {
-                dead = read(store, codec, name).keySet().stream().noneMatch(live::contains);
+                for (IndexedPack ip : read(store, codec, name).values()) {
+                    Long size = live.get(ip.name());
+                    if (size != null && size == ip.size()) {
+                        named.putIfAbsent(ip.name(), ip);
+                    }
+                }
             } catch (RepositoryException damaged) {
-                dead = true;
-            } catch (IOException unreadable) {
+                // dropped: its packs are read by their footers below
+            } catch (java.nio.file.NoSuchFileException gone) {
                 continue;
             }
-            if (dead) {
-                store.delete(name);
-                dropped++;
+            read.add(name);
+        }
+        int written = 0;
+        List<IndexedPack> batch = new ArrayList<>();
+        int entries = 0;
+        for (Map.Entry<String, Long> p : new TreeMap<>(live).entrySet()) {
+            IndexedPack ip = named.remove(p.getKey());
+            if (ip == null) {
+                try {
+                    ip = new IndexedPack(p.getKey(), p.getValue(),
+                            PackFile.readIndex(codec, PackFile.Source.of(store, p.getKey(), p.getValue())));
+                } catch (java.nio.file.NoSuchFileException | RepositoryException goneOrDamaged) {
+                    continue; // deleted meanwhile, or verify's to report: no index names it
+                }
+            }
+            batch.add(ip);
+            entries += ip.entries().size();
+            if (entries >= COMPACT_ENTRIES) {
+                write(store, codec, batch);
+                written++;
+                batch.clear();
+                entries = 0;
             }
         }
-        return dropped;
+        if (!batch.isEmpty()) {
+            write(store, codec, batch);
+            written++;
+        }
+        store.sync();
+        for (String name : read) {
+            store.delete(name);
+        }
+        return new int[] {read.size(), written};
     }
 
     private static RepositoryException bad(String file, String what) {

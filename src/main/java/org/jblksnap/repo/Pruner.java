@@ -191,15 +191,7 @@ public final class Pruner {
             for (Condemned c : pending.values()) {
                 waiting.addAll(c.packs());
             }
-            if (!deleted.isEmpty()) {
-                Set<String> present = new HashSet<>();
-                catalog.packObjects().forEach(o -> present.add(o.name()));
-                int dropped = PackIndexes.dropDead(store, catalog.codec(), present);
-                if (dropped > 0) {
-                    notes.add("removed " + dropped + " index object" + (dropped == 1 ? "" : "s")
-                            + " that named only deleted packs");
-                }
-            }
+            compactIndex();
             return new PruneReport(removed, kept, removedPacks, rewrittenPacks, removedEntries, unusedLeft, freed,
                     condemnedPacks, keptCondemned, waiting.size(), pending.size(), List.copyOf(notes));
         }
@@ -234,6 +226,31 @@ public final class Pruner {
                 }
             }
             return judged;
+        }
+
+        /**
+         * Merges the persistent index into a few objects naming the packs there now, so that the
+         * next start-up reads those, not one object per run ({@link PackIndexes#compact}); when
+         * there is one object already and every pack is in it, nothing is rewritten.
+         */
+        void compactIndex() throws IOException {
+            Map<String, Long> live = new java.util.TreeMap<>();
+            catalog.packObjects().forEach(o -> live.put(o.name(), o.size()));
+            List<String> objects = PackIndexes.list(store);
+            if (objects.size() == 1 && deleted.isEmpty() && rewrittenPacks == 0) {
+                try {
+                    if (PackIndexes.read(store, catalog.codec(), objects.getFirst()).keySet().equals(live.keySet())) {
+                        return;
+                    }
+                } catch (RepositoryException damaged) {
+                    // rewritten below
+                }
+            }
+            checkLease();
+            int[] n = PackIndexes.compact(store, catalog.codec(), live);
+            if (n[0] != n[1]) {
+                notes.add("index: " + n[0] + " object" + (n[0] == 1 ? "" : "s") + " merged into " + n[1]);
+            }
         }
 
         /** Marks the table entries of the manifests and chunks a point uses. */

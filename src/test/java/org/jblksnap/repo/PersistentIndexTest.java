@@ -88,6 +88,43 @@ class PersistentIndexTest {
         check(keys, ids, contents, true);
     }
 
+    /**
+     * A prune merges the index objects into one that names every pack there, including those
+     * no index object named (a killed run's; here its object deleted) and the packs a rewrite
+     * made, and none it deleted: after it the footers are not needed to read any point.
+     */
+    @Test
+    void aPruneMergesTheIndexIntoOneObjectNamingEveryPack() throws IOException {
+        byte[][] contents = new byte[4][];
+        long[] ids = new long[4];
+        for (int i = 0; i < 4; i++) {
+            contents[i] = random(2 * RepositoryConfig.BLOCK_SIZE, 10 + i);
+            try (Repository r = Repository.openOrCreate(new DirectoryStore(repo()),
+                    RepositoryConfig.of(CS, RepositoryConfig.MIN_PACK_SIZE), KeyFiles.NONE)) {
+                ids[i] = Points.commit(r, i < 2 ? "vda" : "vdb", contents[i]);
+            }
+        }
+        assertEquals(4, files("index", ".idx").size());
+        Files.delete(files("index", ".idx").get(3)); // as if that run was killed before its index
+        PruneReport report;
+        try (Repository p = Repository.openForPrune(repo())) {
+            report = Pruner.prune(p, 1); // removes the first point of each device
+        }
+        assertTrue(report.removedPacks() > 0, report.format());
+        assertEquals(1, files("index", ".idx").size(), report.format());
+        Path merged = files("index", ".idx").getFirst();
+        try (Repository p = Repository.openForPrune(repo())) {
+            Pruner.prune(p, 1);
+        }
+        assertEquals(List.of(merged), files("index", ".idx"), "a prune with nothing to do keeps the one object");
+        breakFooters();
+        try (Repository r = Repository.open(new DirectoryStore(repo()), false, KeyFiles.NONE)) {
+            assertEquals(Map.of(), r.packs().damagedPacks(), "every pack was taken from the index");
+            assertArrayEquals(contents[1], Points.read(r, ids[1]));
+            assertArrayEquals(contents[3], Points.read(r, ids[3]));
+        }
+    }
+
     @Test
     void aLaterProcessReadsTheIndexNotTheFooters() throws IOException {
         runs(KeyFiles.NONE);
