@@ -73,7 +73,11 @@ public record Kdf(String name, Integer memoryKib, Integer iterations, Integer pa
         check();
         byte[] out = new byte[Sealer.KEY_BYTES];
         if (name.equals(ARGON2ID)) {
-            argon2id(secret, salt, null, null, out);
+            out = PassphraseKeys.get(this, salt, secret, () -> {
+                byte[] derived = new byte[Sealer.KEY_BYTES];
+                argon2id(secret, salt, null, null, derived);
+                return derived;
+            });
         } else {
             out = hkdfSha256(secret, salt, HKDF_INFO, out.length);
         }

@@ -58,6 +58,30 @@ class KeyRingTest {
         assertTrue(Files.exists(dir.resolve("repo/keys/" + id + ".json")));
     }
 
+    /**
+     * A process that unlocks the same repository again with the same password (a daemon's
+     * runs) derives the passphrase key once; another password, or another slot's salt, is
+     * derived anew, and a wrong password stays wrong.
+     */
+    @Test
+    void aSecondUnlockWithTheSamePasswordDoesNotDeriveAgain() throws Exception {
+        KeyRing ring = ring(dir.resolve("repo"));
+        MasterKey key = ring.newMasterKey();
+        long before = PassphraseKeys.derivations();
+        ring.add(key, password("pw", "daemon's password"));
+        assertSameKey(key, ring.unlock(password("pw", "daemon's password")).key());
+        assertSameKey(key, ring.unlock(password("pw", "daemon's password")).key());
+        assertSameKey(key, ring(dir.resolve("repo")).unlock(password("pw", "daemon's password")).key());
+        assertEquals(before + 1, PassphraseKeys.derivations(), "derived once (to wrap) for three unlocks");
+        assertThrows(KeyException.class, () -> ring.unlock(password("pw", "another password")));
+        assertThrows(KeyException.class, () -> ring.unlock(password("pw", "another password")));
+        assertEquals(before + 2, PassphraseKeys.derivations(), "the wrong one derived once too, and refused twice");
+        ring.add(key, password("pw2", "daemon's password")); // a second slot: its own salt
+        assertSameKey(key, ring.unlock(password("pw", "daemon's password")).key());
+        assertSameKey(key, ring.unlock(password("pw", "daemon's password")).key());
+        assertTrue(PassphraseKeys.derivations() <= before + 4, "at most one derivation per slot and password");
+    }
+
     @Test
     void theKeySlotIsTheDocumentedJson() throws Exception {
         KeyRing ring = ring(dir.resolve("repo"));
