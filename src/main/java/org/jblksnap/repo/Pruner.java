@@ -175,6 +175,11 @@ public final class Pruner {
                     checkLease();
                     repo.points().delete(id);
                 }
+                // What only the removed points used is needed no more: a sweep later in this run
+                // is mark's own, which happens only with no holder alive, so no backup that could
+                // have taken a removed point as its parent is left (and its point, if it
+                // committed one, is listed by that sweep).
+                usedByRemoved.clear();
                 live = others();
                 checkLease();
                 for (Map.Entry<String, Condemned> m : pending.entrySet()) {

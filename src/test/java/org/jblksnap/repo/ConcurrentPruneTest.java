@@ -178,6 +178,41 @@ class ConcurrentPruneTest {
     }
 
     /**
+     * A prune alone that first sweeps a marker left by an earlier prune (which counts what the
+     * points it is about to remove use, for backups that may have taken one as a parent), then
+     * removes those points and condemns their packs, sweeps those packs at once too: once the
+     * points are gone and no holder is alive, what only they used is needed no more. (It kept
+     * them all, so ConcurrentPruneS3Test's prune alone left hundreds of unused entries.)
+     */
+    @Test
+    void aPruneAloneSweepsThePacksOfThePointsItRemovedAfterSweepingAnOlderMarker() throws IOException {
+        Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
+        try (Repository r = Repository.open(repo(), false)) {
+            Points.commit(r, "vda", content(1));
+            Points.commit(r, "vda", content(2));
+        }
+        try (Repository waiter = Repository.open(repo(), false); Repository p = Repository.openForPrune(repo())) {
+            assertEquals(1, Pruner.prune(p, 1).waitingMarkers(), "a marker left for the next prune");
+        }
+        try (Repository r = Repository.open(repo(), false)) {
+            Points.commit(r, "vda", content(3));
+        }
+        try (Repository p = Repository.openForPrune(repo())) {
+            PruneReport r = Pruner.prune(p, 1);
+            assertEquals(List.of(2L), r.removedPoints(), r.format());
+            assertTrue(r.condemnedPacks() > 0, r.format());
+            assertEquals(0, r.keptCondemnedPacks(), "nothing kept for the removed point: " + r.format());
+            assertEquals(0, r.waitingMarkers(), r.format());
+        }
+        try (Repository r = Repository.open(repo(), false)) {
+            assertArrayEquals(content(3), Points.read(r, 3));
+            VerifyReport v = verify(r);
+            assertTrue(v.ok(), v.format());
+            assertEquals(0, v.unusedEntries(), v.format());
+        }
+    }
+
+    /**
      * The sweep judges "a copy outside the condemned packs" by the packs themselves, not by the
      * copy its table holds: here the prune's table was read before a backup stored the content
      * of a condemned pack again (a new pack the table never learns of), so the table's only copy
