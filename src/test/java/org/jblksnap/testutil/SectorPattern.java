@@ -80,6 +80,19 @@ public final class SectorPattern {
         return new Stamp(sector, b.getInt(at + 16), b.getLong(at + 20));
     }
 
+    /**
+     * True when the sector at index i has the magic and its own number but a wrong checksum:
+     * a mix of two versions of that sector (both start with the same magic and number), which
+     * is what a read that overlaps a write of the sector may return.
+     */
+    public static boolean torn(ByteBuffer buf, int i, long expectedSector) {
+        ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int at = i * SECTOR;
+        CRC32C crc = new CRC32C();
+        crc.update(b.slice(at, CRC_AT));
+        return b.getLong(at) == MAGIC && b.getLong(at + 8) == expectedSector && (int) crc.getValue() != b.getInt(at + CRC_AT);
+    }
+
     /** Decodes and checks that the sector carries exactly this writer and sequence. */
     public static void expect(ByteBuffer buf, int i, long sector, int writer, long sequence) {
         Stamp s = decode(buf, i, sector);

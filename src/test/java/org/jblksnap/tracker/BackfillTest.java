@@ -99,8 +99,11 @@ class BackfillTest {
         return (int) (sector / GROUP % 2);
     }
 
-    /** Writers stamp (owner + 1, sequence) into their own groups and record each acknowledged write. */
-    private static Thread writer(Tracker t, int w, AtomicLongArray model, AtomicBoolean stop,
+    /**
+     * Writers stamp (owner + 1, sequence) into their own groups: each write is recorded in
+     * begun before it starts and in model once acknowledged.
+     */
+    private static Thread writer(Tracker t, int w, AtomicLongArray begun, AtomicLongArray model, AtomicBoolean stop,
             AtomicReference<Throwable> failure, boolean flushes) {
         return Thread.ofPlatform().start(() -> {
             ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -113,6 +116,9 @@ class BackfillTest {
                     int count = whole ? GROUP : 1 + r.nextInt(Math.min(16, GROUP - from));
                     long first = group * GROUP + from;
                     seq++;
+                    for (int i = 0; i < count; i++) {
+                        begun.set((int) (first + i), TestDevices.stamp(w + 1, seq));
+                    }
                     TestDevices.writePattern(t, first, count, w + 1, seq);
                     for (int i = 0; i < count; i++) {
                         model.set((int) (first + i), TestDevices.stamp(w + 1, seq));
@@ -127,8 +133,17 @@ class BackfillTest {
         });
     }
 
-    /** Readers check each sector against what was acknowledged before the read began. */
-    private static Thread reader(Tracker t, AtomicLongArray model, AtomicBoolean stop, AtomicReference<Throwable> failure) {
+    /**
+     * Readers check each sector against what was acknowledged before the read began. A sector
+     * that a write overlapped (begun but not acknowledged when the read began, or begun during
+     * it) may read torn, a mix of its old and new versions: Linux's page cache does not make a
+     * read atomic against a concurrent write of the same bytes (a file, or a block device
+     * opened without O_DIRECT; restored live or not), nor does the block layer order
+     * overlapping requests in flight. Such a sector proves nothing; every other must read
+     * whole, as the point or as a write no older than the last acknowledged.
+     */
+    private static Thread reader(Tracker t, AtomicLongArray begun, AtomicLongArray model, AtomicBoolean stop,
+            AtomicReference<Throwable> failure) {
         return Thread.ofPlatform().start(() -> {
             ThreadLocalRandom r = ThreadLocalRandom.current();
             try {
@@ -136,14 +151,21 @@ class BackfillTest {
                     int count = 1 + r.nextInt(256);
                     long first = r.nextLong(SECTORS - count);
                     long[] before = new long[count];
+                    long[] begunBefore = new long[count];
                     for (int i = 0; i < count; i++) {
+                        // model first: a write acknowledged between these two reads counts as overlapping
                         before[i] = model.get((int) (first + i));
+                        begunBefore[i] = begun.get((int) (first + i));
                     }
                     ByteBuffer b = ByteBuffer.allocate(count * SECTOR);
                     t.read(first * SECTOR, b);
                     for (int i = 0; i < count; i++) {
-                        SectorPattern.Stamp s = SectorPattern.decode(b, i, first + i);
                         long sector = first + i;
+                        boolean overlapped = begunBefore[i] != before[i] || begun.get((int) sector) != begunBefore[i];
+                        if (overlapped && SectorPattern.torn(b, i, sector)) {
+                            continue;
+                        }
+                        SectorPattern.Stamp s = SectorPattern.decode(b, i, sector);
                         if (s.writer() == 0) {
                             assertEquals(0, before[i], "sector " + sector + " reads as the point after a write to it");
                         } else {
@@ -187,15 +209,16 @@ class BackfillTest {
         Source source = new Source();
         Tracker t = restoring(target, source, state);
         UUID generation = t.cbt().generation();
+        AtomicLongArray begun = new AtomicLongArray(SECTORS);
         AtomicLongArray model = new AtomicLongArray(SECTORS);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < 2; w++) {
-            threads.add(writer(t, w, model, stop, failure, true));
+            threads.add(writer(t, w, begun, model, stop, failure, true));
         }
         for (int i = 0; i < 2; i++) {
-            threads.add(reader(t, model, stop, failure));
+            threads.add(reader(t, begun, model, stop, failure));
         }
         Backfill b = t.backfill();
         fillAll(b, failure);
