@@ -1,0 +1,87 @@
+package org.jblksnap.repo;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * PackSegments over an object held in memory: what it reads is the object's bytes, each
+ * segment is fetched once, a pack read in order is fetched ahead on other threads, reads
+ * that jump about fetch only what they ask for, and a failed fetch is tried again.
+ */
+class PackSegmentsTest {
+    private static final int SEG = 1024;
+    private static final byte[] OBJECT = Points.random(10 * SEG + 100, 7);
+
+    /** The fetches made, as "offset by thread-kind", and a switch to fail the next one. */
+    private final List<String> fetches = new CopyOnWriteArrayList<>();
+    private final AtomicInteger failNext = new AtomicInteger();
+
+    private byte[] fetch(String name, long offset, int length) throws IOException {
+        fetches.add(offset + (Thread.currentThread().isVirtual() ? " ahead" : " asked"));
+        if (failNext.getAndDecrement() > 0) {
+            throw new IOException("the gateway went away");
+        }
+        if (offset >= OBJECT.length) {
+            return new byte[0];
+        }
+        return Arrays.copyOfRange(OBJECT, (int) offset, (int) Math.min(OBJECT.length, offset + length));
+    }
+
+    private static byte[] slice(long offset, int length) {
+        return Arrays.copyOfRange(OBJECT, (int) offset, (int) Math.min(OBJECT.length, offset + length));
+    }
+
+    @Test
+    void aPackReadInOrderIsFetchedOnceEachAndAhead() throws Exception {
+        PackSegments s = new PackSegments(SEG, 48, this::fetch);
+        for (long at = 0; at < OBJECT.length; at += 300) {
+            assertArrayEquals(slice(at, 300), s.read("p", at, 300), "bytes at " + at);
+        }
+        Thread.sleep(200); // read-ahead of the segment past the end may still be under way
+        long distinct = fetches.stream().map(f -> f.split(" ")[0]).distinct().count();
+        assertEquals(fetches.size(), distinct, "no segment fetched twice: " + fetches);
+        assertTrue(fetches.stream().filter(f -> f.endsWith("ahead")).count() >= 5,
+                "most segments came ahead of their reads: " + fetches);
+    }
+
+    @Test
+    void readsThatJumpAboutFetchOnlyWhatTheyAskFor() throws Exception {
+        PackSegments s = new PackSegments(SEG, 48, this::fetch);
+        for (long seg : new long[] {5, 1, 8, 3}) {
+            assertArrayEquals(slice(seg * SEG + 10, 50), s.read("p", seg * SEG + 10, 50));
+        }
+        Thread.sleep(200);
+        assertEquals(List.of("5120 asked", "1024 asked", "8192 asked", "3072 asked"), fetches);
+    }
+
+    @Test
+    void aReadAcrossSegmentsAndPastTheEndIsCutAtTheEnd() throws Exception {
+        PackSegments s = new PackSegments(SEG, 48, this::fetch);
+        assertArrayEquals(slice(SEG - 10, 3 * SEG), s.read("p", SEG - 10, 3 * SEG));
+        assertArrayEquals(slice(10 * SEG, 500), s.read("p", 10 * SEG, 500), "100 bytes: the object ends");
+        assertEquals(0, s.read("p", 20 * SEG, 10).length);
+    }
+
+    @Test
+    void aFailedFetchReachesTheReaderAndIsTriedAgain() throws Exception {
+        PackSegments s = new PackSegments(SEG, 48, this::fetch);
+        failNext.set(1);
+        IOException e = assertThrows(IOException.class, () -> s.read("p", 0, 10));
+        assertEquals("the gateway went away", e.getMessage());
+        assertArrayEquals(slice(0, 10), s.read("p", 0, 10));
+        s.forget("p");
+        fetches.clear();
+        assertArrayEquals(slice(0, 10), s.read("p", 0, 10));
+        assertEquals(List.of("0 asked"), fetches, "a forgotten pack is fetched again");
+    }
+}
