@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -26,7 +27,9 @@ import org.jblksnap.repo.Repository;
 /**
  * Writes a point as a raw image: to a file (chunks of zeroes stay holes) or to a block device
  * at least as large (zeroes are written). Every manifest and chunk is checked against its
- * hash before it is used.
+ * hash before it is used. Blocks are restored in parallel, each assembled in a buffer of its
+ * thread and written in a few large writes (one per run of data chunks, or the whole block to a
+ * device), made durable as the restore goes ({@link Writeback}).
  *
  * <p>A file is written under a temporary name in its directory, made durable, given the old
  * file's permissions, and renamed over the target at the end (then the directory is synced):
@@ -56,36 +59,24 @@ public final class Restorer {
             case BLOCK_DEVICE -> false;
             default -> throw new IOException("cannot restore to " + target + ": it is a " + kind.label);
         };
-        AtomicLong written = new AtomicLong();
         AtomicLong zeroes = new AtomicLong();
         Path out = sparse ? temporaryFor(target) : target;
         boolean done = false;
-        try (FileChannel ch = open(out, sparse, geometry.size())) {
-            byte[] zero = sparse ? null : new byte[geometry.chunkSize()];
+        long written;
+        try (FileChannel ch = open(out, sparse, geometry.size()); Writeback writeback = new Writeback(ch)) {
+            // one block's content at a time per thread, reused: no array per chunk
+            ThreadLocal<byte[]> buffers = ThreadLocal.withInitial(() -> new byte[geometry.blockSize()]);
             List<Integer> blocks = new ArrayList<>(index.count());
             for (int i = 0; i < index.count(); i++) {
                 blocks.add(i);
             }
             progress.start("restore point " + pointId, geometry.size());
             Parallel.forEach(threads, blocks, i -> {
-                HashList manifest = repo.packs().manifest(geometry, index, i);
-                for (int c = 0; c < manifest.count(); c++) {
-                    Hash h = manifest.get(c);
-                    int len = geometry.chunkLength(i, c);
-                    long off = (long) i * geometry.blockSize() + (long) c * geometry.chunkSize();
-                    if (h.isZero()) {
-                        zeroes.incrementAndGet();
-                        if (sparse) {
-                            continue;
-                        }
-                    }
-                    byte[] data = h.isZero() ? zero : repo.packs().chunk(h, len);
-                    FileIo.writeFully(ch, off, ByteBuffer.wrap(data, 0, len));
-                    written.addAndGet(len);
-                }
+                restoreBlock(ch, writeback, geometry, index, i, buffers.get(), sparse, zeroes);
                 progress.advance(geometry.blockLength(i));
             });
-            ch.force(true);
+            writeback.finish();
+            written = writeback.written();
             done = true;
         } finally {
             if (sparse && !done) {
@@ -96,8 +87,47 @@ public final class Restorer {
             replace(out, target);
         }
         progress.finish();
-        return new RestoreSummary(pointId, target, geometry.size(), written.get(), zeroes.get(), sparse,
+        return new RestoreSummary(pointId, target, geometry.size(), written, zeroes.get(), sparse,
                 (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Assembles block i in buf, each chunk checked, and writes it in one write per run of
+     * chunks to write: of data chunks to a file (zero chunks stay holes), the whole block to a
+     * device (zero chunks written as zeroes). Counts the zero chunks.
+     */
+    private void restoreBlock(FileChannel ch, Writeback writeback, Geometry geometry, HashList index, int i, byte[] buf,
+            boolean sparse, AtomicLong zeroes) throws IOException {
+        HashList manifest = repo.packs().manifest(geometry, index, i);
+        int run = 0; // the first chunk of the run not written yet
+        for (int c = 0; c < manifest.count(); c++) {
+            Hash h = manifest.get(c);
+            int off = c * geometry.chunkSize();
+            int len = geometry.chunkLength(i, c);
+            if (!h.isZero()) {
+                repo.packs().chunk(h, len, buf, off);
+                continue;
+            }
+            zeroes.incrementAndGet();
+            if (sparse) {
+                writeback.wrote(writeRun(ch, geometry, i, buf, run, c));
+                run = c + 1;
+            } else {
+                Arrays.fill(buf, off, off + len, (byte) 0);
+            }
+        }
+        writeback.wrote(writeRun(ch, geometry, i, buf, run, manifest.count()));
+    }
+
+    /** Writes chunks [from, to) of block i from buf, if any; returns the bytes written. */
+    private static int writeRun(FileChannel ch, Geometry geometry, int i, byte[] buf, int from, int to)
+            throws IOException {
+        int start = from * geometry.chunkSize();
+        int end = Math.min(to * geometry.chunkSize(), geometry.blockLength(i));
+        if (end > start) {
+            FileIo.writeFully(ch, (long) i * geometry.blockSize() + start, ByteBuffer.wrap(buf, start, end - start));
+        }
+        return Math.max(0, end - start);
     }
 
     private FileChannel open(Path target, boolean sparse, long size) throws IOException {

@@ -51,7 +51,9 @@ final class RestoreCommand implements Callable<Integer> {
         }
         try (Repository r = repo.open(false)) {
             long id = repo.point(r, point);
-            RestoreSummary s = new Restorer(r, Progress.forConsole(System.err), 2).restore(id, to);
+            // a block per core at once: decompressing and hashing chunks is what a restore waits for
+            RestoreSummary s = new Restorer(r, Progress.forConsole(System.err), Runtime.getRuntime().availableProcessors())
+                    .restore(id, to);
             System.err.println(s.format());
             ResultPrinter.print(System.out, ResultPrinter.object().put("point", id).put("target", to.toString())
                     .put("size", s.size()).put("written_bytes", s.bytesWritten()).put("sparse", s.sparse()), json);

@@ -28,7 +28,9 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try (Repository r = repo.open(false)) {
             Long id = point == null ? null : repo.point(r, point);
-            VerifyReport report = new Verifier(r, Progress.forConsole(System.err), 2).verify(id);
+            // a pack per core at once, as the daemon's verify jobs: decompressing and hashing is the work
+            VerifyReport report = new Verifier(r, Progress.forConsole(System.err),
+                    Runtime.getRuntime().availableProcessors()).verify(id);
             System.err.println(report.format());
             var out = ResultPrinter.object().put("result", report.ok() ? "ok" : "damaged").put("points", report.points())
                     .put("packs", report.packs()).put("chunks", report.chunks()).put("bytes", report.bytes())

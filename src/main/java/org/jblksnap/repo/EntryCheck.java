@@ -72,11 +72,13 @@ public final class EntryCheck {
             problem(e.getMessage());
             return;
         }
+        byte[] content = new byte[reader.maxLength()]; // each entry's, in turn: no array per entry
         for (PackFile.Entry e : entries) {
             String why = null;
             try {
                 // in place in the pack read whole (readIndex keeps every entry before the index)
-                reader.decode(e.type(), e.hash(), whole, Math.toIntExact(e.offset()), e.length(), e.rawLength(), file);
+                reader.decode(e.type(), e.hash(), whole, Math.toIntExact(e.offset()), e.length(), e.rawLength(), file,
+                        content, 0);
             } catch (BadEntryException x) {
                 why = x.getMessage();
             }

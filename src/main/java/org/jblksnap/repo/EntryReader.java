@@ -30,20 +30,35 @@ final class EntryReader {
      * learnt it, and the pack found again in the store).
      */
     byte[] get(EntryType type, Hash h, int length) throws IOException {
+        byte[] data = new byte[Math.max(0, length)]; // a length that does not fit is refused, naming the pack
+        read(type, h, length, data, 0);
+        return data;
+    }
+
+    /**
+     * The same, decompressed into dst[off, off + length) instead of a new array: a restore
+     * assembles a block's chunks in one buffer. dst holds garbage there when this throws.
+     */
+    void read(EntryType type, Hash h, int length, byte[] dst, int off) throws IOException {
         EntryTable.Location at = catalog.locate(type, h);
         PackFile.Source pack = catalog.source(at.pack());
         try {
-            return decode(type, h, PackFile.readFrame(pack, at.offset(), at.length()), length, pack.shown());
+            byte[] stored = PackFile.readFrame(pack, at.offset(), at.length());
+            decode(type, h, stored, 0, stored.length, length, pack.shown(), dst, off);
         } catch (IOException unreadable) {
-            byte[] copy = fromAnotherCopy(type, h, length, catalog.packName(at.pack()));
-            if (copy != null) {
-                return copy;
+            if (fromAnotherCopy(type, h, length, catalog.packName(at.pack()), dst, off)) {
+                return;
             }
             if (unreadable instanceof NoSuchFileException) {
                 throw new BadEntryException(type, h, true, "missing (its pack " + pack.shown() + " is gone)");
             }
             throw unreadable;
         }
+    }
+
+    /** The most bytes an entry's content may have: a buffer of that size holds any entry. */
+    int maxLength() {
+        return Math.max(config.chunkSize(), config.maxManifestLength());
     }
 
     /**
@@ -54,7 +69,8 @@ final class EntryReader {
         EntryTable.Location at = catalog.locate(type, h);
         PackFile.Source pack = catalog.source(at.pack());
         try {
-            decode(type, h, PackFile.readFrame(pack, at.offset(), at.length()), length, pack.shown());
+            byte[] stored = PackFile.readFrame(pack, at.offset(), at.length());
+            decode(type, h, stored, 0, stored.length, length, pack.shown(), new byte[Math.max(0, length)], 0);
             return true;
         } catch (IOException unreadable) {
             return false;
@@ -62,11 +78,12 @@ final class EntryReader {
     }
 
     /**
-     * The entry read from a good copy in a finished pack other than unreadable, the one reads
-     * use; null when there is none. Only a copy that cannot be read brings a read here, so
-     * reading pack indexes again costs nothing in the normal case.
+     * Reads the entry from a good copy in a finished pack other than unreadable, the one reads
+     * use, into dst[off, off + length); false when there is none. Only a copy that cannot be
+     * read brings a read here, so reading pack indexes again costs nothing in the normal case.
      */
-    private byte[] fromAnotherCopy(EntryType type, Hash h, int length, String unreadable) throws IOException {
+    private boolean fromAnotherCopy(EntryType type, Hash h, int length, String unreadable, byte[] dst, int off)
+            throws IOException {
         ObjectStore store = catalog.store();
         for (ObjectStore.Stored o : catalog.packObjects()) {
             if (o.name().equals(unreadable)) {
@@ -76,31 +93,27 @@ final class EntryReader {
             try {
                 for (PackFile.Entry e : PackFile.readIndex(catalog.codec(), p)) {
                     if (e.type() == type && e.hash().equals(h)) {
-                        return decode(type, h, PackFile.readFrame(p, e.offset(), e.length()), length, p.shown());
+                        byte[] stored = PackFile.readFrame(p, e.offset(), e.length());
+                        decode(type, h, stored, 0, stored.length, length, p.shown(), dst, off);
+                        return true;
                     }
                 }
             } catch (IOException tryNext) {
                 // a damaged or vanished pack, or a damaged copy: try the next
             }
         }
-        return null;
+        return false;
     }
 
     /**
-     * Opens a stored entry (in an encrypted repository), decompresses its frame and checks it: the content size its header gives, the expected
-     * length (for a chunk, at most the chunk size; for a manifest, whole hashes of a block at
-     * the most) and the hash.
+     * Opens the stored entry at stored[off, off + len) (in an encrypted repository),
+     * decompresses its frame into dst[dstOff, dstOff + length) and checks it: the content size
+     * its header gives, the expected length (for a chunk, at most the chunk size; for a
+     * manifest, whole hashes of a block at the most) and the hash. Verify decodes in place in a
+     * pack read whole, a restore into the buffer of a block; dst holds garbage when this throws.
      */
-    byte[] decode(EntryType type, Hash h, byte[] stored, int length, String file) throws BadEntryException {
-        return decode(type, h, stored, 0, stored.length, length, file);
-    }
-
-    /**
-     * The same of the stored entry at stored[off, off + len), read in place: verify reads a
-     * pack whole and decodes its entries without copying each out first.
-     */
-    byte[] decode(EntryType type, Hash h, byte[] stored, int off, int len, int length, String file)
-            throws BadEntryException {
+    void decode(EntryType type, Hash h, byte[] stored, int off, int len, int length, String file, byte[] dst,
+            int dstOff) throws BadEntryException {
         byte[] frame = stored;
         int frameOff = off;
         int frameLen = len;
@@ -117,7 +130,6 @@ final class EntryReader {
         if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
             throw bad(type, h, "a length of " + length + " bytes does not fit a " + type, file);
         }
-        byte[] data;
         try {
             long size = Zstd.getFrameContentSize(frame, frameOff, frameLen);
             if (size < 0 || size > max) {
@@ -126,18 +138,16 @@ final class EntryReader {
             if (size != length) {
                 throw bad(type, h, "is " + size + " bytes where " + length + " are needed", file);
             }
-            data = new byte[(int) size];
-            long n = ZstdContexts.decompress(data, 0, data.length, frame, frameOff, frameLen);
+            long n = ZstdContexts.decompress(dst, dstOff, length, frame, frameOff, frameLen);
             if (n != size) {
                 throw bad(type, h, "decompresses to " + n + " bytes instead of " + size, file);
             }
         } catch (ZstdException e) {
             throw bad(type, h, "cannot be decompressed (" + e.getMessage() + ")", file);
         }
-        if (!catalog.codec().id(data, 0, data.length).equals(h)) {
+        if (!catalog.codec().id(dst, dstOff, length).equals(h)) {
             throw bad(type, h, "content does not match its hash", file);
         }
-        return data;
     }
 
     private static BadEntryException bad(EntryType type, Hash h, String problem, String file) {

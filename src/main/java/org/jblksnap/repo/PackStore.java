@@ -68,6 +68,11 @@ public final class PackStore implements AutoCloseable {
         return reader.get(EntryType.CHUNK, h, length);
     }
 
+    /** The same, into dst[off, off + length) (garbage there when it throws): no array per chunk. */
+    public void chunk(Hash h, int length, byte[] dst, int off) throws IOException {
+        reader.read(EntryType.CHUNK, h, length, dst, off);
+    }
+
     /** A manifest of the given number of chunks, checked against its hash. */
     public HashList manifest(Hash h, int chunks) throws IOException {
         return HashList.fromBytes(reader.get(EntryType.MANIFEST, h, chunks * Hash.BYTES));
