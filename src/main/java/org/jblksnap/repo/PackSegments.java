@@ -14,8 +14,8 @@ import java.util.concurrent.Semaphore;
  * each answer is decoded. So packs are read in fixed segments, the last {@code capacity} kept,
  * and once a pack is read in order (segment k asked for while k - 1 is kept) the next
  * {@code AHEAD} segments are fetched on virtual threads before they are asked for, at most
- * {@code MAX_IN_FLIGHT} at a time. Reads that jump about (a backup's parent manifests) fetch
- * nothing ahead.
+ * {@code MAX_IN_FLIGHT} at a time. A small read that jumps (a backup's parent manifests)
+ * fetches just its bytes, and nothing ahead.
  *
  * <p>A pack never changes under its name (ids are random; prune writes a new pack), so a kept
  * segment stays true. A fetch that fails is forgotten: whoever asks next fetches again and
@@ -36,6 +36,13 @@ final class PackSegments {
     private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
     /** By "name@offset", least recently used first; a future while its fetch runs. */
     private final Map<String, CompletableFuture<byte[]>> kept;
+    /** Where the last read of each pack lately read ended (guarded by kept). */
+    private final Map<String, Long> lastEnds = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > 1024;
+        }
+    };
 
     PackSegments(int segment, int capacity, Fetch fetch) {
         this.segment = segment;
@@ -48,8 +55,22 @@ final class PackSegments {
         };
     }
 
-    /** length bytes of the pack from offset, fewer when it ends before. */
+    /**
+     * length bytes of the pack from offset, fewer when it ends before. A small read that does
+     * not follow the pack's last read (a backup's parent manifest, the first entry a restore
+     * reads of a pack) fetches just its range, unless its segment is kept: a whole segment
+     * would cost a thousand times the bytes for a scattered 1-2 KiB manifest.
+     */
     byte[] read(String name, long offset, int length) throws IOException {
+        boolean follows;
+        synchronized (kept) {
+            Long last = lastEnds.put(name, offset + length);
+            follows = last != null && offset >= last && offset - last <= segment / 4;
+            follows |= kept.containsKey(key(name, offset / segment * segment));
+        }
+        if (!follows && length <= segment / 4) {
+            return fetch.fetch(name, offset, length);
+        }
         byte[] out = new byte[length];
         int done = 0;
         while (done < length) {
@@ -165,6 +186,7 @@ final class PackSegments {
     void forget(String name) {
         synchronized (kept) {
             kept.keySet().removeIf(k -> k.startsWith(name + "@"));
+            lastEnds.remove(name);
         }
     }
 

@@ -27,7 +27,7 @@ class PackSegmentsTest {
     private final AtomicInteger failNext = new AtomicInteger();
 
     private byte[] fetch(String name, long offset, int length) throws IOException {
-        fetches.add(offset + (Thread.currentThread().isVirtual() ? " ahead" : " asked"));
+        fetches.add(offset + "+" + length + (Thread.currentThread().isVirtual() ? " ahead" : " asked"));
         if (failNext.getAndDecrement() > 0) {
             throw new IOException("the gateway went away");
         }
@@ -44,12 +44,15 @@ class PackSegmentsTest {
     @Test
     void aPackReadInOrderIsFetchedOnceEachAndAhead() throws Exception {
         PackSegments s = new PackSegments(SEG, 48, this::fetch);
-        for (long at = 0; at < OBJECT.length; at += 300) {
-            assertArrayEquals(slice(at, 300), s.read("p", at, 300), "bytes at " + at);
+        for (long at = 0; at < OBJECT.length; at += 200) {
+            assertArrayEquals(slice(at, 200), s.read("p", at, 200), "bytes at " + at);
         }
         Thread.sleep(200); // read-ahead of the segment past the end may still be under way
-        long distinct = fetches.stream().map(f -> f.split(" ")[0]).distinct().count();
-        assertEquals(fetches.size(), distinct, "no segment fetched twice: " + fetches);
+        assertEquals("0+200 asked", fetches.getFirst(), "the first read jumps: its bytes only");
+        List<String> segments = fetches.subList(1, fetches.size());
+        long distinct = segments.stream().map(f -> f.split(" ")[0]).distinct().count();
+        assertEquals(segments.size(), distinct, "no segment fetched twice: " + fetches);
+        assertTrue(segments.stream().allMatch(f -> f.contains("+" + SEG + " ")), "then whole segments: " + fetches);
         assertTrue(fetches.stream().filter(f -> f.endsWith("ahead")).count() >= 5,
                 "most segments came ahead of their reads: " + fetches);
     }
@@ -60,8 +63,10 @@ class PackSegmentsTest {
         for (long seg : new long[] {5, 1, 8, 3}) {
             assertArrayEquals(slice(seg * SEG + 10, 50), s.read("p", seg * SEG + 10, 50));
         }
+        assertArrayEquals(slice(2 * SEG, 600), s.read("p", 2 * SEG, 600), "a large read takes its segments");
         Thread.sleep(200);
-        assertEquals(List.of("5120 asked", "1024 asked", "8192 asked", "3072 asked"), fetches);
+        assertEquals(List.of("5130+50 asked", "1034+50 asked", "8202+50 asked", "3082+50 asked", "2048+1024 asked"),
+                fetches);
     }
 
     @Test
@@ -82,6 +87,6 @@ class PackSegmentsTest {
         s.forget("p");
         fetches.clear();
         assertArrayEquals(slice(0, 10), s.read("p", 0, 10));
-        assertEquals(List.of("0 asked"), fetches, "a forgotten pack is fetched again");
+        assertEquals(List.of("0+10 asked"), fetches, "a forgotten pack is fetched again");
     }
 }
