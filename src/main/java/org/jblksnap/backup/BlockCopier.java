@@ -106,6 +106,7 @@ final class BlockCopier {
         try {
             for (int i = blocks.nextSetBit(0); i >= 0 && failure == null; i = blocks.nextSetBit(i + 1)) {
                 slots.acquire();
+                parent.prefetch(i);
                 byte[] buf = buffers.poll();
                 byte[] b = buf != null ? buf : new byte[geometry.blockSize()];
                 int block = i;
