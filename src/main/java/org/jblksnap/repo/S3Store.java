@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.SequenceInputStream;
 import java.net.ConnectException;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
@@ -314,6 +315,14 @@ public final class S3Store implements ObjectStore {
             }
             if (t instanceof UnknownHostException) {
                 return "unknown host " + endpoint.getHost();
+            }
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            // after ConnectException (one of them): a connection the endpoint dropped while a
+            // request was on it, e.g. pooled from before the gateway went away (broken pipe,
+            // connection reset), on every retry
+            if (t instanceof SocketException) {
+                return "lost the connection to " + endpoint + " (" + firstLine(t.getMessage()) + ")";
             }
         }
         String m = firstLine(e.getMessage());

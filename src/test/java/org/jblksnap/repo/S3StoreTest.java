@@ -139,6 +139,24 @@ class S3StoreTest {
         assertTrue(e.getMessage().startsWith(refused + ": cannot reach the bucket: cannot connect to http://127.0.0.1:"
                 + port), e.getMessage());
         assertFalse(e.getMessage().contains("\n"));
+        // an endpoint that takes each request and resets the connection (a gateway going away)
+        try (ServerSocket resetting = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread.ofVirtual().start(() -> {
+                while (!resetting.isClosed()) {
+                    try (java.net.Socket c = resetting.accept()) {
+                        c.getInputStream().read(new byte[1024]);
+                        c.setSoLinger(true, 0);
+                    } catch (IOException closed) {
+                        // the test is over, or the client went first
+                    }
+                }
+            });
+            String reset = "s3:http://127.0.0.1:" + resetting.getLocalPort() + "/bucket";
+            e = assertThrows(RepositoryException.class, () -> Repository.open(reset, false));
+            assertTrue(e.getMessage().startsWith(reset + ": cannot reach the bucket: lost the connection to http://127.0.0.1:"
+                    + resetting.getLocalPort()), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+        }
         for (String bad : List.of("s3:ftp://host/bucket", "s3:http:///bucket", "s3:http://host", "s3:http://host/",
                 "s3:http://host/B_ad", "s3:http://h ost/bucket")) {
             InvalidArgumentException x = assertThrows(InvalidArgumentException.class, () -> RepositoryLocation.open(bad),
