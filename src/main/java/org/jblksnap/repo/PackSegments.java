@@ -116,8 +116,7 @@ final class PackSegments {
             }
             return segmentAgain(name, start); // another's fetch (read-ahead) failed: try ours
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while reading " + name);
+            throw interrupted(name);
         }
         if (inOrder && seg.length == segment) {
             for (int k = 1; k <= AHEAD; k++) {
@@ -138,8 +137,7 @@ final class PackSegments {
         } catch (ExecutionException e) {
             throw rethrown(e.getCause());
         } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while reading " + name);
+            throw interrupted(name);
         }
     }
 
@@ -164,12 +162,17 @@ final class PackSegments {
     private void load(String name, long start, CompletableFuture<byte[]> f) {
         try {
             f.complete(fetch.fetch(name, start, segment));
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) { // an Error too: a reader may be waiting for this future
             synchronized (kept) {
                 kept.remove(key(name, start), f);
             }
             f.completeExceptionally(e);
         }
+    }
+
+    private static java.io.InterruptedIOException interrupted(String name) {
+        Thread.currentThread().interrupt();
+        return new java.io.InterruptedIOException("interrupted while reading " + name);
     }
 
     private static IOException rethrown(Throwable cause) {
@@ -178,6 +181,9 @@ final class PackSegments {
         }
         if (cause instanceof RuntimeException r) {
             throw r;
+        }
+        if (cause instanceof Error err) {
+            throw err;
         }
         return new IOException(cause);
     }

@@ -3,6 +3,7 @@ package org.jblksnap.repo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -75,6 +76,42 @@ class PackSegmentsTest {
         assertArrayEquals(slice(SEG - 10, 3 * SEG), s.read("p", SEG - 10, 3 * SEG));
         assertArrayEquals(slice(10 * SEG, 500), s.read("p", 10 * SEG, 500), "100 bytes: the object ends");
         assertEquals(0, s.read("p", 20 * SEG, 10).length);
+    }
+
+    /**
+     * An Error in a fetch (out of memory, say) completes the segment's future too: without it,
+     * every later reader of that segment waited forever on a fetch that had died.
+     */
+    @Test
+    void anErrorInAFetchReachesItsReaderAndLeavesNoOneWaiting() throws Exception {
+        AtomicInteger errors = new AtomicInteger(1);
+        PackSegments s = new PackSegments(SEG, 48, (name, offset, length) -> {
+            if (errors.getAndDecrement() > 0) {
+                throw new OutOfMemoryError("no room for the segment");
+            }
+            return fetch(name, offset, length);
+        });
+        assertThrows(OutOfMemoryError.class, () -> s.read("p", 0, 600));
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            assertArrayEquals(slice(0, 600), s.read("p", 0, 600));
+        });
+    }
+
+    /** The same for a read-ahead: the reader that finds it failed fetches the segment itself. */
+    @Test
+    void anErrorInAReadAheadLeavesTheReaderToFetchItself() throws Exception {
+        PackSegments s = new PackSegments(SEG, 48, (name, offset, length) -> {
+            if (Thread.currentThread().isVirtual() && offset == 2L * SEG) {
+                throw new OutOfMemoryError("no room for the segment");
+            }
+            return fetch(name, offset, length);
+        });
+        s.read("p", 0, 600);
+        s.read("p", SEG, 600); // in order: segments 2 and 3 are fetched ahead, 2 fails
+        Thread.sleep(200);
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+            assertArrayEquals(slice(2L * SEG, 600), s.read("p", 2L * SEG, 600));
+        });
     }
 
     @Test
