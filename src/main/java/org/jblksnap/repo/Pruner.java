@@ -242,7 +242,7 @@ public final class Pruner {
             Map<String, Long> live = new java.util.TreeMap<>();
             catalog.packObjects().forEach(o -> live.put(o.name(), o.size()));
             List<String> objects = PackIndexes.list(store);
-            if (objects.size() == 1 && deleted.isEmpty() && rewrittenPacks == 0) {
+            if (objects.size() == 1) {
                 try {
                     if (PackIndexes.read(store, catalog.codec(), objects.getFirst()).keySet().equals(live.keySet())) {
                         return;

@@ -160,8 +160,7 @@ public final class S3Store implements ObjectStore {
         }
         try (in) {
             Long size = in.response().contentLength();
-            byte[] b = in.readNBytes(size == null ? length : (int) Math.min(size, length));
-            return b;
+            return in.readNBytes(size == null ? length : (int) Math.min(size, length));
         } catch (IOException e) {
             throw new RepositoryException(location + ": cannot read " + name + ": " + e.getMessage(), e);
         }
