@@ -18,7 +18,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.HelpCommand;
 import picocli.CommandLine.IVersionProvider;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,13 +29,11 @@ import picocli.CommandLine.Spec;
  * options and output (README, "The blksnap verbs", lists what still differs), sent to the
  * daemon over its control socket; each prints key=value lines (JSON with -j), and an error is
  * one line on stderr and a non-zero exit (the errno). A device is a name or, as upstream names
- * it, a path. The other commands are classes of their own.
+ * it, a path. The other commands are classes of their own; {@link Verbs} adds the verbs.
  */
 @Command(name = "jblksnap", mixinStandardHelpOptions = true, versionProvider = JblksnapCommand.VersionProvider.class,
         description = "Block-device snapshots for backup: change tracking, copy-on-write snapshots, images.",
-        subcommands = {HelpCommand.class, DemoCommand.class, DaemonCommand.class, BackupCommand.class,
-                RestoreCommand.class, VerifyCommand.class, PruneCommand.class, CopyCommand.class, PointsCommand.class, ServeCommand.class,
-                InitCommand.class, KeyCommand.class, MountCommand.class, UmountCommand.class})
+        addMethodSubcommands = false)
 final class JblksnapCommand implements Runnable {
     private final PrintStream out = System.out;
 

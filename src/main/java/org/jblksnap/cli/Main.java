@@ -19,10 +19,7 @@ public final class Main {
 
     /** Runs a command line; errors are one line on stderr and a non-zero exit code. */
     public static int execute(String... args) {
-        CommandLine cl = new CommandLine(new JblksnapCommand());
-        for (var verb : CommandLine.getCommandMethods(JobVerbs.class, null)) {
-            cl.addSubcommand(new CommandLine(verb));
-        }
+        CommandLine cl = Verbs.commandLine(args.length > 0 && !args[0].startsWith("-") ? args[0] : null);
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             line.getErr().println("jblksnap: " + Errors.describe(ex));
             return Errors.exitCode(ex);

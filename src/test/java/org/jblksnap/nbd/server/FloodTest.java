@@ -25,6 +25,7 @@ import org.jblksnap.cli.Main;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.testutil.Await;
 import org.jblksnap.testutil.ChildProcess;
+import org.jblksnap.testutil.JvmOptionsScript;
 import org.jblksnap.testutil.SectorPattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,7 +60,7 @@ class FloodTest {
         List<String> daemonArgs = List.of("daemon", "--run-dir", runDir.toString(), "--device", "disk0=" + device,
                 "--nbd-max-connections", String.valueOf(MAX_CONNECTIONS), "--nbd-memory", String.valueOf(MEMORY_MIB),
                 "--nbd-handshake-timeout", String.valueOf(HANDSHAKE_SECONDS));
-        String limits = jvmLimits(daemonArgs);
+        String limits = JvmOptionsScript.run("jvm_limits", daemonArgs);
         long directLimit = (MEMORY_MIB + MEMORY_MIB / 4 + (MAX_CONNECTIONS * 96 + 1023) / 1024 + 512L) << 20;
         assertEquals("-XX:MaxDirectMemorySize=" + (directLimit >> 20) + "m", limits);
 
@@ -131,13 +132,6 @@ class FloodTest {
                 ChildProcess.kill(daemon);
             }
         }
-    }
-
-    /** What scripts/jvm-limits (sourced by ./jblksnap) gives the JVM for these arguments. */
-    private static String jvmLimits(List<String> args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("bash", "-c", ". scripts/jvm-limits && jvm_limits \"$@\"", "_"));
-        cmd.addAll(args);
-        return ChildProcess.of(cmd).check().out().strip();
     }
 
     private record Memory(long direct, long heap) {
