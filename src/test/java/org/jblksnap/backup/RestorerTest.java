@@ -4,25 +4,31 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import org.jblksnap.device.FileIo;
 import org.jblksnap.repo.BadEntryException;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.Points;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
+import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -145,6 +151,58 @@ class RestorerTest {
         restore(out);
         assertRestoredSparse(out);
         assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(out)));
+    }
+
+    /**
+     * A block device has no holes and keeps what it held: every zero chunk must be written
+     * as zeroes over the old data (0x5a), and nothing past the point's size touched. Each of
+     * the eight blocks has its zero chunks in other places (chunk j of block k is zero when j
+     * is a multiple of k + 2), so a thread's block buffer that kept an earlier block's data
+     * where this block's zeroes go shows too.
+     */
+    @Test
+    void aPointRestoresToALoopDeviceOfOldDataWithItsZeroesWritten() throws Exception {
+        assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: this kernel has no loop driver");
+        assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0,
+                "not root: setting up a loop device needs root");
+        ChildProcess.assumeInstalled("losetup");
+        int size = 8 * 4 * MIB;
+        byte[] content = new byte[size];
+        Random rnd = new Random(11);
+        for (int k = 0; k < 8; k++) {
+            for (int j = 0; j < 64; j++) {
+                if (j % (k + 2) != 0) {
+                    fill(rnd, content, k * 4 * MIB + j * CS, CS);
+                }
+            }
+        }
+        long diskPoint;
+        try (Repository repo = Repository.open(dir.resolve("repo"), false)) {
+            diskPoint = Points.commit(repo, "sdb", content);
+        }
+        int deviceSize = size + 64 * 1024; // room after the point: left alone
+        byte[] old = new byte[deviceSize];
+        Arrays.fill(old, (byte) 0x5a);
+        Path backing = dir.resolve("backing.img");
+        Files.write(backing, old);
+        Path loop = Path.of(ChildProcess.of("losetup", "--find", "--show", backing.toString()).check().out().strip());
+        try {
+            RestoreSummary s;
+            try (Repository repo = Repository.open(dir.resolve("repo"), false)) {
+                s = new Restorer(repo, progress, 2).restore(diskPoint, loop);
+            }
+            assertEquals(false, s.sparse());
+            assertEquals(size, s.bytesWritten(), "the whole point is written, zeroes too");
+            byte[] got = new byte[deviceSize];
+            try (FileChannel ch = FileChannel.open(loop, StandardOpenOption.READ)) {
+                FileIo.readFully(ch, 0, ByteBuffer.wrap(got), loop);
+            }
+            assertArrayEquals(content, Arrays.copyOf(got, size));
+            assertArrayEquals(Arrays.copyOfRange(old, size, deviceSize), Arrays.copyOfRange(got, size, deviceSize),
+                    "past the point's size the device is as it was");
+        } finally {
+            ChildProcess.of("losetup", "-d", loop.toString()).check();
+        }
     }
 
     @Test
