@@ -1,7 +1,8 @@
 # Sourced by scripts/bench-backup and scripts/bench-offsite: the one way they build, make the
 # device, serve it, time whole commands and rewrite a share of the device between backups.
 #
-#   bench_setup NAME          builds the test classes, sets JAVA (the java command line) and
+#   bench_setup NAME          builds the test classes, sets JAVA (the java command line, with
+#                             ./jblksnap's JIT options) and
 #                             WORK (a new directory /var/tmp/jblksnap-NAME.XXXXXX, a disk, not
 #                             a tmpfs), FILE (the device file in it), RUN and SOCK (the daemon's)
 #   bench_serve SIZE_MIB TRACKING_SHIFT
@@ -19,7 +20,8 @@ bench_setup() {
     cd "$JBLKSNAP_ROOT"
     mvn -q -B -o test-compile >&2 2>/dev/null || mvn -q -B test-compile >&2
     CP="$JBLKSNAP_ROOT/target/classes:$JBLKSNAP_ROOT/target/test-classes:$(cat "$JBLKSNAP_ROOT/target/test.classpath")"
-    JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${JBLKSNAP_BENCH_JAVA_OPTS:-} -cp "$CP")
+    source "$JBLKSNAP_ROOT/scripts/jvm-limits" # JVM_JIT, as ./jblksnap runs with
+    JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${JVM_JIT[@]}" ${JBLKSNAP_BENCH_JAVA_OPTS:-} -cp "$CP")
     WORK=$(mktemp -d "/var/tmp/jblksnap-$1.XXXXXX")
     FILE="$WORK/disk0.img"
     RUN="$WORK/run"

@@ -14,6 +14,8 @@ import com.github.luben.zstd.ZstdException;
  * copy serves ({@link #get}). Thread-safe.
  */
 final class EntryReader {
+    /** Each thread's buffer for the plaintext of the sealed entry it decodes ({@link #opened}). */
+    private static final ThreadLocal<byte[]> OPENED = ThreadLocal.withInitial(() -> new byte[0]);
     private final PackCatalog catalog;
     private final RepositoryConfig config;
 
@@ -106,10 +108,11 @@ final class EntryReader {
     }
 
     /**
-     * Opens the stored entry at stored[off, off + len) (in an encrypted repository),
-     * decompresses its frame into dst[dstOff, dstOff + length) and checks it: the content size
-     * its header gives, the expected length (for a chunk, at most the chunk size; for a
-     * manifest, whole hashes of a block at the most) and the hash. Verify decodes in place in a
+     * Opens the stored entry at stored[off, off + len) (in an encrypted repository, into a
+     * buffer of this thread's: no array per entry), decompresses its frame into dst[dstOff,
+     * dstOff + length) and checks it: the content size its header gives, the expected length
+     * (for a chunk, at most the chunk size; for a manifest, whole hashes of a block at the
+     * most) and the hash. Verify decodes in place in a
      * pack read whole, a restore into the buffer of a block; dst holds garbage when this throws.
      */
     void decode(EntryType type, Hash h, byte[] stored, int off, int len, int length, String file, byte[] dst,
@@ -118,13 +121,14 @@ final class EntryReader {
         int frameOff = off;
         int frameLen = len;
         if (catalog.codec().isSealed()) {
+            frame = opened(len - catalog.codec().overhead());
             try {
-                frame = catalog.codec().open(ObjectCodec.entry(type, h), stored, off, len);
+                frameLen = catalog.codec().openInto(ObjectCodec.entry(type, h), stored, off, len, frame);
             } catch (AuthenticationFailedException e) {
+                // frame holds nothing to use (the JDK zeroes what it decrypted): decompression never sees it
                 throw bad(type, h, "does not authenticate: it was altered, or is another entry", file);
             }
             frameOff = 0;
-            frameLen = frame.length;
         }
         int max = type == EntryType.CHUNK ? config.chunkSize() : config.maxManifestLength();
         if (length <= 0 || length > max || (type == EntryType.MANIFEST && length % Hash.BYTES != 0)) {
@@ -148,6 +152,20 @@ final class EntryReader {
         if (!catalog.codec().id(dst, dstOff, length).equals(h)) {
             throw bad(type, h, "content does not match its hash", file);
         }
+    }
+
+    /**
+     * This thread's buffer for the plaintext of a sealed entry, of at least length bytes: a
+     * new one only when an entry is larger than any this thread opened before (a chunk's
+     * frame is at most a little larger than the chunk size).
+     */
+    private static byte[] opened(int length) {
+        byte[] b = OPENED.get();
+        if (b.length < length) {
+            b = new byte[length];
+            OPENED.set(b);
+        }
+        return b;
     }
 
     private static BadEntryException bad(EntryType type, Hash h, String problem, String file) {

@@ -75,8 +75,12 @@ final class ObjectCodec {
         return key == null ? stored : key.sealer().open(label, stored);
     }
 
-    /** The plaintext of the sealed object at stored[off, off + len). Only for a codec that seals. */
-    byte[] open(ObjectLabel label, byte[] stored, int off, int len) throws AuthenticationFailedException {
-        return key.sealer().open(label, stored, off, len);
+    /**
+     * The plaintext of the sealed object at stored[off, off + len) into out from 0 (room for len
+     * - {@link #overhead} bytes, not overlapping stored); returns its length. Nothing in out may
+     * be used when this throws. Only for a codec that seals.
+     */
+    int openInto(ObjectLabel label, byte[] stored, int off, int len, byte[] out) throws AuthenticationFailedException {
+        return key.sealer().open(label, stored, off, len, out, 0);
     }
 }

@@ -84,15 +84,42 @@ public final class Sealer {
 
     /** The plaintext of a sealed object, or an error naming the object when it does not authenticate. */
     public byte[] open(ObjectLabel label, byte[] sealed, int off, int len) throws AuthenticationFailedException {
+        byte[] plain = new byte[Math.max(0, len - OVERHEAD)]; // a length too short is refused as truncated
+        open(label, sealed, off, len, plain, 0);
+        return plain;
+    }
+
+    /**
+     * Opens the sealed object at sealed[off, off + len) into out at outOff: its plaintext,
+     * len - {@value #OVERHEAD} bytes, which out must have room for; returns that length. out
+     * must not overlap sealed. No array is allocated for the plaintext: verify opens every
+     * entry of a pack into a buffer of its thread's. When this throws, nothing in out may be
+     * used: the JDK's GCM decrypts into out before it checks the tag (and zeroes out when the
+     * tag does not match), so out holds the plaintext only once this returns.
+     */
+    public int open(ObjectLabel label, byte[] sealed, int off, int len, byte[] out, int outOff)
+            throws AuthenticationFailedException {
         if (len < OVERHEAD) {
             throw new AuthenticationFailedException(label, "it has " + len + " bytes, fewer than the "
                     + OVERHEAD + " of an empty sealed object (truncated)");
+        }
+        int plain = len - OVERHEAD;
+        if (outOff < 0 || plain > out.length - outOff) {
+            throw new IllegalArgumentException("no room for the " + plain + " bytes of " + label + " in "
+                    + (out.length - outOff) + " bytes from " + outOff + " of a buffer of " + out.length);
+        }
+        if (out == sealed && outOff < off + len && off < outOff + plain) {
+            throw new IllegalArgumentException("opening " + label + " over its own sealed bytes");
         }
         try {
             Cipher c = CIPHER.get();
             c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BYTES * 8, sealed, off, NONCE_BYTES));
             c.updateAAD(label.associatedData());
-            return c.doFinal(sealed, off + NONCE_BYTES, len - NONCE_BYTES);
+            int n = c.doFinal(sealed, off + NONCE_BYTES, len - NONCE_BYTES, out, outOff);
+            if (n != plain) {
+                throw new IllegalStateException("AES-GCM opened " + n + " bytes, not " + plain);
+            }
+            return n;
         } catch (AEADBadTagException e) {
             throw new AuthenticationFailedException(label, "it was altered, truncated, or is another object "
                     + "(or the key is not this repository's)");

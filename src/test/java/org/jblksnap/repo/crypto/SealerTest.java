@@ -49,6 +49,55 @@ class SealerTest {
         assertArrayEquals(Arrays.copyOfRange(buf, 10, 60), sealer.open(POINT_7, framed, 4, sealed.length));
     }
 
+    @Test
+    void opensIntoACallersBufferAtAnOffsetAndTouchesNothingElse() throws Exception {
+        for (int n : new int[] {0, 1, 17, 4096, 65536 + 3}) {
+            byte[] plain = bytes(n, n);
+            byte[] sealed = sealer.seal(POINT_7, plain);
+            byte[] framed = new byte[sealed.length + 9];
+            System.arraycopy(sealed, 0, framed, 4, sealed.length);
+            byte[] out = new byte[n + 10];
+            Arrays.fill(out, (byte) 0x5a);
+            assertEquals(n, sealer.open(POINT_7, framed, 4, sealed.length, out, 7));
+            assertArrayEquals(plain, Arrays.copyOfRange(out, 7, 7 + n), "length " + n);
+            for (int i : new int[] {0, 6, n + 7, n + 9}) {
+                assertEquals(0x5a, out[i], "byte " + i + " of length " + n);
+            }
+        }
+    }
+
+    @Test
+    void aDamagedObjectOpenedIntoABufferIsRefusedAsWhenOpenedIntoANewOne() {
+        byte[] sealed = sealer.seal(POINT_7, bytes(4096, 9));
+        byte[] out = new byte[4096];
+        for (int at : new int[] {0, 11, 12, 2000, sealed.length - 1}) {
+            byte[] bad = sealed.clone();
+            bad[at] ^= 1;
+            String expected = assertThrows(AuthenticationFailedException.class, () -> sealer.open(POINT_7, bad))
+                    .getMessage();
+            AuthenticationFailedException e = assertThrows(AuthenticationFailedException.class,
+                    () -> sealer.open(POINT_7, bad, 0, bad.length, out, 0), "byte " + at);
+            assertEquals(expected, e.getMessage());
+        }
+        byte[] cut = Arrays.copyOf(sealed, Sealer.OVERHEAD - 1);
+        assertEquals(assertThrows(AuthenticationFailedException.class, () -> sealer.open(POINT_7, cut)).getMessage(),
+                assertThrows(AuthenticationFailedException.class,
+                        () -> sealer.open(POINT_7, cut, 0, cut.length, out, 0)).getMessage());
+    }
+
+    @Test
+    void aBufferWithoutRoomOrOverlappingTheObjectIsRefusedClearly() {
+        byte[] sealed = sealer.seal(POINT_7, bytes(100, 10));
+        IllegalArgumentException small = assertThrows(IllegalArgumentException.class,
+                () -> sealer.open(POINT_7, sealed, 0, sealed.length, new byte[104], 5));
+        assertEquals("no room for the 100 bytes of point 7 in 99 bytes from 5 of a buffer of 104",
+                small.getMessage());
+        byte[] framed = Arrays.copyOf(sealed, sealed.length + 100);
+        IllegalArgumentException over = assertThrows(IllegalArgumentException.class,
+                () -> sealer.open(POINT_7, framed, 0, sealed.length, framed, 50));
+        assertEquals("opening point 7 over its own sealed bytes", over.getMessage());
+    }
+
     /** The layout docs/REPOSITORY.md gives: nonce (12) | ciphertext | tag (16), AD = type 0x00 name. */
     @Test
     void theLayoutIsNonceCiphertextTagWithTheLabelAsAssociatedData() throws Exception {
