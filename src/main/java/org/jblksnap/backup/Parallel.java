@@ -6,7 +6,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 
-/** Runs an I/O task on every item with a few threads; the first failure stops the rest. */
+/**
+ * Runs an I/O task on every item with a few threads; the first failure of any kind (an Error
+ * too) stops the rest and is thrown to the caller as it is.
+ */
 final class Parallel {
     private Parallel() {
     }
@@ -33,7 +36,7 @@ final class Parallel {
                 pool.execute(() -> {
                     try {
                         task.run(item);
-                    } catch (IOException | RuntimeException e) {
+                    } catch (Throwable e) { // an Error too: it would end the worker alone, the item undone
                         synchronized (failure) {
                             if (failure[0] == null) {
                                 failure[0] = e;
@@ -52,11 +55,13 @@ final class Parallel {
             pool.shutdownNow();
         }
         synchronized (failure) {
-            if (failure[0] instanceof IOException io) {
-                throw io;
-            }
-            if (failure[0] instanceof RuntimeException re) {
-                throw re;
+            switch (failure[0]) {
+                case null -> {
+                }
+                case IOException io -> throw io;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(failure[0]); // a task throws no other
             }
         }
     }
