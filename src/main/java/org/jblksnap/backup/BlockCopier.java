@@ -121,7 +121,7 @@ final class BlockCopier {
                             complete(block, r, b);
                             progress.advance(r.read().bytes());
                         }
-                    } catch (IOException | RuntimeException e) {
+                    } catch (Throwable e) { // an Error too: uncaught, it ended this task alone and the run went on
                         fail(e);
                     } finally {
                         buffers.add(b);

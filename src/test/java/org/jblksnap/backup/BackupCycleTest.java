@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import org.jblksnap.repo.BadEntryException;
@@ -131,6 +133,48 @@ class BackupCycleTest {
         }
         for (int i = 0; i < points.size(); i++) {
             assertRestores(points.get(i), refs.get(i));
+        }
+    }
+
+    /**
+     * An Error in a block's worker (out of memory while a block is completed, stored or
+     * counted) fails the run, and nothing is committed. It used to end that worker's task
+     * alone: the run went on and committed a point, whatever the block's state.
+     */
+    @Test
+    void anErrorInABlockWorkerFailsTheRunAndCommitsNothing() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        img.write(img.randomWrites(new Random(3), 40, 2 * MIB));
+        OutOfMemoryError oom = new OutOfMemoryError("Java heap space (thrown by the test)");
+        AtomicInteger advances = new AtomicInteger();
+        Progress failing = new Progress() {
+            @Override
+            public void start(String what, long totalBytes) {
+            }
+
+            @Override
+            public void advance(long bytes) {
+                if (advances.incrementAndGet() == 3) {
+                    throw oom;
+                }
+            }
+
+            @Override
+            public void note(String line) {
+            }
+
+            @Override
+            public void finish() {
+            }
+        };
+        IOException e;
+        try (ServerProcess s = img.serve(); Repository repo = Repository.openOrCreate(repoDir(), RepositoryConfig.of(CS, MIB))) {
+            BackupRequest r = BackupRequest.of("vda", s.address(), "", new CbtRef(GEN, 1));
+            e = assertThrows(IOException.class, () -> new BackupRunner(repo, failing, 4, 2).run(r));
+        }
+        assertSame(oom, e.getCause(), e.toString());
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            assertEquals(List.of(), repo.points().ids(), "nothing committed");
         }
     }
 
