@@ -112,7 +112,7 @@ final class PackAppender implements AutoCloseable {
         Thread.ofVirtual().name("pack-finish").start(() -> {
             try {
                 finish(full, fullNumber);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException e) {
                 // recorded as broken by finish: the next put or flush reports it
             } finally {
                 synchronized (this) {
@@ -155,19 +155,17 @@ final class PackAppender implements AutoCloseable {
     }
 
     private void finish(PackWriter w, int number) throws IOException {
-        long size;
         try {
             w.finish();
-            size = w.size();
-        } catch (IOException | RuntimeException e) {
+            catalog.finished(number, w.size(), w.entries());
+        } catch (Throwable e) { // an Error too: the pack is not stored, so no point may name it
             synchronized (this) {
                 throw broken(e);
             }
         }
-        catalog.finished(number, size, w.entries());
     }
 
-    private IOException broken(Exception e) {
+    private IOException broken(Throwable e) {
         IOException io = e instanceof IOException x ? x : new IOException(e.getMessage(), e);
         if (broken == null) {
             broken = io;

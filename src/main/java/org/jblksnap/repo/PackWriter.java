@@ -75,7 +75,7 @@ final class PackWriter {
     void finish() throws IOException {
         try {
             out.write(PackFile.trailer(codec, name, out.size(), entries));
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
             abandon();
             throw e;
         }
