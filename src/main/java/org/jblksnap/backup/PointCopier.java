@@ -13,6 +13,7 @@ import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.Parallel;
 import org.jblksnap.repo.PackStore;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointMeta;

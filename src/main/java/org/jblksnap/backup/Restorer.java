@@ -20,6 +20,7 @@ import org.jblksnap.error.IoMessages;
 import org.jblksnap.repo.AtomicFiles;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.Parallel;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Repository;

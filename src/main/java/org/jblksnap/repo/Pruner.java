@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -38,6 +39,9 @@ import java.util.concurrent.TimeUnit;
 public final class Pruner {
     /** How long a lease check serves deletions before the lock is checked (and rewritten) again. */
     private static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(30);
+    /** Manifests a mark reads at once, and the blocks of a point it reads them for in one batch. */
+    static final int MANIFEST_READS = 8;
+    private static final int MANIFEST_BATCH = 4096;
 
     private Pruner() {
     }
@@ -258,31 +262,41 @@ public final class Pruner {
             }
         }
 
-        /** Marks the table entries of the manifests and chunks a point uses. */
+        /**
+         * Marks the table entries of the manifests and chunks a point uses. The manifests not
+         * marked yet are read {@value Pruner#MANIFEST_READS} at a time, a batch of blocks after
+         * another: in a bucket each is a round trip, and a point of a large device names
+         * thousands; a batch bounds what is held.
+         */
         void markUsed(Point p, BitSet used) throws IOException {
             HashList index = repo.points().index(p);
-            for (int b = 0; b < index.count(); b++) {
-                Hash mh = index.get(b);
-                if (mh.isZero()) {
-                    continue;
+            Geometry g = p.meta().geometry();
+            for (int from = 0; from < index.count(); from += MANIFEST_BATCH) {
+                Map<Hash, Integer> unread = new LinkedHashMap<>(); // a manifest, the chunks of a block using it
+                for (int b = from; b < Math.min(index.count(), from + MANIFEST_BATCH); b++) {
+                    Hash mh = index.get(b);
+                    int m = mh.isZero() ? -1 : catalog.entryNumber(EntryType.MANIFEST, mh);
+                    if (!mh.isZero() && (m < 0 || !used.get(m))) { // else seen in this or another point
+                        unread.putIfAbsent(mh, g.chunkCount(b));
+                    }
                 }
-                int m = catalog.entryNumber(EntryType.MANIFEST, mh);
-                if (m >= 0 && used.get(m)) {
-                    continue; // seen in this or another point: its chunks are marked
-                }
-                HashList manifest;
+                Map<Hash, HashList> manifests = new ConcurrentHashMap<>();
                 try {
-                    manifest = packs.manifest(mh, p.meta().geometry().chunkCount(b));
+                    Parallel.forEach(MANIFEST_READS, unread.entrySet(),
+                            e -> manifests.put(e.getKey(), packs.manifest(e.getKey(), e.getValue())));
                 } catch (BadEntryException e) {
                     throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
                             + ": nothing more was pruned (see verify)", e);
                 }
-                used.set(catalog.entryNumber(EntryType.MANIFEST, mh));
-                for (int c = 0; c < manifest.count(); c++) {
-                    Hash h = manifest.get(c);
-                    int e = h.isZero() ? -1 : catalog.entryNumber(EntryType.CHUNK, h);
-                    if (e >= 0) {
-                        used.set(e); // a missing chunk is verify's to report; there is nothing to keep
+                for (var read : manifests.entrySet()) {
+                    used.set(catalog.entryNumber(EntryType.MANIFEST, read.getKey()));
+                    HashList manifest = read.getValue();
+                    for (int c = 0; c < manifest.count(); c++) {
+                        Hash h = manifest.get(c);
+                        int e = h.isZero() ? -1 : catalog.entryNumber(EntryType.CHUNK, h);
+                        if (e >= 0) {
+                            used.set(e); // a missing chunk is verify's to report; there is nothing to keep
+                        }
                     }
                 }
             }

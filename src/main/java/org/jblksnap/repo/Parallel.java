@@ -1,4 +1,4 @@
-package org.jblksnap.backup;
+package org.jblksnap.repo;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -8,22 +8,23 @@ import java.util.concurrent.Semaphore;
 
 /**
  * Runs an I/O task on every item with a few threads; the first failure of any kind (an Error
- * too) stops the rest and is thrown to the caller as it is.
+ * too) stops the rest and is thrown to the caller as it is. Restore, verify and copy run their
+ * blocks through it, prune its reads of manifests.
  */
-final class Parallel {
+public final class Parallel {
     private Parallel() {
     }
 
-    interface Task<T> {
+    public interface Task<T> {
         void run(T item) throws IOException;
     }
 
-    static <T> void forEach(int threads, Iterable<T> items, Task<T> task) throws IOException {
+    public static <T> void forEach(int threads, Iterable<T> items, Task<T> task) throws IOException {
         int queued = threads * 2;
         Semaphore slots = new Semaphore(queued);
         Throwable[] failure = {null};
         ExecutorService pool = Executors.newFixedThreadPool(threads,
-                Thread.ofPlatform().daemon().name("backup-io-", 0).factory());
+                Thread.ofPlatform().daemon().name("repo-io-", 0).factory());
         try {
             for (T item : items) {
                 slots.acquire();

@@ -1,4 +1,4 @@
-package org.jblksnap.backup;
+package org.jblksnap.repo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
