@@ -43,8 +43,9 @@ final class PackSegments {
     private final Fetch fetch;
     private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
     /**
-     * By "name@offset" of each segment, least recently used first: the piece that holds it
-     * (a piece of several segments is under each of their keys, each forgotten in its turn).
+     * By "name@offset" of each segment, least recently used first: the piece that holds it (a
+     * piece of several segments is under each of their keys, and forgotten with all of them
+     * when the least recently used goes: what is kept holds at most capacity + RUN - 1 segments).
      */
     private final Map<String, Piece> kept;
     /** Where the last read of each pack lately read ended (guarded by kept). */
@@ -69,7 +70,16 @@ final class PackSegments {
         this.kept = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, Piece> eldest) {
-                return size() > capacity;
+                if (size() <= capacity) {
+                    return false;
+                }
+                // the piece goes whole: one of its segments kept would keep all its bytes
+                String name = eldest.getKey().substring(0, eldest.getKey().lastIndexOf('@'));
+                Piece p = eldest.getValue();
+                for (long s = p.start(); s < p.start() + p.length(); s += segment) {
+                    remove(key(name, s), p);
+                }
+                return false;
             }
         };
     }

@@ -111,6 +111,24 @@ class PackSegmentsTest {
     }
 
     /**
+     * A run fetched ahead is forgotten whole when its least recently used segment goes: a
+     * segment of it kept alone would keep the bytes of all (capacity x RUN segments at worst).
+     */
+    @Test
+    void aRunIsForgottenWhole() throws Exception {
+        PackSegments s = new PackSegments(SEG, 2 + PackSegments.RUN, this::fetch);
+        s.read("p", 0, SEG);
+        s.read("p", SEG, SEG); // in order: two runs ahead, from segment 2 and 2 + RUN
+        Thread.sleep(200);
+        // kept were 0, 1, then the first run; the second run's segments pushed out 0 and 1, then
+        // the first run's first segment, and with it the rest of that run
+        fetches.clear();
+        long last = (1L + PackSegments.RUN) * SEG;
+        assertArrayEquals(slice(last, 10), s.read("p", last, 10));
+        assertEquals(List.of(last + "+10 asked"), fetches, "the first run's last segment went with it");
+    }
+
+    /**
      * An Error in a fetch (out of memory, say) completes the segment's future too: without it,
      * every later reader of that segment waited forever on a fetch that had died.
      */
