@@ -2,7 +2,7 @@
 # device, serve it, time whole commands and rewrite a share of the device between backups.
 #
 #   bench_setup NAME          builds the test classes, sets JAVA (the java command line, with
-#                             ./jblksnap's JIT options) and
+#                             ./jblksnap's JIT options; jb adds the verb's) and
 #                             WORK (a new directory /var/tmp/jblksnap-NAME.XXXXXX, a disk, not
 #                             a tmpfs), FILE (the device file in it), RUN and SOCK (the daemon's)
 #   bench_serve SIZE_MIB TRACKING_SHIFT
@@ -20,7 +20,7 @@ bench_setup() {
     cd "$JBLKSNAP_ROOT"
     mvn -q -B -o test-compile >&2 2>/dev/null || mvn -q -B test-compile >&2
     CP="$JBLKSNAP_ROOT/target/classes:$JBLKSNAP_ROOT/target/test-classes:$(cat "$JBLKSNAP_ROOT/target/test.classpath")"
-    source "$JBLKSNAP_ROOT/scripts/jvm-limits" # JVM_JIT, as ./jblksnap runs with
+    source "$JBLKSNAP_ROOT/scripts/jvm-limits" # JVM_JIT and jvm_startup, as ./jblksnap runs with
     JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED "${JVM_JIT[@]}" ${JBLKSNAP_BENCH_JAVA_OPTS:-} -cp "$CP")
     WORK=$(mktemp -d "/var/tmp/jblksnap-$1.XXXXXX")
     FILE="$WORK/disk0.img"
@@ -30,7 +30,12 @@ bench_setup() {
     SNAPSHOT=
 }
 
-jb() { "${JAVA[@]}" org.jblksnap.cli.Main "$@"; }
+# with the JIT options ./jblksnap gives the verb (jvm_startup: C1 for the verbs that ask the daemon)
+jb() {
+    local startup
+    read -r -a startup <<< "$(jvm_startup "$@")"
+    "${JAVA[@]}" "${startup[@]}" org.jblksnap.cli.Main "$@"
+}
 jbd() { jb "$@" --run-dir "$RUN"; }
 
 bench_stop_daemon() {

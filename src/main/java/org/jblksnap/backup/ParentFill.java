@@ -2,14 +2,11 @@ package org.jblksnap.backup;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 
 import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.ManifestsAhead;
 import org.jblksnap.repo.PackStore;
 
 /**
@@ -21,10 +18,9 @@ import org.jblksnap.repo.PackStore;
 final class ParentFill {
     private final PackStore store;
     private final Geometry geometry;
-    private final HashList previous;
     private final boolean needed;
-    /** Manifests read ahead ({@link #prefetch}), by block, until taken. */
-    private final Map<Integer, CompletableFuture<HashList>> ahead = new ConcurrentHashMap<>();
+    /** Its manifests, read ahead ({@link #prefetch}); null when there is no previous point. */
+    private final ManifestsAhead ahead;
 
     /**
      * @param previous the index of the device's previous point, or null when there is none
@@ -34,29 +30,18 @@ final class ParentFill {
     ParentFill(PackStore store, Geometry geometry, HashList previous, boolean needed) {
         this.store = store;
         this.geometry = geometry;
-        this.previous = previous;
         this.needed = needed;
+        this.ahead = previous == null ? null : new ManifestsAhead(store, geometry, previous);
     }
 
     /**
-     * Starts reading the previous point's manifest of the block on a virtual thread, so that
-     * it is there when the block's data is: in a bucket each manifest is a round trip (30 ms
-     * on the local gateway), and an incremental run needs one for nearly every block it
-     * reads. The caller bounds how many blocks are in flight, and so how many of these.
+     * Starts reading the previous point's manifest of the block, so that it is there when the
+     * block's data is: an incremental run needs one for nearly every block it reads. The
+     * caller bounds how many blocks are in flight, and so how many of these.
      */
     void prefetch(int block) {
-        if (previous == null || previous.get(block).isZero()) {
-            return;
-        }
-        CompletableFuture<HashList> f = new CompletableFuture<>();
-        if (ahead.putIfAbsent(block, f) == null) {
-            Thread.ofVirtual().name("parent-manifest").start(() -> {
-                try {
-                    f.complete(read(block));
-                } catch (Throwable e) { // an Error too: the block's worker waits for this future
-                    f.completeExceptionally(e);
-                }
-            });
+        if (ahead != null) {
+            ahead.readAhead(block);
         }
     }
 
@@ -66,31 +51,13 @@ final class ParentFill {
      * an incremental run, the only one whose blocks take ranges from the previous point.
      */
     HashList manifest(int block) throws IOException {
-        CompletableFuture<HashList> f = ahead.remove(block);
-        if (f == null) {
-            return read(block);
-        }
-        try {
-            return f.get();
-        } catch (ExecutionException e) {
-            switch (e.getCause()) {
-                case IOException io -> throw io;
-                case RuntimeException r -> throw r;
-                case Error err -> throw err;
-                default -> throw new IOException(e.getCause());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("backup interrupted");
-        }
-    }
-
-    private HashList read(int block) throws IOException {
-        if (previous == null) {
+        if (ahead == null) {
             return null;
         }
         try {
-            return store.manifest(geometry, previous, block);
+            return ahead.take(block);
+        } catch (InterruptedIOException e) {
+            throw e;
         } catch (IOException e) {
             if (needed) {
                 throw e;

@@ -20,6 +20,7 @@ import org.jblksnap.error.IoMessages;
 import org.jblksnap.repo.AtomicFiles;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.ManifestsAhead;
 import org.jblksnap.repo.Parallel;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Geometry;
@@ -71,9 +72,14 @@ public final class Restorer {
             for (int i = 0; i < index.count(); i++) {
                 blocks.add(i);
             }
+            ManifestsAhead manifests = new ManifestsAhead(repo.packs(), geometry, index);
+            for (int i = 0; i < ManifestsAhead.DEPTH; i++) {
+                manifests.readAhead(i);
+            }
             progress.start("restore point " + pointId, geometry.size());
             Parallel.forEach(threads, blocks, i -> {
-                restoreBlock(ch, writeback, geometry, index, i, buffers.get(), sparse, zeroes);
+                manifests.readAhead(i + ManifestsAhead.DEPTH);
+                restoreBlock(ch, writeback, geometry, manifests.take(i), i, buffers.get(), sparse, zeroes);
                 progress.advance(geometry.blockLength(i));
             });
             writeback.finish();
@@ -93,13 +99,12 @@ public final class Restorer {
     }
 
     /**
-     * Assembles block i in buf, each chunk checked, and writes it in one write per run of
-     * chunks to write: of data chunks to a file (zero chunks stay holes), the whole block to a
-     * device (zero chunks written as zeroes). Counts the zero chunks.
+     * Assembles block i, of the manifest given, in buf, each chunk checked, and writes it in
+     * one write per run of chunks to write: of data chunks to a file (zero chunks stay holes),
+     * the whole block to a device (zero chunks written as zeroes). Counts the zero chunks.
      */
-    private void restoreBlock(FileChannel ch, Writeback writeback, Geometry geometry, HashList index, int i, byte[] buf,
-            boolean sparse, AtomicLong zeroes) throws IOException {
-        HashList manifest = repo.packs().manifest(geometry, index, i);
+    private void restoreBlock(FileChannel ch, Writeback writeback, Geometry geometry, HashList manifest, int i,
+            byte[] buf, boolean sparse, AtomicLong zeroes) throws IOException {
         int run = 0; // the first chunk of the run not written yet
         for (int c = 0; c < manifest.count(); c++) {
             Hash h = manifest.get(c);

@@ -13,6 +13,7 @@ import org.jblksnap.repo.EntryCheck;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
+import org.jblksnap.repo.ManifestsAhead;
 import org.jblksnap.repo.Parallel;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Geometry;
@@ -69,8 +70,13 @@ public final class Verifier {
             try {
                 HashList index = repo.points().index(p);
                 List<Integer> blocks = IntStream.range(0, index.count()).boxed().toList();
+                ManifestsAhead manifests = new ManifestsAhead(repo.packs(), geometry, index);
+                for (int b = 0; b < ManifestsAhead.DEPTH; b++) {
+                    readAhead(check, manifests, index, b);
+                }
                 Parallel.forEach(threads, blocks, b -> {
-                    for (String q : checkBlock(check, geometry, index, b, beneath)) {
+                    readAhead(check, manifests, index, b + ManifestsAhead.DEPTH);
+                    for (String q : checkBlock(check, geometry, manifests, index, b, beneath)) {
                         problems.computeIfAbsent(q, k -> new TreeSet<>()).add(id);
                     }
                     progress.advance(geometry.blockLength(b));
@@ -92,12 +98,24 @@ public final class Verifier {
     }
 
     /**
+     * Starts reading block b's manifest ahead unless a block checked before used it (then its
+     * chunks are not checked again and the manifest is not read): in a bucket each read is a
+     * round trip, and the blocks' checks took them one after another.
+     */
+    private static void readAhead(EntryCheck check, ManifestsAhead manifests, HashList index, int b)
+            throws IOException {
+        if (b < index.count() && !index.get(b).isZero() && !check.used(EntryType.MANIFEST, index.get(b))) {
+            manifests.readAhead(b);
+        }
+    }
+
+    /**
      * The problems of one block of a point: its manifest's, or those of the chunks it names.
      * What a manifest checked before (by this or another point) holds is not checked again:
      * its problems are remembered in beneath.
      */
-    private List<String> checkBlock(EntryCheck check, Geometry geometry, HashList index, int b,
-            Map<Hash, List<String>> beneath) throws IOException {
+    private List<String> checkBlock(EntryCheck check, Geometry geometry, ManifestsAhead manifests, HashList index,
+            int b, Map<Hash, List<String>> beneath) throws IOException {
         Hash mh = index.get(b);
         if (mh.isZero()) {
             return List.of();
@@ -109,7 +127,7 @@ public final class Verifier {
         if (!m.first()) {
             return beneath.getOrDefault(mh, List.of());
         }
-        HashList manifest = repo.packs().manifest(geometry, index, b);
+        HashList manifest = manifests.take(b);
         List<String> found = new ArrayList<>();
         for (int c = 0; c < manifest.count(); c++) {
             Hash h = manifest.get(c);

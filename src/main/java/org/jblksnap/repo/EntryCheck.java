@@ -156,6 +156,14 @@ public final class EntryCheck {
         }
     }
 
+    /** Whether a use of the entry was recorded already (reading it again ahead would be for nothing). */
+    public boolean used(EntryType type, Hash h) throws IOException {
+        int n = catalog.entryNumber(type, h);
+        synchronized (this) {
+            return n >= 0 && used.get(n);
+        }
+    }
+
     private synchronized void problem(String p) {
         problems.add(p);
     }

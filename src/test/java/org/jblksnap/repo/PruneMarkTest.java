@@ -19,19 +19,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(120)
 class PruneMarkTest {
-    private static final int CS = 4096;
+    private static final int CS = 64 << 10;
+    private static final int BLOCK = RepositoryConfig.BLOCK_SIZE;
 
     @TempDir
     Path dir;
 
-    /** Points of many blocks (far more than the reads at once) sharing some, each kept one restoring. */
+    /** Points of twenty blocks (more than the reads at once) sharing some: each kept one restores. */
     @Test
     void everyChunkOfTheKeptPointsStays() throws Exception {
-        Repository.create(new DirectoryStore(dir), RepositoryConfig.of(CS, 64 << 10));
-        byte[] a = Points.random(1024 * CS, 1);
+        Repository.create(new DirectoryStore(dir), RepositoryConfig.of(CS, 1 << 20));
+        byte[] a = Points.random(20 * BLOCK, 1); // twenty blocks
         byte[] b = a.clone();
-        System.arraycopy(Points.random(200 * CS, 2), 0, b, 300 * CS, 200 * CS);
-        byte[] c = Points.random(1024 * CS, 3);
+        System.arraycopy(Points.random(5 * BLOCK, 2), 0, b, 7 * BLOCK + CS, 5 * BLOCK);
+        byte[] c = Points.random(20 * BLOCK, 3);
         long kept1;
         long kept2;
         try (Repository r = Repository.open(dir, false)) {
@@ -52,14 +53,14 @@ class PruneMarkTest {
 
     @Test
     void aKeptPointWhoseManifestDoesNotReadStopsThePruneNamingIt() throws Exception {
-        Repository.create(new DirectoryStore(dir), RepositoryConfig.of(CS, 64 << 10));
+        Repository.create(new DirectoryStore(dir), RepositoryConfig.of(CS, 1 << 20));
         long old;
         long kept;
         Hash manifest;
         try (Repository r = Repository.open(dir, false)) {
-            old = Points.commit(r, "vda", Points.random(256 * CS, 4));
-            kept = Points.commit(r, "vda", Points.random(256 * CS, 5));
-            manifest = r.points().index(r.points().get(kept)).get(0);
+            old = Points.commit(r, "vda", Points.random(3 * BLOCK, 4));
+            kept = Points.commit(r, "vda", Points.random(3 * BLOCK, 5));
+            manifest = r.points().index(r.points().get(kept)).get(2);
             Points.damage(r, EntryType.MANIFEST, manifest);
         }
         try (Repository p = Repository.openForPrune(dir)) {
