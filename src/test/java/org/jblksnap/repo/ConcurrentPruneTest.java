@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -233,21 +231,16 @@ class ConcurrentPruneTest {
         }
         long[] stored = {-1};
         DirectoryStore d = new DirectoryStore(repo());
-        ObjectStore store = (ObjectStore) Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
-                new Class<?>[] {ObjectStore.class}, (proxy, m, args) -> {
-                    if (m.getName().equals("liveLocks") && stored[0] < 0) {
-                        // after the prune read its table, before it lists the points to sweep by
-                        try (Repository b = Repository.open(repo(), false)) {
-                            stored[0] = Points.commit(b, "vdb", a);
-                            assertEquals(2, Points.copiesOf(b, EntryType.CHUNK, first(b, a)), "stored again");
-                        }
-                    }
-                    try {
-                        return m.invoke(d, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+        ObjectStore store = Delegating.proxy(ObjectStore.class, d, (self, m, args, through) -> {
+            if (m.getName().equals("liveLocks") && stored[0] < 0) {
+                // after the prune read its table, before it lists the points to sweep by
+                try (Repository b = Repository.open(repo(), false)) {
+                    stored[0] = Points.commit(b, "vdb", a);
+                    assertEquals(2, Points.copiesOf(b, EntryType.CHUNK, first(b, a)), "stored again");
+                }
+            }
+            return through.call();
+        });
         try (Repository p = Repository.open(store, ObjectStore.LockMode.PRUNE, Unlock.NONE)) {
             PruneReport r = Pruner.prune(p, 1);
             assertTrue(stored[0] > 0);
@@ -268,28 +261,22 @@ class ConcurrentPruneTest {
      * cut off).
      */
     private static ObjectStore withObjectLocks(Path root, Duration stale, AtomicBoolean hang) {
-        DirectoryStore d = new DirectoryStore(root);
-        return (ObjectStore) Proxy.newProxyInstance(ObjectStore.class.getClassLoader(), new Class<?>[] {ObjectStore.class},
-                (proxy, m, args) -> {
-                    switch (m.getName()) {
-                        case "lock":
-                            return ObjectLocks.acquire((ObjectStore) proxy, (ObjectStore.LockMode) args[0], stale);
-                        case "liveLocks":
-                            return ObjectLocks.live((ObjectStore) proxy, stale);
-                        case "put":
-                            if (hang.get() && ((String) args[0]).startsWith(ObjectLocks.PREFIX)) {
-                                throw new IOException("the host is cut off");
-                            }
-                            break;
-                        default:
-                            break;
+        return Delegating.proxy(ObjectStore.class, new DirectoryStore(root), (self, m, args, through) -> {
+            switch (m.getName()) {
+                case "lock":
+                    return ObjectLocks.acquire((ObjectStore) self, (ObjectStore.LockMode) args[0], stale);
+                case "liveLocks":
+                    return ObjectLocks.live((ObjectStore) self, stale);
+                case "put":
+                    if (hang.get() && ((String) args[0]).startsWith(ObjectLocks.PREFIX)) {
+                        throw new IOException("the host is cut off");
                     }
-                    try {
-                        return m.invoke(d, args);
-                    } catch (InvocationTargetException e) {
-                        throw e.getCause();
-                    }
-                });
+                    break;
+                default:
+                    break;
+            }
+            return through.call();
+        });
     }
 
     @Test

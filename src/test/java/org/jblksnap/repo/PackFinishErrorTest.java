@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -34,22 +32,18 @@ class PackFinishErrorTest {
         Repository.create(new DirectoryStore(dir), RepositoryConfig.of(CS, 64 << 10));
         byte[] content = Points.random(256 * CS, 9); // 1 MiB: packs of 64 KiB fill and finish as it goes
         AtomicBoolean failed = new AtomicBoolean();
-        DirectoryStore d = new DirectoryStore(dir);
-        ObjectStore store = (ObjectStore) Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
-                new Class<?>[] {ObjectStore.class}, (proxy, m, args) -> {
-                    Object r = invoke(d, m, args);
-                    if (!m.getName().equals("writer")) {
-                        return r;
-                    }
-                    ObjectStore.Writer w = (ObjectStore.Writer) r;
-                    return Proxy.newProxyInstance(ObjectStore.class.getClassLoader(),
-                            new Class<?>[] {ObjectStore.Writer.class}, (wp, wm, wargs) -> {
-                                if (wm.getName().equals("finish") && failed.compareAndSet(false, true)) {
-                                    throw new OutOfMemoryError("Java heap space (thrown by the test)");
-                                }
-                                return invoke(w, wm, wargs);
-                            });
-                });
+        ObjectStore store = Delegating.proxy(ObjectStore.class, new DirectoryStore(dir), (self, m, args, through) -> {
+            Object r = through.call();
+            if (!m.getName().equals("writer")) {
+                return r;
+            }
+            return Delegating.proxy(ObjectStore.Writer.class, (ObjectStore.Writer) r, (w, wm, wargs, write) -> {
+                if (wm.getName().equals("finish") && failed.compareAndSet(false, true)) {
+                    throw new OutOfMemoryError("Java heap space (thrown by the test)");
+                }
+                return write.call();
+            });
+        });
         try (Repository r = Repository.open(store, false)) {
             IOException e = assertThrows(IOException.class, () -> Points.commit(r, "vda", content));
             assertTrue(failed.get());
@@ -59,14 +53,6 @@ class PackFinishErrorTest {
             assertEquals(List.of(), r.points().ids(), "nothing committed");
             long id = Points.commit(r, "vda", content);
             assertArrayEquals(content, Points.read(r, id));
-        }
-    }
-
-    private static Object invoke(Object target, java.lang.reflect.Method m, Object[] args) throws Throwable {
-        try {
-            return m.invoke(target, args);
-        } catch (InvocationTargetException e) {
-            throw e.getCause();
         }
     }
 }
