@@ -22,7 +22,6 @@ import org.jblksnap.repo.Repository;
 import org.jblksnap.daemon.JblksnapProcess;
 import org.jblksnap.testutil.Await;
 import org.jblksnap.testutil.ChildProcess;
-import org.jblksnap.testutil.MixedContent;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,11 +51,11 @@ class BackupCliTest {
 
     @BeforeEach
     void start() throws Exception {
-        disk = MixedContent.mixed(dir.resolve("disk0.img"), SIZE, 1);
         repo = dir.resolve("repo");
-        jb = new JblksnapProcess(dir.resolve("run"));
-        startDaemon();
-        writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), "disk0", SIZE, 7);
+        DaemonDisk d = DaemonDisk.start(dir, dir.resolve("run"), "disk0", SIZE, 1, "--param", "chunk_minimum_shift=16");
+        jb = d.jb();
+        disk = d.disk();
+        writes = d.writes();
     }
 
     private void startDaemon() throws Exception {

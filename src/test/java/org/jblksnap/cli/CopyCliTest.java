@@ -12,7 +12,6 @@ import java.util.List;
 
 import org.jblksnap.daemon.JblksnapProcess;
 import org.jblksnap.testutil.ChildProcess;
-import org.jblksnap.testutil.MixedContent;
 import org.jblksnap.testutil.S3Gateway;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -57,10 +56,10 @@ class CopyCliTest {
         local = dir.resolve("local").toString();
         pwLocal = Files.writeString(dir.resolve("pw-local"), "local secret\n");
         pwS3 = Files.writeString(dir.resolve("pw-s3"), "off-site secret\n");
-        disk = MixedContent.mixed(dir.resolve("disk0.img"), SIZE, 1);
-        jb = new JblksnapProcess(dir.resolve("run"));
-        jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16");
-        writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), "disk0", SIZE, 7);
+        DaemonDisk d = DaemonDisk.start(dir, dir.resolve("run"), "disk0", SIZE, 1, "--param", "chunk_minimum_shift=16");
+        jb = d.jb();
+        disk = d.disk();
+        writes = d.writes();
     }
 
     @AfterEach

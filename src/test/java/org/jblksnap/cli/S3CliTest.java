@@ -18,7 +18,6 @@ import org.jblksnap.repo.Points;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.CutProxy;
-import org.jblksnap.testutil.MixedContent;
 import org.jblksnap.testutil.S3Gateway;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,10 +51,10 @@ class S3CliTest {
     void start() throws Exception {
         gw = S3Gateway.require();
         repo = gw.newRepo();
-        disk = MixedContent.mixed(dir.resolve("disk0.img"), SIZE, 1);
-        jb = new JblksnapProcess(dir.resolve("run"));
-        jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16");
-        writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), "disk0", SIZE, 7);
+        DaemonDisk d = DaemonDisk.start(dir, dir.resolve("run"), "disk0", SIZE, 1, "--param", "chunk_minimum_shift=16");
+        jb = d.jb();
+        disk = d.disk();
+        writes = d.writes();
     }
 
     @AfterEach

@@ -15,7 +15,6 @@ import java.util.concurrent.Future;
 
 import org.jblksnap.daemon.JblksnapProcess;
 import org.jblksnap.testutil.ChildProcess;
-import org.jblksnap.testutil.MixedContent;
 import org.jblksnap.testutil.S3Gateway;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -74,11 +73,11 @@ class TwoDaemonsOneBucketTest {
             List<Future<Integer>> loops = new ArrayList<>();
             for (int host = 0; host < 2; host++) {
                 String device = "disk" + host;
-                Path disk = MixedContent.mixed(dir.resolve(device + ".img"), SIZE, host + 1);
-                JblksnapProcess jb = new JblksnapProcess(dir.resolve("run" + host));
+                DaemonDisk d = DaemonDisk.start(dir, dir.resolve("run" + host), device, SIZE, host + 1);
+                JblksnapProcess jb = d.jb();
                 daemons.add(jb);
-                jb.startDaemon("--device", device + "=" + disk);
-                NbdWrites writes = new NbdWrites(jb.runDir().resolve("nbd.sock"), device, SIZE, 17 + host);
+                Path disk = d.disk();
+                NbdWrites writes = d.writes();
                 loops.add(pool.submit(() -> {
                     int runs = 0;
                     while (runs < 2 || System.nanoTime() < end) {
