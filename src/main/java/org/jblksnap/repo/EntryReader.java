@@ -112,8 +112,8 @@ final class EntryReader {
      * buffer of this thread's: no array per entry), decompresses its frame into dst[dstOff,
      * dstOff + length) and checks it: the content size its header gives, the expected length
      * (for a chunk, at most the chunk size; for a manifest, whole hashes of a block at the
-     * most) and the hash. Verify decodes in place in a
-     * pack read whole, a restore into the buffer of a block; dst holds garbage when this throws.
+     * most) and the hash. Verify decodes in place in a pack read whole, a restore into the
+     * buffer of a block; dst holds garbage when this throws.
      */
     void decode(EntryType type, Hash h, byte[] stored, int off, int len, int length, String file, byte[] dst,
             int dstOff) throws BadEntryException {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,6 +21,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import org.jblksnap.device.FileIo;
+import org.jblksnap.fuse.Kernel;
 import org.jblksnap.repo.BadEntryException;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
@@ -162,9 +162,7 @@ class RestorerTest {
      */
     @Test
     void aPointRestoresToALoopDeviceOfOldDataWithItsZeroesWritten() throws Exception {
-        assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: this kernel has no loop driver");
-        assumeTrue((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0,
-                "not root: setting up a loop device needs root");
+        Kernel.assumeLoopDevices();
         ChildProcess.assumeInstalled("losetup");
         int size = 8 * 4 * MIB;
         byte[] content = new byte[size];

@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Skips a test when the kernel or the machine lacks what it needs. */
-final class Kernel {
+public final class Kernel {
     private Kernel() {
     }
 
@@ -27,6 +27,12 @@ final class Kernel {
 
     static void assumeLoop() {
         assumeFuse();
+        assumeLoopDevices();
+    }
+
+    /** Loop devices, without FUSE (a restore to a loop device). */
+    public static void assumeLoopDevices() {
         assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: this kernel has no loop driver");
+        assumeTrue(root(), "not root: setting up a loop device needs root");
     }
 }
