@@ -1,6 +1,7 @@
 package org.jblksnap.repo;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Comparator;
@@ -291,6 +292,8 @@ final class PackCatalog {
             List<PackFile.Entry> entries;
             try {
                 entries = PackFile.readIndex(codec, PackFile.Source.of(store, p, o.size()));
+            } catch (NoSuchFileException deletedSinceListed) {
+                continue; // a prune swept it after the listing: gone, not damaged
             } catch (IOException e) {
                 damaged.put(store.describe(p), e instanceof RepositoryException ? e.getMessage()
                         : "pack " + store.describe(p) + ": " + IoMessages.reason(e));
