@@ -76,7 +76,10 @@ class MountCliTest {
             if (!p.isAlive()) {
                 throw new AssertionError("mount exited with " + p.exitValue() + ": " + Files.readString(log));
             }
-            return Files.exists(stats);
+            // The result line first: after a killed mount the old stats file is still there until
+            // this process has cleaned up, and reading then would go through the dead mount.
+            return Files.exists(log) && Files.readString(log).lines().anyMatch(l -> l.startsWith("dir="))
+                    && Files.exists(stats);
         }, () -> "mount did not come up: " + (Files.exists(log) ? Files.readString(log) : ""));
         return p;
     }
@@ -175,6 +178,9 @@ class MountCliTest {
         mount = startMount(target, "1");
         assertFiles(target, disk.files.get(0));
         ChildProcess.kill(mount);
+        // Nothing of the killed mount's files stays cached: a read that went through the dead
+        // mount instead of the new one fails instead of passing by luck.
+        Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
         mount = startMount(target, "1");
         assertFiles(target, disk.files.get(0));
         jb.okAlone("umount", target.toString());
