@@ -1,6 +1,7 @@
 package org.jblksnap.backup;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.jblksnap.repo.Parallel;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.Geometry;
 import org.jblksnap.repo.Repository;
+import org.jblksnap.repo.RepositoryException;
 
 /**
  * Checks a repository. Verifying everything reads every pack whole (index checksum, every
@@ -38,9 +40,22 @@ public final class Verifier {
         this.threads = threads;
     }
 
-    /** Verifies one point, or every point and pack when pointId is null. */
+    /**
+     * Verifies one point, or every point and pack when pointId is null. A prune may run beside
+     * (verify is a shared holder): a point it removes after the listing, and a condemned pack its
+     * sweep deletes before the pack is read, are counted as removed, not reported as problems.
+     * What the points still there use stays while this holder lives (docs/REPOSITORY.md, "The
+     * rule"). A point named by pointId that goes is an error, as if it had never been there.
+     */
     public VerifyReport verify(Long pointId) throws IOException {
-        List<Long> ids = pointId == null ? repo.points().ids() : List.of(repo.points().get(pointId).id());
+        List<Point> points = new ArrayList<>();
+        if (pointId == null) {
+            for (long id : repo.points().ids()) {
+                repo.points().find(id).ifPresent(points::add);
+            }
+        } else {
+            points.add(repo.points().get(pointId));
+        }
         EntryCheck check = new EntryCheck(repo.packs());
         Map<String, TreeSet<Long>> problems = new ConcurrentHashMap<>();
         List<String> alone = Collections.synchronizedList(new ArrayList<>());
@@ -60,15 +75,25 @@ public final class Verifier {
         }
         Map<Hash, List<String>> beneath = new ConcurrentHashMap<>();
         long total = 0;
-        for (long id : ids) {
-            total += repo.points().get(id).meta().size();
+        for (Point p : points) {
+            total += p.meta().size();
         }
         progress.start("verify points", total);
-        for (long id : ids) {
-            Point p = repo.points().get(id);
+        int removed = 0;
+        for (Point p : points) {
+            long id = p.id();
             Geometry geometry = p.meta().geometry();
             try {
-                HashList index = repo.points().index(p);
+                HashList index;
+                try {
+                    index = repo.points().index(p);
+                } catch (NoSuchFileException prunedSinceListed) {
+                    if (pointId != null) {
+                        throw new RepositoryException("point " + id + " was removed by a prune while it was verified");
+                    }
+                    removed++;
+                    continue;
+                }
                 List<Integer> blocks = IntStream.range(0, index.count()).boxed().toList();
                 ManifestsAhead manifests = new ManifestsAhead(repo.packs(), geometry, index);
                 for (int b = 0; b < ManifestsAhead.DEPTH; b++) {
@@ -87,14 +112,14 @@ public final class Verifier {
         }
         progress.finish();
         List<String> sorted = new ArrayList<>(alone);
-        problems.forEach((q, points) -> sorted.add(q + " (used by point" + (points.size() > 1 ? "s " : " ")
-                + String.join(", ", points.stream().map(String::valueOf).toList()) + ")"));
+        problems.forEach((q, users) -> sorted.add(q + " (used by point" + (users.size() > 1 ? "s " : " ")
+                + String.join(", ", users.stream().map(String::valueOf).toList()) + ")"));
         if (pointId == null) {
             sorted.addAll(check.problems());
         }
         Collections.sort(sorted);
-        return new VerifyReport(ids.size(), check.packsRead(), check.usedChunks(), check.usedChunkBytes(),
-                check.unusedEntries(), sorted);
+        return new VerifyReport(points.size() - removed, check.packsRead(), check.usedChunks(), check.usedChunkBytes(),
+                check.unusedEntries(), removed, check.packsSwept(), sorted);
     }
 
     /**

@@ -7,10 +7,12 @@ import org.jblksnap.params.Sizes;
 /**
  * What verification found: points checked, packs read whole (none when one point was
  * checked), distinct good chunks the points use and their logical bytes, pack entries no
- * point uses (left for prune; counted only when every pack was read), and the problems, one
- * line each.
+ * point uses (left for prune; counted only when every pack was read), the points and condemned
+ * packs a prune running beside removed before they were checked, and the problems, one line
+ * each.
  */
-public record VerifyReport(int points, int packs, long chunks, long bytes, long unusedEntries, List<String> problems) {
+public record VerifyReport(int points, int packs, long chunks, long bytes, long unusedEntries, int prunedPoints,
+        int prunedPacks, List<String> problems) {
     public boolean ok() {
         return problems.isEmpty();
     }
@@ -26,6 +28,11 @@ public record VerifyReport(int points, int packs, long chunks, long bytes, long 
         if (unusedEntries > 0) {
             sb.append("; ").append(unusedEntries)
                     .append(" pack entries are used by no point (prune frees the packs where they are many)");
+        }
+        if (prunedPoints + prunedPacks > 0) {
+            sb.append("; a prune beside removed ").append(prunedPoints).append(" point").append(prunedPoints == 1 ? "" : "s")
+                    .append(" and ").append(prunedPacks).append(" condemned pack").append(prunedPacks == 1 ? "" : "s")
+                    .append(" before they were checked");
         }
         for (String p : problems) {
             sb.append("\n  ").append(p);

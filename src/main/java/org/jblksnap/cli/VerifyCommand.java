@@ -34,7 +34,8 @@ final class VerifyCommand implements Callable<Integer> {
             System.err.println(report.format());
             var out = ResultPrinter.object().put("result", report.ok() ? "ok" : "damaged").put("points", report.points())
                     .put("packs", report.packs()).put("chunks", report.chunks()).put("bytes", report.bytes())
-                    .put("unused_entries", report.unusedEntries());
+                    .put("unused_entries", report.unusedEntries()).put("pruned_points", report.prunedPoints())
+                    .put("pruned_packs", report.prunedPacks());
             report.problems().forEach(out.putArray("problem")::add);
             ResultPrinter.print(System.out, out, json);
             return report.ok() ? 0 : 1;

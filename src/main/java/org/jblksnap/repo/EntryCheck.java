@@ -32,6 +32,7 @@ public final class EntryCheck {
     private final List<String> problems = new ArrayList<>();
     private long copies;
     private int packsRead;
+    private int packsSwept;
     private long usedChunks;
     private long usedChunkBytes;
 
@@ -62,7 +63,15 @@ public final class EntryCheck {
         try {
             whole = store.get(name); // one request for the whole pack
         } catch (NoSuchFileException e) {
-            problem("pack " + file + ": gone since the repository was opened");
+            if (catalog.condemned(pack)) {
+                // A prune's sweep: its marker was ripe (no holder alive when it was whole, this one
+                // came later) and what the points use has a copy elsewhere, or the sweep kept it.
+                synchronized (this) {
+                    packsSwept++;
+                }
+            } else {
+                problem("pack " + file + ": gone since the repository was opened");
+            }
             return;
         }
         PackFile.Source ch = PackFile.Source.of(whole, name, file);
@@ -171,6 +180,11 @@ public final class EntryCheck {
     /** Packs read whole. */
     public synchronized int packsRead() {
         return packsRead;
+    }
+
+    /** Condemned packs a prune deleted before they were read whole: not checked, not a problem. */
+    public synchronized int packsSwept() {
+        return packsSwept;
     }
 
     /** Distinct good chunks used, and their bytes. */

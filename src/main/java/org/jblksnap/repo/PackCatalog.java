@@ -173,6 +173,11 @@ final class PackCatalog {
         }
     }
 
+    /** Whether the pack of that number was condemned by a prune's marker when the table was loaded. */
+    synchronized boolean condemned(int number) {
+        return condemnedNumbers.get(number);
+    }
+
     /** The packs whose index could not be read (as messages name them), with why; they are not used. */
     synchronized Map<String, String> damagedPacks() throws IOException {
         table();

@@ -50,11 +50,7 @@ public final class PointStore {
     public List<Point> list() throws IOException {
         List<Point> points = new ArrayList<>();
         for (long id : ids()) {
-            try {
-                points.add(new Point(id, PointFile.readMeta(codec, store, name(id), id)));
-            } catch (NoSuchFileException removedSinceListed) {
-                // gone
-            }
+            find(id).ifPresent(points::add);
         }
         return points;
     }
@@ -69,10 +65,16 @@ public final class PointStore {
     }
 
     public Point get(long id) throws IOException {
+        return find(id).orElseThrow(() -> new RepositoryException("no point " + id + " in repository "
+                + store.location()));
+    }
+
+    /** The point, or empty when there is none of that id (a prune may have removed it since a listing). */
+    public Optional<Point> find(long id) throws IOException {
         try {
-            return new Point(id, PointFile.readMeta(codec, store, name(id), id));
+            return Optional.of(new Point(id, PointFile.readMeta(codec, store, name(id), id)));
         } catch (NoSuchFileException e) {
-            throw new RepositoryException("no point " + id + " in repository " + store.location());
+            return Optional.empty();
         }
     }
 
