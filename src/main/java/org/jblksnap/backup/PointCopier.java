@@ -1,10 +1,12 @@
 package org.jblksnap.backup;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -30,7 +32,11 @@ import org.jblksnap.repo.Repository;
  */
 public final class PointCopier {
     /** What a run did: the points copied, and how many of those asked for were there already. */
-    public record Report(List<CopySummary> copied, int skipped) {
+    /**
+     * The points copied, those the target had already, and those a prune removed from the
+     * source after they were listed (nothing of theirs was copied).
+     */
+    public record Report(List<CopySummary> copied, int skipped, int gone) {
     }
 
     private final Repository from;
@@ -103,12 +109,18 @@ public final class PointCopier {
         return List.of(p);
     }
 
-    /** Copies the points the target lacks of those given, oldest first, each committed in turn. */
+    /**
+     * Copies the points the target lacks of those given, oldest first, each committed in turn.
+     * A prune may run on the source meanwhile (a copy is a shared holder there): a point it
+     * removes before its copy begins is counted as gone, and a copied pair it removed is no
+     * reference (its blocks are read).
+     */
     public Report copy(List<Point> points) throws IOException {
         Map<Long, Point> copies = copiedPoints();
         List<CopySummary> done = new ArrayList<>();
         Map<String, Reference> references = new HashMap<>();
         int skipped = 0;
+        int gone = 0;
         for (Point p : points) {
             if (copies.containsKey(p.id())) {
                 skipped++;
@@ -120,11 +132,15 @@ public final class PointCopier {
                 ref = reference(p, copies);
                 references.put(device, ref);
             }
-            CopySummary s = copyPoint(p, copies, ref);
-            done.add(s);
-            copies.put(p.id(), to.points().get(s.targetPoint()));
+            Optional<CopySummary> s = copyPoint(p, copies, ref);
+            if (s.isEmpty()) {
+                gone++;
+                continue;
+            }
+            done.add(s.get());
+            copies.put(p.id(), to.points().get(s.get().targetPoint()));
         }
-        return new Report(done, skipped);
+        return new Report(done, skipped, gone);
     }
 
     /**
@@ -187,8 +203,14 @@ public final class PointCopier {
 
         /** Adds a copied pair: every block's source manifest maps to the copy's. */
         void add(Point source, Point copy) throws IOException {
-            HashList s = from.points().index(source);
-            HashList t = to.points().index(copy);
+            HashList s;
+            HashList t;
+            try {
+                s = from.points().index(source);
+                t = to.points().index(copy);
+            } catch (NoSuchFileException pruned) {
+                return; // removed since the listing: nothing to learn from it
+            }
             if (s.count() != t.count()) {
                 return; // not a copy of it after all; nothing to learn
             }
@@ -232,11 +254,19 @@ public final class PointCopier {
         }
     }
 
-    /** Copies one point: its blocks on several threads, then its file, committed. */
-    private CopySummary copyPoint(Point p, Map<Long, Point> copies, Reference ref) throws IOException {
+    /**
+     * Copies one point: its blocks on several threads, then its file, committed. Empty when a
+     * prune removed it from the source since it was listed.
+     */
+    private Optional<CopySummary> copyPoint(Point p, Map<Long, Point> copies, Reference ref) throws IOException {
         long t0 = System.nanoTime();
         Geometry geometry = p.meta().geometry();
-        HashList source = from.points().index(p);
+        HashList source;
+        try {
+            source = from.points().index(p);
+        } catch (NoSuchFileException pruned) {
+            return Optional.empty();
+        }
         HashList index = new HashList(source.count());
         AtomicLong reused = new AtomicLong();
         AtomicLong chunksRead = new AtomicLong();
@@ -296,7 +326,8 @@ public final class PointCopier {
         ref.sourceIndex = source;
         ref.targetIndex = index;
         ref.geometry = geometry;
-        return new CopySummary(p.id(), id, p.meta().device(), geometry.size(), meta.parent(), reused.get(),
-                chunksRead.get(), bytesRead.get(), newChunks.get(), stored.get(), (System.nanoTime() - t0) / 1e9);
+        return Optional.of(new CopySummary(p.id(), id, p.meta().device(), geometry.size(), meta.parent(),
+                reused.get(), chunksRead.get(), bytesRead.get(), newChunks.get(), stored.get(),
+                (System.nanoTime() - t0) / 1e9));
     }
 }

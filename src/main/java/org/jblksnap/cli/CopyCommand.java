@@ -85,11 +85,17 @@ final class CopyCommand implements Callable<Integer> {
             stored += s.storedBytes();
             copied.add(ResultPrinter.JSON.valueToTree(s.fields()));
         }
-        System.err.printf("copied %d points (%d there already): read %s, stored %s in %.1f s%n",
-                report.copied().size(), report.skipped(), Sizes.bytes(read), Sizes.bytes(stored), seconds);
+        System.err.printf("copied %d points (%d there already%s): read %s, stored %s in %.1f s%n",
+                report.copied().size(), report.skipped(),
+                report.gone() == 0 ? "" : ", " + report.gone() + " removed from the source by a prune meanwhile",
+                Sizes.bytes(read), Sizes.bytes(stored), seconds);
         ResultPrinter.print(System.out, ResultPrinter.object().put("copied", report.copied().size())
-                .put("skipped", report.skipped()).put("read_bytes", read).put("stored_bytes", stored)
-                .put("seconds", seconds).set("points", copied), json);
+                .put("skipped", report.skipped()).put("gone", report.gone()).put("read_bytes", read)
+                .put("stored_bytes", stored).put("seconds", seconds).set("points", copied), json);
+        if (point != null && report.gone() > 0) {
+            System.err.println("jblksnap: point " + point + " was removed from " + from + " by a prune while it was copied");
+            return 1;
+        }
         return 0;
     }
 

@@ -414,6 +414,7 @@ final class Jobs implements AutoCloseable {
      */
     private static String copy(JobConfig j, Progress progress) throws IOException {
         int copied = 0;
+        int gone;
         long stored = 0;
         try (Repository from = Repository.open(j.repo(), false, j.keys());
                 Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis(), j.copyKeys())) {
@@ -428,9 +429,11 @@ final class Jobs implements AutoCloseable {
                 copied++;
                 stored += c.storedBytes();
             }
+            gone = report.gone();
         }
         return "copied " + copied + " point" + (copied == 1 ? "" : "s") + " to " + j.copyTo() + " (" + stored
-                + " bytes stored)";
+                + " bytes stored" + (gone == 0 ? "" : "; " + gone + " removed from the source by a prune meanwhile")
+                + ")";
     }
 
     private JobRun verify(Active a, JobRun r) {
