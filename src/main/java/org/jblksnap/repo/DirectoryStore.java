@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -116,22 +118,35 @@ public final class DirectoryStore implements ObjectStore {
             throw Files.exists(dir) ? new NotDirectoryException(d) : new NoSuchFileException(d);
         }
         List<Stored> all = new ArrayList<>();
-        try (Stream<Path> files = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                if (AtomicFiles.isTemporary(p)) {
-                    continue;
+        // A file or directory removed between the directory's read and its stat (a prune's
+        // deletion, another writer's temporary file renamed) is left out: Files.walk would
+        // throw an UncheckedIOException from its iterator, which no caller's catch sees.
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path p, BasicFileAttributes a) {
+                if (a.isRegularFile() && !AtomicFiles.isTemporary(p)) {
+                    String name = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+                    all.add(new Stored(name, a.size(), a.lastModifiedTime().toInstant()));
                 }
-                try {
-                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-                    if (a.isRegularFile()) {
-                        String name = root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
-                        all.add(new Stored(name, a.size(), a.lastModifiedTime().toInstant()));
-                    }
-                } catch (NoSuchFileException e) {
-                    // removed meanwhile
-                }
+                return FileVisitResult.CONTINUE;
             }
-        }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE; // removed meanwhile
+                }
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
         all.sort((a, b) -> a.name().compareTo(b.name()));
         return all;
     }
