@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -35,8 +36,13 @@ import java.util.stream.Stream;
 final class RepoLock implements AutoCloseable {
     static final String HOLDERS = "locks";
     private static final Map<Path, Held> HELD = new HashMap<>();
-    /** The holder files this JVM holds: never opened by {@link #live}, whose close would drop their lock. */
-    private static final Set<Path> HOLDING = new HashSet<>();
+    /**
+     * The holder files this JVM holds, by file key (device and inode): never opened by
+     * {@link #live}, whose close would drop their lock (POSIX: closing any descriptor of a file
+     * drops the process's locks on it). By file key, not path: the same repository named
+     * through a symbolic link or another mount of it must still be recognised.
+     */
+    private static final Set<Object> HOLDING = new HashSet<>();
 
     private static final class Held {
         final FileChannel channel;
@@ -58,6 +64,7 @@ final class RepoLock implements AutoCloseable {
     private final Path file;
     private final boolean prune;
     private Path holder;
+    private Object holderKey;
     private FileChannel holderChannel;
     private boolean released;
 
@@ -151,22 +158,33 @@ final class RepoLock implements AutoCloseable {
         Path tmp = dir.resolve(AtomicFiles.TEMP_PREFIX + UUID.randomUUID());
         Path target = dir.resolve(UUID.randomUUID() + "-" + mode.name().toLowerCase(java.util.Locale.ROOT));
         FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        Object key = null;
         try {
             ch.lock();
+            key = fileKey(tmp); // a rename keeps it
             synchronized (HELD) {
-                HOLDING.add(target);
+                HOLDING.add(key);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             synchronized (HELD) {
-                HOLDING.remove(target);
+                HOLDING.remove(key);
             }
             ch.close();
             Files.deleteIfExists(tmp);
             throw e;
         }
         holder = target;
+        holderKey = key;
         holderChannel = ch;
+    }
+
+    private static Object fileKey(Path p) throws IOException {
+        Object key = Files.readAttributes(p, BasicFileAttributes.class).fileKey();
+        if (key == null) {
+            throw new IOException("the file system of " + p + " gives files no identity; a repository needs one");
+        }
+        return key;
     }
 
     /** This holder's lock object, {@code locks/NAME}; null for an exclusive holder. */
@@ -191,11 +209,16 @@ final class RepoLock implements AutoCloseable {
                     continue;
                 }
                 String name = HOLDERS + "/" + p.getFileName();
-                synchronized (HELD) {
-                    if (HOLDING.contains(p)) {
-                        live.add(name);
-                        continue;
+                try {
+                    Object key = fileKey(p);
+                    synchronized (HELD) {
+                        if (HOLDING.contains(key)) {
+                            live.add(name);
+                            continue;
+                        }
                     }
+                } catch (NoSuchFileException gone) {
+                    continue; // its holder ended meanwhile
                 }
                 try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
                     FileLock l = ch.tryLock();
@@ -221,7 +244,7 @@ final class RepoLock implements AutoCloseable {
                 Files.deleteIfExists(holder);
             } finally {
                 synchronized (HELD) {
-                    HOLDING.remove(holder);
+                    HOLDING.remove(holderKey);
                 }
                 holderChannel.close();
             }
