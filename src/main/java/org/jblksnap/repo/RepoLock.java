@@ -10,19 +10,22 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
  * The repository's lock file and its holders' lock files: who holds them how, and what a
  * process alone does, is in {@code docs/REPOSITORY.md#lock}. The kernel's locks are per
  * process, so within one JVM the holders of the same repository share one lock on
- * {@code lock}, counted here. Nothing waits: a conflict is an error naming the cause.
+ * {@code lock}, counted here. A conflict is an error naming the cause; only a shared or prune
+ * holder waits a while for another process's exclusive hold to end (see {@link #acquire}).
  *
  * <p>Byte ranges of {@code lock}: a shared holder (backup, restore, check, prune) holds byte 1
  * onwards shared; a prune holds byte 0 exclusively besides, so two prunes never overlap; an
@@ -36,6 +39,9 @@ import java.util.stream.Stream;
 final class RepoLock implements AutoCloseable {
     static final String HOLDERS = "locks";
     private static final Map<Path, Held> HELD = new HashMap<>();
+    /** How long a shared or prune holder waits for another process's exclusive hold to end. */
+    private static final Duration ALONE_WAIT = Duration.ofSeconds(60);
+    private static final Duration RETRY = Duration.ofMillis(100);
     /**
      * The holder files this JVM holds, by file key (device and inode): never opened by
      * {@link #live}, whose close would drop their lock (POSIX: closing any descriptor of a file
@@ -76,8 +82,36 @@ final class RepoLock implements AutoCloseable {
     /**
      * Takes the lock. For a shared lock (or a prune's), whenAlone runs first if no other
      * process or holder in this JVM uses the repository at all.
+     *
+     * <p>A shared or prune holder waits up to {@link #ALONE_WAIT} while another process holds the
+     * lock exclusively: that is mostly another shared holder that found itself alone and removes
+     * the temporary files before sharing ({@code docs/REPOSITORY.md#lock}), a walk of the whole
+     * repository that two daemons starting their jobs at the same minute would otherwise fail on.
+     * An exclusive holder waits for nobody.
      */
     static RepoLock acquire(Path file, ObjectStore.LockMode mode, WhenAlone whenAlone) throws IOException {
+        long start = System.nanoTime();
+        while (true) {
+            RepoLock taken = acquireOnce(file, mode, whenAlone);
+            if (taken != null) {
+                return taken;
+            }
+            long waited = System.nanoTime() - start;
+            if (waited >= ALONE_WAIT.toNanos()) {
+                throw new RepositoryException("repository " + file.getParent() + " is in use by another process"
+                        + " that holds it exclusively (waited " + TimeUnit.NANOSECONDS.toSeconds(waited) + " s)");
+            }
+            try {
+                Thread.sleep(RETRY);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while waiting for the lock of " + file.getParent());
+            }
+        }
+    }
+
+    /** The lock, or null when another process holds it exclusively (shared and prune modes). */
+    private static RepoLock acquireOnce(Path file, ObjectStore.LockMode mode, WhenAlone whenAlone) throws IOException {
         boolean exclusive = mode == ObjectStore.LockMode.EXCLUSIVE;
         boolean prune = mode == ObjectStore.LockMode.PRUNE;
         // The real path: the same repository reached through a symbolic link is the same lock.
@@ -105,16 +139,19 @@ final class RepoLock implements AutoCloseable {
                     FileLock lock;
                     if (exclusive) {
                         lock = alone;
+                        if (lock == null) {
+                            throw new RepositoryException("repository " + key.getParent() + " is in use by another process");
+                        }
                     } else {
                         if (alone != null) {
                             whenAlone.run();
                             alone.release();
                         }
                         lock = ch.tryLock(1, Long.MAX_VALUE - 1, true);
-                    }
-                    if (lock == null) {
-                        throw new RepositoryException("repository " + key.getParent() + " is in use by another process"
-                                + (exclusive ? "" : " that holds it exclusively"));
+                        if (lock == null) {
+                            ch.close();
+                            return null;
+                        }
                     }
                     Held held = new Held(ch, lock);
                     if (prune) {
