@@ -41,6 +41,7 @@ import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.Point;
+import org.jblksnap.repo.PruneConflictException;
 import org.jblksnap.repo.PruneReport;
 import org.jblksnap.repo.Pruner;
 import org.jblksnap.repo.Repository;
@@ -380,6 +381,8 @@ final class Jobs implements AutoCloseable {
             try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
                 message = "pruned: " + p.format();
+            } catch (PruneConflictException busy) {
+                message = "prune skipped (" + busy.getMessage() + "); the next run applies the retention";
             } catch (IOException | RuntimeException e) {
                 result = JobRun.FAILED;
                 message = "the backup is committed, but the prune failed: " + describe(e);

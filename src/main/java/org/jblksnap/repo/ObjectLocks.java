@@ -94,10 +94,12 @@ final class ObjectLocks implements ObjectStore.Lock {
                 boolean prune = o.name().endsWith("-prune");
                 if (mode == ObjectStore.LockMode.EXCLUSIVE || exclusive
                         || mode == ObjectStore.LockMode.PRUNE && prune) {
-                    throw new RepositoryException("repository " + store.location() + " is in use by another process"
+                    String message = "repository " + store.location() + " is in use by another process"
                             + (exclusive ? " that holds it exclusively" : prune ? " that prunes it" : "") + ": lock "
                             + o.name() + " written " + o.modified() + " (stale and ignored after "
-                            + stale.toSeconds() / 60 + " minutes)");
+                            + stale.toSeconds() / 60 + " minutes)";
+                    throw mode == ObjectStore.LockMode.PRUNE && prune ? new PruneConflictException(message)
+                            : new RepositoryException(message);
                 }
             }
         } catch (IOException | RuntimeException e) {

@@ -125,7 +125,7 @@ final class RepoLock implements AutoCloseable {
                 }
                 if (prune) {
                     if (h.prune != null) {
-                        throw new RepositoryException("repository " + key.getParent() + " is pruned by this process");
+                        throw new PruneConflictException("repository " + key.getParent() + " is pruned by this process");
                     }
                     h.prune = pruneLock(h.channel, key);
                 }
@@ -179,7 +179,7 @@ final class RepoLock implements AutoCloseable {
     private static FileLock pruneLock(FileChannel ch, Path key) throws IOException {
         FileLock p = ch.tryLock(0, 1, false);
         if (p == null) {
-            throw new RepositoryException("repository " + key.getParent() + " is in use by another process that prunes"
+            throw new PruneConflictException("repository " + key.getParent() + " is in use by another process that prunes"
                     + " it (or by a jblksnap older than concurrent prune, which a prune must not run beside)");
         }
         return p;

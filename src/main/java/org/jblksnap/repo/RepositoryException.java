@@ -3,7 +3,7 @@ package org.jblksnap.repo;
 import java.io.IOException;
 
 /** The repository is not usable as asked: not one, a bad file, busy, no such point. */
-public final class RepositoryException extends IOException {
+public class RepositoryException extends IOException {
     public RepositoryException(String message) {
         super(message);
     }

@@ -194,6 +194,33 @@ class JobsTest {
     }
 
     /**
+     * Another prune of the job's repository runs (another job's, another host's): the backup is
+     * committed and the run is ok, its prune skipped with a note; the next run prunes.
+     */
+    @Test
+    void aPruneBesideAnotherPruneIsSkippedNotFailed() throws Exception {
+        Jobs jobs = jobs(job("{'name': 'j', 'devices': ['disk1'], 'repo': '" + repo("r") + "',"
+                + " 'schedule': '0 2 * * *', 'keep_last': 1}"));
+        run(jobs, "j");
+        JsonNode beside;
+        try (Repository other = Repository.openForPrune(Path.of(repo("r")))) {
+            beside = run(jobs, "j");
+        }
+        assertTrue(beside.path("message").asText().startsWith("prune skipped (repository ")
+                && beside.path("message").asText().contains("is pruned by this process"), beside.toString());
+        assertEquals(List.of(1L, 2L), points(repo("r")), "nothing pruned beside the other prune");
+        run(jobs, "j");
+        assertEquals(List.of(3L), points(repo("r")), "the next run applies keep_last 1");
+    }
+
+    /** job_run: waits for the run and gives its history entry; fails the test when the run failed. */
+    private static JsonNode run(Jobs jobs, String name) {
+        JsonNode r = verb(jobs, "job_run", args().put("name", name));
+        assertTrue(r.path("ok").asBoolean(), r.toString());
+        return r.path("result");
+    }
+
+    /**
      * A job with an encrypted repository and copy_to: each run backs up, prunes its own
      * repository, then copies what the second one lacks (encrypted there under its own
      * password), so the second keeps points the first pruned; both restore.

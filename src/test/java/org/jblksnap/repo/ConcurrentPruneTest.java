@@ -163,7 +163,7 @@ class ConcurrentPruneTest {
             Points.commit(r, "vda", content(2));
         }
         try (Repository p = Repository.openForPrune(repo()); Repository reader = Repository.open(repo(), false)) {
-            RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.openForPrune(repo()));
+            RepositoryException e = assertThrows(PruneConflictException.class, () -> Repository.openForPrune(repo()));
             assertTrue(e.getMessage().contains("is pruned by this process"), e.getMessage());
             assertThrows(RepositoryException.class, () -> Repository.open(repo(), true));
             assertArrayEquals(content(2), Points.read(reader, 2));
@@ -297,7 +297,7 @@ class ConcurrentPruneTest {
                     Unlock.NONE)) {
                 try (Repository p = Repository.open(withObjectLocks(repo(), stale, never), ObjectStore.LockMode.PRUNE,
                         Unlock.NONE)) {
-                    RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.open(
+                    RepositoryException e = assertThrows(PruneConflictException.class, () -> Repository.open(
                             withObjectLocks(repo(), stale, never), ObjectStore.LockMode.PRUNE, Unlock.NONE));
                     assertTrue(e.getMessage().contains("that prunes it"), e.getMessage());
                     PruneReport r = Pruner.prune(p, 1);
