@@ -1,8 +1,9 @@
 # Sourced by scripts/bench-backup and scripts/bench-offsite: the one way they build, make the
 # device, serve it, time whole commands and rewrite a share of the device between backups.
 #
-#   bench_setup NAME          builds the test classes, sets JAVA (the java command line, with
-#                             ./jblksnap's JIT options; jb adds the verb's) and
+#   bench_setup NAME          builds jblksnap (as ./jblksnap does, its start-up caches too) and
+#                             the test classes, sets JAVA (the java command line of the test
+#                             fixtures, with ./jblksnap's JIT options) and
 #                             WORK (a new directory /var/tmp/jblksnap-NAME.XXXXXX, a disk, not
 #                             a tmpfs), FILE (the device file in it), RUN and SOCK (the daemon's)
 #   bench_serve SIZE_MIB TRACKING_SHIFT
@@ -13,11 +14,13 @@
 #   bench_stop_daemon         destroys SNAPSHOT if set and stops the daemon by its pid
 #   timed NAME COMMAND...     runs it (output to $WORK/NAME.out) and sets T[NAME] in seconds
 #   goal TEXT VALUE OP LIMIT  prints a goal's line: the value, the goal, met or MISSED
-#   jb ARGS, jbd ARGS         jblksnap's CLI (jbd: against the daemon's run directory)
+#   jb ARGS, jbd ARGS         ./jblksnap, as a user runs it (jbd: against the daemon's run
+#                             directory); JBLKSNAP_BENCH_JAVA_OPTS reaches its JVM
 # The caller sources env.sh first and removes WORK at its end.
 
 bench_setup() {
     cd "$JBLKSNAP_ROOT"
+    ensure_built
     mvn -q -B -o test-compile >&2 2>/dev/null || mvn -q -B test-compile >&2
     CP="$JBLKSNAP_ROOT/target/classes:$JBLKSNAP_ROOT/target/test-classes:$(cat "$JBLKSNAP_ROOT/target/test.classpath")"
     source "$JBLKSNAP_ROOT/scripts/jvm-limits" # JVM_JIT and jvm_startup, as ./jblksnap runs with
@@ -30,12 +33,8 @@ bench_setup() {
     SNAPSHOT=
 }
 
-# with the JIT options ./jblksnap gives the verb (jvm_startup: C1 for the verbs that ask the daemon)
-jb() {
-    local startup
-    read -r -a startup <<< "$(jvm_startup "$@")"
-    "${JAVA[@]}" "${startup[@]}" org.jblksnap.cli.Main "$@"
-}
+# the command users run: its jar, start-up cache and JIT options (jvm_startup, jvm_aot)
+jb() { JBLKSNAP_JAVA_OPTS="${JBLKSNAP_BENCH_JAVA_OPTS:-}" "$JBLKSNAP_ROOT/jblksnap" "$@"; }
 jbd() { jb "$@" --run-dir "$RUN"; }
 
 bench_stop_daemon() {
@@ -73,9 +72,10 @@ bench_serve() {
     local size_mib=$1 tracking_shift=$2
     "${JAVA[@]}" org.jblksnap.testutil.MixedContent "$FILE" "$size_mib" 1
     SIZE=$((size_mib << 20))
-    # started straight from this shell, so that $! is the daemon's own pid
-    "${JAVA[@]}" org.jblksnap.cli.Main daemon --run-dir "$RUN" --device disk0="$FILE" --param chunk_minimum_shift=16 \
-        --param tracking_block_minimum_shift="$tracking_shift" > "$WORK/daemon.log" 2>&1 &
+    # started straight from this shell (./jblksnap execs java), so that $! is the daemon's own pid
+    JBLKSNAP_JAVA_OPTS="${JBLKSNAP_BENCH_JAVA_OPTS:-}" "$JBLKSNAP_ROOT/jblksnap" daemon --run-dir "$RUN" \
+        --device disk0="$FILE" --param chunk_minimum_shift=16 --param tracking_block_minimum_shift="$tracking_shift" \
+        > "$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
     for _ in $(seq 300); do
         [ -S "$RUN/control.sock" ] && jbd snapshot_collect >/dev/null 2>&1 && break
