@@ -89,6 +89,7 @@ ensure_s3_tools() {
 # Builds the jar's classes and the runtime class path when a source is newer than the build.
 ensure_built() {
     local stamp="$JBLKSNAP_ROOT/target/.built"
+    [ -z "${JBLKSNAP_AOT_TRAINING:-}" ] || return 0 # scripts/aot-cache's own runs: built just now
     if [ ! -f "$stamp" ] || [ -n "$(find "$JBLKSNAP_ROOT/src/main" "$JBLKSNAP_ROOT/pom.xml" -newer "$stamp" -print -quit)" ]; then
         ensure_build_tools
         (cd "$JBLKSNAP_ROOT" && mvn -q -B -DskipTests package >&2) || { echo "jblksnap: build failed" >&2; exit 1; }
