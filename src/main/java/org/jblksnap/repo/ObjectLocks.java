@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The repository lock of a store that has no file locks (S3): one object per holder,
@@ -23,22 +24,35 @@ import java.util.UUID;
  * <p>A holder whose own object may have looked stale to others (no rewrite succeeded for half
  * the bound) has lapsed for good: {@link #checkHeld} fails from then on, so it commits no point
  * and deletes no pack that a prune may already have judged by its object's absence.
- * {@code docs/REPOSITORY.md#lock}.
+ *
+ * <p>A released lock leaves no object behind: {@link #close} starts no rewrite and waits for one
+ * in flight before it deletes the object, since a PUT that lands after the DELETE would bring
+ * back a phantom holder for a whole bound. {@code docs/REPOSITORY.md#lock}.
  */
 final class ObjectLocks implements ObjectStore.Lock {
     static final String PREFIX = "locks/";
     /** The default staleness bound; {@code -Djblksnap.lock.stale.seconds=N} sets another (tests). */
     static final Duration STALE = Duration.ofMinutes(30);
+    /**
+     * How long a release waits for a rewrite in flight: far longer than a healthy PUT of a small
+     * object, short of the SDK's own timeouts (a stuck request may take minutes to fail).
+     */
+    static final Duration RELEASE_WAIT = Duration.ofSeconds(30);
 
     private final ObjectStore store;
     private final String name;
     private final ByteBuffer content;
     private final Duration stale;
-    private final Thread refresher;
     // guarded by this
     /** nanoTime at which the last successful rewrite of the object started. */
     private long lastWritten;
     private boolean lapsed;
+    /** Released: no rewrite starts, and the refresher stops. */
+    private boolean closed;
+    /** Rewrites whose PUT is in flight (the refresher's, and checkHeld's on other threads). */
+    private int writing;
+    /** The release stopped waiting for a rewrite in flight: that rewrite deletes the object again when it ends. */
+    private boolean abandoned;
 
     private ObjectLocks(ObjectStore store, String name, ByteBuffer content, Duration stale, long written) {
         this.store = store;
@@ -46,20 +60,32 @@ final class ObjectLocks implements ObjectStore.Lock {
         this.content = content;
         this.stale = stale;
         this.lastWritten = written;
-        this.refresher = Thread.ofVirtual().name("lock-refresh").start(() -> {
-            try {
-                while (true) {
-                    Thread.sleep(refresh(stale));
-                    try {
-                        rewrite();
-                    } catch (IOException failed) {
-                        // tried again at the next turn; a lapse longer than half the bound is final
-                    }
+        Thread.ofVirtual().name("lock-refresh").start(() -> {
+            while (awaitTurn()) {
+                try {
+                    rewrite();
+                } catch (IOException failed) {
+                    // tried again at the next turn; a lapse longer than half the bound is final
                 }
-            } catch (InterruptedException stop) {
-                // released
             }
         });
+    }
+
+    /**
+     * Waits for the refresher's next turn; false once released. A wait on this, not a sleep to
+     * interrupt: an interrupt would also close the socket of a PUT in flight (a virtual thread's
+     * I/O), and the service may still carry out a request it already had, after the DELETE.
+     */
+    private synchronized boolean awaitTurn() {
+        long due = System.nanoTime() + refresh(stale).toNanos();
+        try {
+            for (long left = due - System.nanoTime(); !closed && left > 0; left = due - System.nanoTime()) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+        } catch (InterruptedException stop) {
+            return false;
+        }
+        return !closed;
     }
 
     /** The staleness bound in use: {@link #STALE} unless the system property sets another. */
@@ -129,21 +155,37 @@ final class ObjectLocks implements ObjectStore.Lock {
         }
     }
 
-    /** Rewrites the object, unless the lock lapsed already (a lapsed holder never counts as alive again). */
+    /**
+     * Rewrites the object, unless the lock lapsed already (a lapsed holder never counts as alive
+     * again) or is released (the object is deleted, or about to be).
+     */
     private void rewrite() throws IOException {
         long start = System.nanoTime();
         synchronized (this) {
             checkLapse(start);
-            if (lapsed) {
+            if (lapsed || closed) {
                 return;
             }
+            writing++;
         }
-        store.put(name, content.duplicate());
-        synchronized (this) {
-            checkLapse(System.nanoTime());
-            if (!lapsed) {
-                lastWritten = Math.max(lastWritten, start);
+        boolean deleteAgain;
+        try {
+            store.put(name, content.duplicate());
+            synchronized (this) {
+                checkLapse(System.nanoTime());
+                if (!lapsed) {
+                    lastWritten = Math.max(lastWritten, start);
+                }
             }
+        } finally {
+            synchronized (this) {
+                writing--;
+                notifyAll();
+                deleteAgain = abandoned;
+            }
+        }
+        if (deleteAgain) {
+            store.delete(name); // the release deleted it already, maybe before this PUT landed
         }
     }
 
@@ -201,9 +243,25 @@ final class ObjectLocks implements ObjectStore.Lock {
                 + " it committed or deleted (over " + stale.toSeconds() / 2 + " s since it was last rewritten)");
     }
 
+    /**
+     * Deletes the object once no rewrite is in flight, so that no PUT of it lands after the
+     * DELETE. A rewrite still in flight after {@link #RELEASE_WAIT} deletes it again itself.
+     */
     @Override
     public void close() throws IOException {
-        refresher.interrupt();
+        synchronized (this) {
+            closed = true;
+            notifyAll(); // wakes the refresher, which stops
+            long end = System.nanoTime() + RELEASE_WAIT.toNanos();
+            try {
+                for (long left = RELEASE_WAIT.toNanos(); writing > 0 && left > 0; left = end - System.nanoTime()) {
+                    TimeUnit.NANOSECONDS.timedWait(this, left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            abandoned = writing > 0;
+        }
         store.delete(name);
     }
 }
