@@ -10,7 +10,8 @@ import java.util.List;
  * those this run copied), the unused entries left in packs mostly used, and the bytes freed
  * (deleted less written, so negative when a rewrite's old pack is still waiting); the packs
  * condemned by this run, the condemned packs found needed and kept, the condemned packs and
- * markers still waiting for backups that were running, and notes (markers dropped).
+ * markers still waiting for backups that were running, and notes (markers dropped, a point a
+ * sweep could not read, so that nothing was swept).
  */
 public record PruneReport(List<Long> removedPoints, List<Long> keptPoints, int removedPacks, int rewrittenPacks,
         long removedEntries, long unusedEntriesLeft, long freedBytes, int condemnedPacks, int keptCondemnedPacks,

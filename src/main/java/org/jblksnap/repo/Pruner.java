@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -79,6 +80,8 @@ public final class Pruner {
         final Set<Long> toRemove = new HashSet<>();
         final BitSet usedByRemoved = new BitSet();
         final Set<Long> markedRemoved = new HashSet<>();
+        /** The points a sweep found but could not read (damaged): no sweep in this run. */
+        final Set<Long> unreadable = new HashSet<>();
         /** Table entries this run copied to new packs (rewrites). */
         final BitSet copied = new BitSet();
         /** The pending markers, by name (complete: they name the holders they wait for). */
@@ -151,7 +154,12 @@ public final class Pruner {
                     } else {
                         kept.add(p.id());
                         // an unreadable kept point or manifest stops here, before anything is removed
-                        markUsed(p, used);
+                        try {
+                            markUsed(p, used);
+                        } catch (BadEntryException e) {
+                            throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
+                                    + ": nothing more was pruned (see verify)", e);
+                        }
                         marked.add(p.id());
                     }
                 }
@@ -208,7 +216,8 @@ public final class Pruner {
         /**
          * Marks the points committed now that are not marked yet: those the retention removes
          * apart (their marks count for a sweep, not for the mark that follows their removal).
-         * False when one of those to be removed cannot be read: then no sweep may judge.
+         * False when one cannot be read (its file or a manifest damaged), kept or to be removed:
+         * what it uses is unknown, so no sweep may judge; noted once per point.
          */
         boolean markAll() throws IOException {
             boolean judged = true;
@@ -216,22 +225,26 @@ public final class Pruner {
                 if (marked.contains(id) || markedRemoved.contains(id)) {
                     continue;
                 }
-                Point p;
                 try {
-                    p = repo.points().get(id);
-                } catch (RepositoryException gone) {
-                    continue; // removed meanwhile: only a prune removes points, and this one did
-                }
-                if (toRemove.contains(id)) {
-                    try {
-                        markUsed(p, usedByRemoved);
-                        markedRemoved.add(id);
-                    } catch (RepositoryException | BadEntryException damaged) {
-                        judged = false; // what it uses is unknown: its removal comes first
+                    // empty only when its file is gone: only a prune removes points, and this one did;
+                    // a file that is there but does not read is damaged, not gone
+                    Optional<Point> p = repo.points().find(id);
+                    if (p.isEmpty()) {
+                        continue;
                     }
-                } else {
-                    markUsed(p, used);
-                    marked.add(id);
+                    if (toRemove.contains(id)) {
+                        markUsed(p.get(), usedByRemoved);
+                        markedRemoved.add(id);
+                    } else {
+                        markUsed(p.get(), used);
+                        marked.add(id);
+                    }
+                } catch (RepositoryException | BadEntryException damaged) {
+                    judged = false; // what it marked before failing stays marked: that only keeps more
+                    if (unreadable.add(id)) {
+                        notes.add("no sweep: point " + id + " could not be read, so what it uses is unknown ("
+                                + damaged.getMessage() + "; see verify)");
+                    }
                 }
             }
             return judged;
@@ -266,7 +279,8 @@ public final class Pruner {
          * Marks the table entries of the manifests and chunks a point uses. The manifests not
          * marked yet are read {@value Pruner#MANIFEST_READS} at a time, a batch of blocks after
          * another: in a bucket each is a round trip, and a point of a large device names
-         * thousands; a batch bounds what is held.
+         * thousands; a batch bounds what is held. A damaged point file fails with a
+         * {@link RepositoryException}, a manifest that does not read with a {@link BadEntryException}.
          */
         void markUsed(Point p, BitSet used) throws IOException {
             HashList index = repo.points().index(p);
@@ -281,13 +295,8 @@ public final class Pruner {
                     }
                 }
                 Map<Hash, HashList> manifests = new ConcurrentHashMap<>();
-                try {
-                    Parallel.forEach(MANIFEST_READS, unread.entrySet(),
-                            e -> manifests.put(e.getKey(), packs.manifest(e.getKey(), e.getValue())));
-                } catch (BadEntryException e) {
-                    throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
-                            + ": nothing more was pruned (see verify)", e);
-                }
+                Parallel.forEach(MANIFEST_READS, unread.entrySet(),
+                        e -> manifests.put(e.getKey(), packs.manifest(e.getKey(), e.getValue())));
                 for (var read : manifests.entrySet()) {
                     used.set(catalog.entryNumber(EntryType.MANIFEST, read.getKey()));
                     HashList manifest = read.getValue();
@@ -321,8 +330,7 @@ public final class Pruner {
                 return;
             }
             if (!markAll()) {
-                notes.add("no sweep: a point to be removed could not be read, so what it uses is unknown");
-                return;
+                return; // noted by markAll: the markers stay for a later run
             }
             BitSet need = (BitSet) used.clone();
             need.or(usedByRemoved);
