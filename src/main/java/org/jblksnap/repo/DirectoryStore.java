@@ -228,10 +228,10 @@ public final class DirectoryStore implements ObjectStore {
     public Lock lock(LockMode mode) throws IOException {
         int[] removed = {0};
         RepoLock lock = RepoLock.acquire(root.resolve(LOCK), mode,
-                () -> removed[0] = AtomicFiles.removeTemporaries(root));
+                () -> removed[0] += AtomicFiles.removeTemporaries(root)); // alone again after a wait: counted again
         if (mode == LockMode.EXCLUSIVE) {
             try {
-                removed[0] = AtomicFiles.removeTemporaries(root);
+                removed[0] += AtomicFiles.removeTemporaries(root);
             } catch (IOException | RuntimeException e) {
                 lock.close();
                 throw e;

@@ -183,9 +183,11 @@ final class ObjectLocks implements ObjectStore.Lock {
                 notifyAll();
                 deleteAgain = abandoned;
             }
-        }
-        if (deleteAgain) {
-            store.delete(name); // the release deleted it already, maybe before this PUT landed
+            if (deleteAgain) {
+                // the release deleted it already, maybe before this PUT landed (or failed here
+                // while the service still carries it out)
+                store.delete(name);
+            }
         }
     }
 
@@ -219,6 +221,10 @@ final class ObjectLocks implements ObjectStore.Lock {
             // judged below by the last rewrite that succeeded
         }
         synchronized (this) {
+            if (closed) {
+                throw new RepositoryException("the lock " + store.describe(name) + " of this process was released:"
+                        + " nothing more is committed or deleted through it");
+            }
             checkLapse(System.nanoTime());
             if (lapsed) {
                 throw new RepositoryException("the lock " + store.describe(name) + " of this process lapsed (not"

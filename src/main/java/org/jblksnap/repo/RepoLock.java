@@ -176,11 +176,21 @@ final class RepoLock implements AutoCloseable {
         return taken;
     }
 
+    /**
+     * Byte 0, a prune's own. Held by another process: a prune, when one of its holder files is
+     * alive ({@link PruneConflictException}, which a job takes for "skipped"); else a jblksnap
+     * from before concurrent prune holding all of the file shared, which is no prune at all: a
+     * plain error, so that a job fails loudly rather than skip its prunes for good.
+     */
     private static FileLock pruneLock(FileChannel ch, Path key) throws IOException {
         FileLock p = ch.tryLock(0, 1, false);
         if (p == null) {
-            throw new PruneConflictException("repository " + key.getParent() + " is in use by another process that prunes"
-                    + " it (or by a jblksnap older than concurrent prune, which a prune must not run beside)");
+            String repo = "repository " + key.getParent();
+            if (live(key.getParent()).stream().anyMatch(h -> h.endsWith("-prune"))) {
+                throw new PruneConflictException(repo + " is in use by another process that prunes it");
+            }
+            throw new RepositoryException(repo + " is in use by a process that holds byte 0 of its lock file: another"
+                    + " prune starting, or a jblksnap older than concurrent prune, which a prune must not run beside");
         }
         return p;
     }

@@ -1,6 +1,7 @@
 package org.jblksnap.repo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -16,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A process that finds a directory repository unused holds its lock exclusively for a moment
  * and removes the temporary files (a walk of the whole repository) before it shares the lock.
  * Another process opening the repository shared in that moment (two daemons whose jobs start at
- * the same minute) must wait for it, not fail with "held exclusively".
+ * the same minute) must wait for it, not fail with "held exclusively". And what a prune that
+ * meets another process's lock is told.
  */
 @Timeout(120)
 class OpenBesideAloneTest {
@@ -31,7 +33,7 @@ class OpenBesideAloneTest {
         Process[] child = new Process[1];
         try (RepoLock held = RepoLock.acquire(repo.resolve("lock"), ObjectStore.LockMode.SHARED, () -> {
             // alone: the other process asks for the lock while this one still walks the repository
-            child[0] = ChildProcess.java(OpenSharedChild.class, repo.toString()).start(log);
+            child[0] = ChildProcess.java(LockHolderChild.class, repo.toString(), "shared", "0").start(log);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (!(Files.exists(log) && Files.readString(log).contains("ready"))) {
                 if (System.nanoTime() > deadline || !child[0].isAlive()) {
@@ -48,6 +50,35 @@ class OpenBesideAloneTest {
         } finally {
             if (child[0] != null) {
                 ChildProcess.kill(child[0]);
+            }
+        }
+    }
+
+    /**
+     * A prune beside another process's prune is a conflict that a job reports as a skipped
+     * prune; beside a jblksnap from before concurrent prune (all of the lock file held shared)
+     * it is a plain error, so that the job fails loudly instead of skipping its prunes for good.
+     */
+    @Test
+    void aPruneBesideAnotherProcesssPruneConflictsAndBesideAnOldJblksnapFails() throws Exception {
+        Path repo = dir.resolve("repo");
+        Repository.create(new DirectoryStore(repo), RepositoryConfig.of(4096, 64 << 10));
+        for (String mode : new String[] {"prune", "legacy"}) {
+            Path log = dir.resolve(mode + ".log");
+            Process child = ChildProcess.java(LockHolderChild.class, repo.toString(), mode, "60").start(log);
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!(Files.exists(log) && Files.readString(log).contains("opened"))) {
+                    assertTrue(System.nanoTime() < deadline && child.isAlive(), "the child holds no lock: "
+                            + (Files.exists(log) ? Files.readString(log) : ""));
+                    sleep(20);
+                }
+                RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.openForPrune(repo));
+                assertEquals(mode.equals("prune"), e instanceof PruneConflictException, e.getMessage());
+                assertTrue(e.getMessage().contains(mode.equals("prune") ? "another process that prunes it"
+                        : "a jblksnap older than concurrent prune"), e.getMessage());
+            } finally {
+                ChildProcess.kill(child);
             }
         }
     }
