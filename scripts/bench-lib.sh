@@ -21,6 +21,7 @@
 bench_setup() {
     cd "$JBLKSNAP_ROOT"
     ensure_built
+    export JBLKSNAP_NO_BUILD=1 # no build inside a timed command, none under the bench's daemon
     mvn -q -B -o test-compile >&2 2>/dev/null || mvn -q -B test-compile >&2
     CP="$JBLKSNAP_ROOT/target/classes:$JBLKSNAP_ROOT/target/test-classes:$(cat "$JBLKSNAP_ROOT/target/test.classpath")"
     source "$JBLKSNAP_ROOT/scripts/jvm-limits" # JVM_JIT and jvm_startup, as ./jblksnap runs with

@@ -89,12 +89,20 @@ ensure_s3_tools() {
 # Builds the jar's classes and the runtime class path when a source is newer than the build.
 ensure_built() {
     local stamp="$JBLKSNAP_ROOT/target/.built"
-    [ -z "${JBLKSNAP_AOT_TRAINING:-}" ] || return 0 # scripts/aot-cache's own runs: built just now
+    # JBLKSNAP_NO_BUILD: built already (scripts/aot-cache's own runs, a benchmark's timed commands)
+    [ -z "${JBLKSNAP_NO_BUILD:-}" ] || return 0
     if [ ! -f "$stamp" ] || [ -n "$(find "$JBLKSNAP_ROOT/src/main" "$JBLKSNAP_ROOT/pom.xml" -newer "$stamp" -print -quit)" ]; then
         ensure_build_tools
+        # a new file, not the old one rewritten: a running daemon keeps reading the jar it started with
+        local jar="$JBLKSNAP_ROOT/target/jblksnap.jar"
+        if [ -f "$jar" ]; then mv -f "$jar" "$jar.old"; fi
         (cd "$JBLKSNAP_ROOT" && mvn -q -B -DskipTests package >&2) || { echo "jblksnap: build failed" >&2; exit 1; }
+        rm -f "$jar.old"
         touch "$stamp"
         echo "jblksnap: training the JVM's start-up caches (once per build)" >&2
-        "$JBLKSNAP_ROOT/scripts/aot-cache" || true
+        "$JBLKSNAP_ROOT/scripts/aot-cache" || {
+            local rc=$?
+            [ "$rc" -lt 128 ] || exit "$rc" # interrupted: so is the command
+        }
     fi
 }

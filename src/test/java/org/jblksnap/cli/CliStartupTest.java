@@ -82,6 +82,8 @@ class CliStartupTest {
         assertEquals("-XX:AOTCache=" + cache + " -Xlog:aot=off", options);
         assertEquals("", JvmOptionsScript.run("jvm_aot", List.of("restore", "--repo", "/r"), env), "no cache of its own");
         assertEquals("", JvmOptionsScript.run("jvm_aot", List.of(), env));
+        assertEquals("", JvmOptionsScript.run("jvm_aot", List.of("points"), Map.of("JBLKSNAP_ROOT", root.toString(),
+                "JBLKSNAP_JAVA_OPTS", "-Xmx1g -Xshare:off")), "the user's class-data options win");
         assertEquals("-XX:AOTCacheOutput=/t/verify.aot", JvmOptionsScript.run("jvm_aot", List.of("verify"),
                 Map.of("JBLKSNAP_ROOT", root.toString(), "JBLKSNAP_AOT_OUTPUT", "/t/verify.aot")));
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
