@@ -98,11 +98,11 @@ ensure_built() {
         if [ -f "$jar" ]; then mv -f "$jar" "$jar.old"; fi
         (cd "$JBLKSNAP_ROOT" && mvn -q -B -DskipTests package >&2) || { echo "jblksnap: build failed" >&2; exit 1; }
         rm -f "$jar.old"
-        touch "$stamp"
         echo "jblksnap: training the JVM's start-up caches (once per build)" >&2
         "$JBLKSNAP_ROOT/scripts/aot-cache" || {
             local rc=$?
-            [ "$rc" -lt 128 ] || exit "$rc" # interrupted: so is the command
+            [ "$rc" -lt 128 ] || exit "$rc" # interrupted: so is the command, and the next one builds again
         }
+        touch "$stamp"
     fi
 }
