@@ -65,7 +65,7 @@ public final class Restorer {
         Path out = sparse ? temporaryFor(target) : target;
         boolean done = false;
         long written;
-        try (FileChannel ch = open(out, sparse, geometry.size()); Writeback writeback = new Writeback(ch)) {
+        try (FileChannel ch = open(out, sparse, geometry.size()); Writeback writeback = new Writeback(ch, out)) {
             // one block's content at a time per thread, reused: no array per chunk
             ThreadLocal<byte[]> buffers = ThreadLocal.withInitial(() -> new byte[geometry.blockSize()]);
             List<Integer> blocks = new ArrayList<>(index.count());

@@ -142,6 +142,19 @@ class RestorerTest {
         assertEquals(dataAllocation(want) - 4096 + 1000, s.bytesWritten(), "only data chunks are written");
     }
 
+    /**
+     * A restore leaves no pages of the image in the page cache (Writeback: DONTNEED after each
+     * fdatasync and at the end): it neither evicts what the host caches nor grows into fresh pages.
+     */
+    @Test
+    void aRestoreLeavesTheImageOutOfThePageCache() throws Exception {
+        Path out = dir.resolve("uncached.raw");
+        restore(out);
+        String resident = Cmd.run("fincore", "--bytes", "--noheadings", "--output", "RES", out.toString()).trim();
+        assertEquals(0, Long.parseLong(resident), "bytes of the restored image still cached");
+        assertArrayEquals(want, Files.readAllBytes(out));
+    }
+
     @Test
     void anExistingFileOfDataIsReplacedWholeKeepingItsPermissions() throws Exception {
         Path out = dir.resolve("old.raw");
