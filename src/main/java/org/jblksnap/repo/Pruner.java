@@ -239,6 +239,8 @@ public final class Pruner {
                         markUsed(p.get(), used);
                         marked.add(id);
                     }
+                } catch (StoreAccessException unreachable) {
+                    throw unreachable; // nothing is known of the point: no damage to note, the run fails
                 } catch (RepositoryException | BadEntryException damaged) {
                     judged = false; // what it marked before failing stays marked: that only keeps more
                     if (unreadable.add(id)) {

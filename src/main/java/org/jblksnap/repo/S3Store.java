@@ -281,13 +281,13 @@ public final class S3Store implements ObjectStore {
             if (e.statusCode() == 404 && name != null && !"NoSuchBucket".equals(code(e))) {
                 throw new NoSuchFileException(describe(name));
             }
-            throw new RepositoryException(location + ": cannot " + what + (name == null ? "" : " " + name) + ": "
+            throw new StoreAccessException(location + ": cannot " + what + (name == null ? "" : " " + name) + ": "
                     + reason(e), e);
         } catch (SdkClientException e) {
-            throw new RepositoryException(location + ": cannot " + what + (name == null ? "" : " " + name) + ": "
+            throw new StoreAccessException(location + ": cannot " + what + (name == null ? "" : " " + name) + ": "
                     + reason(e), e);
         } catch (SdkException e) {
-            throw new RepositoryException(location + ": cannot " + what + ": " + firstLine(e.getMessage()), e);
+            throw new StoreAccessException(location + ": cannot " + what + ": " + firstLine(e.getMessage()), e);
         }
     }
 

@@ -2,6 +2,7 @@ package org.jblksnap.repo;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -61,6 +62,16 @@ class PruneDamagedPointTest {
         });
     }
 
+    /**
+     * The store failing to answer for that point (the network, on S3) is no damage: the prune
+     * fails with the store's error instead of noting the point as unreadable, and sweeps nothing.
+     */
+    @Test
+    void aPointTheStoreFailsToReadFailsThePruneAndKeepsItsPacks() throws Exception {
+        aDamagedKeptPointKeepsItsPacks(null);
+    }
+
+    /** damage null: the file stays whole, and reading it fails as an unreachable store does. */
     private void aDamagedKeptPointKeepsItsPacks(Damage damage) throws Exception {
         Repository.create(dir, RepositoryConfig.of(CS, 64 << 10));
         byte[] a = Points.random(64 * CS, 1); // only point 1, then the damaged point, use it
@@ -88,6 +99,11 @@ class PruneDamagedPointTest {
             }
             boolean[] armed = {false};
             ObjectStore store = Delegating.proxy(ObjectStore.class, new DirectoryStore(dir), (self, m, args, through) -> {
+                if (damage == null && damaged[0] > 0 && m.getName().startsWith("get")
+                        && args[0].equals(PointStore.name(damaged[0]))) {
+                    throw new StoreAccessException("s3:http://127.0.0.1:1/b: cannot get " + args[0]
+                            + ": lost the connection to 127.0.0.1:1 (Connection reset)", null);
+                }
                 if (armed[0] && m.getName().equals("liveLocks") && damaged[0] < 0) {
                     // after the prune listed the points, before it lists the holders: the backup
                     // commits, ends, and its point's file is damaged
@@ -98,12 +114,20 @@ class PruneDamagedPointTest {
                     waiter.close();
                     Path file = dir.resolve(PointStore.name(damaged[0]));
                     saved[0] = Files.readAllBytes(file);
-                    damage.apply(file);
+                    if (damage != null) {
+                        damage.apply(file);
+                    }
                 }
                 return through.call();
             });
             try (Repository p = Repository.open(store, ObjectStore.LockMode.PRUNE, Unlock.NONE)) {
                 armed[0] = true;
+                if (damage == null) {
+                    StoreAccessException e = assertThrows(StoreAccessException.class, () -> Pruner.prune(p, 1));
+                    assertTrue(e.getMessage().contains("cannot get " + PointStore.name(damaged[0])), e.getMessage());
+                    assertTrue(packsOfA.stream().allMatch(Files::exists), "nothing of a is swept");
+                    return;
+                }
                 PruneReport r = Pruner.prune(p, 1);
                 assertTrue(damaged[0] > 0);
                 assertEquals(List.of(2L), r.removedPoints(), r.format());
