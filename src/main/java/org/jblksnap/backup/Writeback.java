@@ -34,9 +34,8 @@ final class Writeback implements AutoCloseable {
     static final long STEP = 64L << 20;
 
     private final FileChannel ch;
-    private final Path path;
-    /** A descriptor of the target for the page cache hint; 0 before the first, negative when unavailable. */
-    private int hintFd;
+    /** A descriptor of the target for the page cache hint; negative when it could not be opened. */
+    private final int hintFd;
     private final ExecutorService syncer = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().daemon().name("restore-writeback").factory());
     private final AtomicLong written = new AtomicLong();
@@ -44,9 +43,10 @@ final class Writeback implements AutoCloseable {
     private final AtomicBoolean busy = new AtomicBoolean();
     private volatile IOException failure;
 
+    /** ch: the target, open for writing at path. */
     Writeback(FileChannel ch, Path path) {
         this.ch = ch;
-        this.path = path;
+        this.hintFd = Native.open(path.toString(), Native.O_RDONLY | Native.O_CLOEXEC);
     }
 
     /** Counts bytes written; starts an fdatasync when a step is full and none is running. */
@@ -84,11 +84,7 @@ final class Writeback implements AutoCloseable {
 
     /** A hint: where it fails the restore is the same, only its pages stay cached. */
     private void dropWrittenBack() {
-        if (hintFd == 0) {
-            int fd = Native.open(path.toString(), Native.O_RDONLY | Native.O_CLOEXEC);
-            hintFd = fd > 0 ? fd : -1;
-        }
-        if (hintFd > 0) {
+        if (hintFd >= 0) {
             Native.fadvise(hintFd, 0, 0, Native.FADV_DONTNEED);
         }
     }
@@ -100,7 +96,7 @@ final class Writeback implements AutoCloseable {
     @Override
     public void close() throws IOException {
         awaitSyncer();
-        if (hintFd > 0) {
+        if (hintFd >= 0) {
             Native.close(hintFd);
         }
     }
