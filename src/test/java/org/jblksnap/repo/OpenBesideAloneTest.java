@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
+import org.jblksnap.testutil.Await;
 import org.jblksnap.testutil.ChildProcess;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -34,13 +37,7 @@ class OpenBesideAloneTest {
         try (RepoLock held = RepoLock.acquire(repo.resolve("lock"), ObjectStore.LockMode.SHARED, () -> {
             // alone: the other process asks for the lock while this one still walks the repository
             child[0] = ChildProcess.java(LockHolderChild.class, repo.toString(), "shared", "0").start(log);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (!(Files.exists(log) && Files.readString(log).contains("ready"))) {
-                if (System.nanoTime() > deadline || !child[0].isAlive()) {
-                    throw new AssertionError("the child did not start: " + (Files.exists(log) ? Files.readString(log) : ""));
-                }
-                sleep(20);
-            }
+            awaitLine(child[0], log, "ready");
             sleep(1500);
         })) {
             assertTrue(child[0].waitFor(90, TimeUnit.SECONDS), "the child still waits after this process shares the lock");
@@ -67,12 +64,7 @@ class OpenBesideAloneTest {
             Path log = dir.resolve(mode + ".log");
             Process child = ChildProcess.java(LockHolderChild.class, repo.toString(), mode, "60").start(log);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (!(Files.exists(log) && Files.readString(log).contains("opened"))) {
-                    assertTrue(System.nanoTime() < deadline && child.isAlive(), "the child holds no lock: "
-                            + (Files.exists(log) ? Files.readString(log) : ""));
-                    sleep(20);
-                }
+                awaitLine(child, log, "opened");
                 RepositoryException e = assertThrows(RepositoryException.class, () -> Repository.openForPrune(repo));
                 assertEquals(mode.equals("prune"), e instanceof PruneConflictException, e.getMessage());
                 assertTrue(e.getMessage().contains(mode.equals("prune") ? "another process that prunes it"
@@ -80,6 +72,22 @@ class OpenBesideAloneTest {
             } finally {
                 ChildProcess.kill(child);
             }
+        }
+    }
+
+    /** Waits until the child printed line; fails at once when it ended first. */
+    private static void awaitLine(Process child, Path log, String line) throws IOException {
+        Await.Condition printed = () -> {
+            String out = Files.exists(log) ? Files.readString(log) : "";
+            assertTrue(out.contains(line) || child.isAlive(), "the child ended: " + out);
+            return out.contains(line);
+        };
+        try {
+            Await.until(Duration.ofSeconds(60), printed, () -> "the child did not print " + line);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(e); // interrupted: whenAlone may throw IOException only
         }
     }
 
