@@ -87,6 +87,12 @@ public final class DirectoryStore implements ObjectStore {
 
     @Override
     public byte[] get(String name) throws IOException {
+        if (PackCatalog.isPackName(name)) { // a check reads packs whole
+            byte[] whole = UncachedReads.read(path(name), 0, (int) Math.min(Integer.MAX_VALUE - 8, Files.size(path(name))));
+            if (whole != null) {
+                return whole;
+            }
+        }
         return Files.readAllBytes(path(name));
     }
 
@@ -201,8 +207,7 @@ public final class DirectoryStore implements ObjectStore {
             Files.createDirectories(dir);
         }
         Path tmp = dir.resolve(AtomicFiles.TEMP_PREFIX + target.getFileName());
-        return new FileWriter(tmp, target, madeDirectory,
-                FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
+        return new FileWriter(tmp, target, madeDirectory, PackFileOutput.create(tmp));
     }
 
     @Override
@@ -278,40 +283,37 @@ public final class DirectoryStore implements ObjectStore {
         private final Path tmp;
         private final Path target;
         private final boolean madeDirectory;
-        private final FileChannel ch;
-        private long end;
+        private final PackFileOutput out;
 
-        FileWriter(Path tmp, Path target, boolean madeDirectory, FileChannel ch) {
+        FileWriter(Path tmp, Path target, boolean madeDirectory, PackFileOutput out) {
             this.tmp = tmp;
             this.target = target;
             this.madeDirectory = madeDirectory;
-            this.ch = ch;
+            this.out = out;
         }
 
         @Override
         public void write(ByteBuffer b) throws IOException {
-            while (b.hasRemaining()) {
-                end += ch.write(b, end);
-            }
+            out.write(b);
         }
 
         @Override
         public long size() {
-            return end;
+            return out.size();
         }
 
         @Override
         public byte[] read(long offset, int length) throws IOException {
-            return DirectoryStore.read(ch, offset, length);
+            return out.read(offset, length);
         }
 
         @Override
         public void finish() throws IOException {
             try {
-                ch.force(true);
+                out.force();
                 // renamed while still open, so that a read failing on the closed writer finds the final name
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                ch.close();
+                out.close();
             } catch (IOException | RuntimeException e) {
                 abandon();
                 throw e;
@@ -322,7 +324,7 @@ public final class DirectoryStore implements ObjectStore {
         @Override
         public void abandon() throws IOException {
             try {
-                ch.close();
+                out.close();
             } finally {
                 Files.deleteIfExists(tmp);
             }

@@ -3,15 +3,13 @@ package org.jblksnap.device;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.SplittableRandom;
 
-import org.jblksnap.testutil.ChildProcess;
+import org.jblksnap.testutil.PageCache;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,16 +34,16 @@ class CacheHintsTest {
             ch.force(true); // clean pages, which a hint may drop
             FileIo.readFully(ch, 0, ByteBuffer.allocate(SIZE), file);
         }
-        assumeTrue(cached(file) == SIZE, "the file system of " + dir + " shows no page cache of a file just read");
+        assumeTrue(PageCache.residentBytes(file) == SIZE, "the file system of " + dir + " shows no page cache of a file just read");
 
         try (BlockDevice device = BlockDevice.open(file)) {
-            assertTrue(cached(file) < SIZE / 8, "attach dropped the cache: " + cached(file) + " bytes left");
+            assertTrue(PageCache.residentBytes(file) < SIZE / 8, "attach dropped the cache: " + PageCache.residentBytes(file) + " bytes left");
             ByteBuffer page = ByteBuffer.allocate(4096);
             for (int i = 0; i < 16; i++) {
                 device.read(i * 4096L, page.clear());
             }
             // Kernel readahead would see a sequential reader and cache well beyond its reads.
-            assertTrue(cached(file) <= 64 << 10, "16 sequential 4 KiB reads cached " + cached(file) + " bytes");
+            assertTrue(PageCache.residentBytes(file) <= 64 << 10, "16 sequential 4 KiB reads cached " + PageCache.residentBytes(file) + " bytes");
         }
     }
 
@@ -58,17 +56,9 @@ class CacheHintsTest {
             ch.force(true);
             FileIo.readFully(ch, 0, ByteBuffer.allocate(SIZE / 4), file);
         }
-        assumeTrue(cached(file) == SIZE / 4, "the file system of " + dir + " shows no page cache of a file just read");
+        assumeTrue(PageCache.residentBytes(file) == SIZE / 4, "the file system of " + dir + " shows no page cache of a file just read");
         try (BlockDevice device = BlockDevice.open(file, true)) {
-            assertTrue(cached(file) == SIZE / 4, "a read-only open leaves the cache as it is");
+            assertTrue(PageCache.residentBytes(file) == SIZE / 4, "a read-only open leaves the cache as it is");
         }
-    }
-
-    /** Bytes of file in the page cache. */
-    private static long cached(Path file) throws IOException, InterruptedException {
-        ChildProcess.Result r = ChildProcess.of("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString())
-                .timeout(Duration.ofSeconds(30)).run();
-        assumeTrue(r.ok(), "fincore (util-linux) is not usable: " + r.all());
-        return Long.parseLong(r.out().strip());
     }
 }

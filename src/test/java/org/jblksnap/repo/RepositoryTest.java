@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,6 +25,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
+import org.jblksnap.testutil.PageCache;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -316,6 +318,34 @@ class RepositoryTest {
                 assertArrayEquals(random(2 * CS, id), Points.read(r, id));
             }
             assertEquals(List.of(), Pruner.prune(r, 2).removedPoints());
+        }
+    }
+
+    /**
+     * The packs of a committed point are on disk and not in the page cache (PackFileOutput): a
+     * backup does not push the host's data out of its cache, and the point restores from disk.
+     */
+    @Test
+    void aCommittedPointsPacksAreNotCachedAndReadBackWhole() throws Exception {
+        byte[] expected = random(40 * CS + 1024, 9);
+        long id;
+        try (Repository r = openOrCreate()) {
+            id = Points.commit(r, "vda", expected);
+        }
+        assertTrue(packFiles().size() > 1);
+        long cached = 0;
+        for (Path pack : packFiles()) {
+            cached += PageCache.residentBytes(pack);
+        }
+        try (PackFileOutput probe = PackFileOutput.create(dir.resolve("probe"))) {
+            assumeTrue(probe.isDirect(), "the file system of " + dir + " refuses O_DIRECT");
+        }
+        assertEquals(0, cached, "bytes of the packs in the page cache");
+        try (Repository r = Repository.open(repoDir(), false)) {
+            PointImage img = PointImage.open(r, id);
+            ByteBuffer b = ByteBuffer.allocate(expected.length);
+            img.read(0, b);
+            assertArrayEquals(expected, b.array());
         }
     }
 

@@ -1,0 +1,49 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import com.sun.nio.file.ExtendedOpenOption;
+
+/**
+ * Files opened with {@code O_DIRECT} ({@link PackFileOutput}, {@link UncachedReads}): reads and
+ * writes that move between the disk and the caller's buffer, not through the page cache. Each
+ * buffer address, file offset and length must be a multiple of the file system's block size
+ * (the JDK checks it); a file system that has no direct I/O refuses the open, and the caller
+ * then goes the buffered way.
+ */
+final class DirectIo {
+    /** Larger blocks than this are not worth buffers aligned to them: the caller goes buffered. */
+    static final int MAX_ALIGNMENT = 64 << 10;
+
+    private DirectIo() {
+    }
+
+    /** The alignment direct I/O on this file needs (a power of two, at least 4096), or 0 to go buffered. */
+    static int alignment(Path path) throws IOException {
+        long block = Math.max(4096, Files.getFileStore(path).getBlockSize());
+        return block <= MAX_ALIGNMENT && Long.bitCount(block) == 1 ? (int) block : 0;
+    }
+
+    /**
+     * The file opened with O_DIRECT and the options, or null when its file system refuses it
+     * (EINVAL); a missing file or a refused permission is thrown, as a buffered open says them.
+     */
+    static FileChannel open(Path path, OpenOption... options) throws IOException {
+        OpenOption[] direct = Arrays.copyOf(options, options.length + 1);
+        direct[options.length] = ExtendedOpenOption.DIRECT;
+        try {
+            return FileChannel.open(path, direct);
+        } catch (NoSuchFileException | AccessDeniedException e) {
+            throw e;
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+}

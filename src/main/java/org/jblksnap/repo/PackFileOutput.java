@@ -1,0 +1,173 @@
+package org.jblksnap.repo;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The bytes of a pack file being written ({@link DirectoryStore}'s writer), written around the
+ * page cache where the file system allows it.
+ *
+ * <p>Why: a backup writes its packs once and nobody reads them soon (a restore comes days
+ * later), so through the page cache they would only push the host's own data out of it, and
+ * copying them into newly allocated cache pages is the most expensive step of a full backup on
+ * a virtual machine whose memory the host takes back when it is free: {@code pwrite} into the
+ * cache was a quarter of a 2 GiB backup's CPU (BENCHMARKS.md, "Packs written around the page
+ * cache"). So the bytes gather in an aligned buffer of {@value #STAGE} bytes that is written with
+ * {@code O_DIRECT} whenever it fills. At {@link #force} the last part is written padded to a
+ * whole block and the file truncated to its length, then fsynced: the same file, durable, as
+ * the buffered way writes it.
+ *
+ * <p>A file system that refuses {@code O_DIRECT} gets the buffered way: each write goes to the
+ * file as it comes, through the page cache. Reads of what was written come from the file and,
+ * for the part not written yet, from the buffer. Thread-safe: a pack being written serves
+ * reads to other threads ({@link PackCatalog#source}).
+ */
+final class PackFileOutput implements AutoCloseable {
+    /** What gathers before a direct write: a multiple of any block size direct I/O is used with. */
+    static final int STAGE = 1 << 20;
+
+    /** Reads, buffered writes, the truncation and the fsync. */
+    private final FileChannel file;
+    /** The same file opened with O_DIRECT; null when written the buffered way. */
+    private final FileChannel direct;
+    private final Arena arena;
+    private final ByteBuffer stage;
+    private final int block;
+    // guarded by this
+    /** Bytes in the file (a multiple of block when direct). */
+    private long written;
+    private boolean closed;
+
+    private PackFileOutput(FileChannel file, FileChannel direct, int block) {
+        this.file = file;
+        this.direct = direct;
+        this.block = block;
+        if (direct == null) {
+            arena = null;
+            stage = null;
+        } else {
+            arena = Arena.ofShared();
+            stage = arena.allocate(STAGE, block).asByteBuffer();
+        }
+    }
+
+    /** Creates the file (it must not exist), direct when its file system allows it. */
+    static PackFileOutput create(Path path) throws IOException {
+        return create(path, true);
+    }
+
+    /** Creates the file (it must not exist); direct only if asked and its file system allows it. */
+    static PackFileOutput create(Path path, boolean tryDirect) throws IOException {
+        FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE);
+        try {
+            int block = tryDirect ? DirectIo.alignment(path) : 0;
+            FileChannel direct = block == 0 ? null : DirectIo.open(path, StandardOpenOption.WRITE);
+            return new PackFileOutput(file, direct, block);
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /** Whether it is written around the page cache. */
+    boolean isDirect() {
+        return direct != null;
+    }
+
+    synchronized void write(ByteBuffer b) throws IOException {
+        checkOpen();
+        if (direct == null) {
+            while (b.hasRemaining()) {
+                written += file.write(b, written);
+            }
+            return;
+        }
+        while (b.hasRemaining()) {
+            int n = Math.min(b.remaining(), stage.remaining());
+            stage.put(stage.position(), b, b.position(), n);
+            stage.position(stage.position() + n);
+            b.position(b.position() + n);
+            if (!stage.hasRemaining()) {
+                writeStage();
+            }
+        }
+    }
+
+    /** Bytes written so far. */
+    synchronized long size() {
+        return written + (stage == null ? 0 : stage.position());
+    }
+
+    /** Bytes written so far, read back; shorter than asked at the end. */
+    synchronized byte[] read(long offset, int length) throws IOException {
+        checkOpen();
+        long size = size();
+        int n = (int) Math.max(0, Math.min(length, size - offset));
+        byte[] out = new byte[n];
+        ByteBuffer b = ByteBuffer.wrap(out, 0, (int) Math.max(0, Math.min(n, written - offset)));
+        while (b.hasRemaining()) {
+            if (file.read(b, offset + b.position()) < 0) {
+                throw new IOException("pack file shorter than written: " + (offset + b.position()));
+            }
+        }
+        int fromStage = n - b.limit();
+        if (fromStage > 0) {
+            stage.get((int) (offset + b.limit() - written), out, b.limit(), fromStage);
+        }
+        return out;
+    }
+
+    /** Writes what is left and fsyncs the file; nothing more can be written. */
+    synchronized void force() throws IOException {
+        checkOpen();
+        if (direct != null && stage.position() > 0) {
+            long size = size();
+            int padded = (stage.position() + block - 1) / block * block;
+            while (stage.position() < padded) {
+                stage.put((byte) 0);
+            }
+            writeStage();
+            file.truncate(size);
+            written = size;
+        }
+        file.force(true);
+    }
+
+    private void writeStage() throws IOException {
+        stage.flip();
+        while (stage.hasRemaining()) {
+            direct.write(stage, written + stage.position());
+        }
+        written += stage.limit();
+        stage.clear();
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try (file) {
+            if (direct != null) {
+                direct.close();
+            }
+        } finally {
+            if (arena != null) {
+                arena.close();
+            }
+        }
+    }
+}
