@@ -5,8 +5,11 @@ import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+
+import org.jblksnap.device.DirectIo;
 
 /**
  * The bytes of a pack file being written ({@link DirectoryStore}'s writer), written around the
@@ -42,6 +45,8 @@ final class PackFileOutput implements AutoCloseable {
     /** Bytes in the file (a multiple of block when direct). */
     private long written;
     private boolean closed;
+    /** A direct write that failed: every later call fails too (the file holds an unknown part). */
+    private IOException failed;
 
     private PackFileOutput(FileChannel file, FileChannel direct, int block) {
         this.file = file;
@@ -65,12 +70,17 @@ final class PackFileOutput implements AutoCloseable {
     static PackFileOutput create(Path path, boolean tryDirect) throws IOException {
         FileChannel file = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
+        FileChannel direct = null;
         try {
             int block = tryDirect ? DirectIo.alignment(path) : 0;
-            FileChannel direct = block == 0 ? null : DirectIo.open(path, StandardOpenOption.WRITE);
+            direct = block == 0 ? null : DirectIo.open(path, StandardOpenOption.WRITE);
             return new PackFileOutput(file, direct, block);
-        } catch (IOException | RuntimeException e) {
-            file.close();
+        } catch (Throwable e) { // an Error too (the buffer's memory): nothing left open, no file left
+            try (file; FileChannel d = direct) {
+                Files.deleteIfExists(path);
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
     }
@@ -99,8 +109,11 @@ final class PackFileOutput implements AutoCloseable {
         }
     }
 
-    /** Bytes written so far. */
+    /** Bytes written so far (accepted by write, even after a failure). */
     synchronized long size() {
+        if (failed != null) {
+            return written + stage.limit();
+        }
         return written + (stage == null ? 0 : stage.position());
     }
 
@@ -141,8 +154,14 @@ final class PackFileOutput implements AutoCloseable {
 
     private void writeStage() throws IOException {
         stage.flip();
-        while (stage.hasRemaining()) {
-            direct.write(stage, written + stage.position());
+        try {
+            while (stage.hasRemaining()) {
+                direct.write(stage, written + stage.position());
+            }
+        } catch (IOException | RuntimeException e) {
+            // the file may hold part of the buffer: no later call may go on as if it did not
+            failed = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+            throw e;
         }
         written += stage.limit();
         stage.clear();
@@ -151,6 +170,9 @@ final class PackFileOutput implements AutoCloseable {
     private void checkOpen() throws IOException {
         if (closed) {
             throw new ClosedChannelException();
+        }
+        if (failed != null) {
+            throw new IOException("an earlier write of this pack failed (" + failed.getMessage() + ")", failed);
         }
     }
 

@@ -14,6 +14,8 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 
+import org.jblksnap.device.DirectIo;
+
 /**
  * Packs read whole around the page cache ({@code O_DIRECT}), the way they are written
  * ({@link PackFileOutput}): a check (verify, copy) reads each pack once, so caching it would

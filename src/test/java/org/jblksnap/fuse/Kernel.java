@@ -30,6 +30,11 @@ public final class Kernel {
         assumeLoopDevices();
     }
 
+    /** Root, for a mount of its own (a small tmpfs that fills). */
+    public static void assumeRoot(String why) {
+        assumeTrue(root(), "not root: " + why);
+    }
+
     /** Loop devices, without FUSE (a restore to a loop device). */
     public static void assumeLoopDevices() {
         assumeTrue(Files.exists(Path.of("/dev/loop-control")), "no /dev/loop-control: this kernel has no loop driver");

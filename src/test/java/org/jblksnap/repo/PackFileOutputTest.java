@@ -14,6 +14,9 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import org.jblksnap.device.DirectIo;
+import org.jblksnap.fuse.Kernel;
+import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.PageCache;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +92,48 @@ class PackFileOutputTest {
         assertThrows(ClosedChannelException.class, () -> out.read(0, 10));
         assertThrows(ClosedChannelException.class, () -> out.write(ByteBuffer.wrap(new byte[1])));
         assertThrows(ClosedChannelException.class, out::force);
+    }
+
+    /**
+     * A direct write that fails (the file system full) leaves the output failed: size() still
+     * counts what write() accepted, and every later read, write or force fails instead of
+     * answering from a file that holds an unknown part of the buffer.
+     */
+    @Test
+    void aFailedDirectWriteFailsEveryLaterCall() throws Exception {
+        Kernel.assumeRoot("a small tmpfs of its own needs a mount");
+        Path mnt = Files.createDirectories(dir.resolve("small"));
+        ChildProcess.of("mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", mnt.toString()).check();
+        try {
+            byte[] piece = new byte[300_000];
+            new SplittableRandom(1).nextBytes(piece);
+            try (PackFileOutput out = PackFileOutput.create(mnt.resolve("p.pack"))) {
+                assumeTrue(out.isDirect(), "tmpfs refuses O_DIRECT on this kernel");
+                long accepted = 0;
+                IOException full = null;
+                while (full == null && accepted < (64 << 20)) {
+                    try {
+                        out.write(ByteBuffer.wrap(piece));
+                        accepted += piece.length;
+                    } catch (IOException e) {
+                        full = e;
+                    }
+                }
+                assertTrue(full != null, "the 3 MiB tmpfs never filled");
+                long size = out.size();
+                assertTrue(size >= accepted && size <= accepted + piece.length, size + " after " + accepted + " accepted");
+                assertThrows(IOException.class, () -> out.read(0, 10));
+                assertThrows(IOException.class, () -> out.write(ByteBuffer.wrap(piece)));
+                assertThrows(IOException.class, out::force);
+            }
+        } finally {
+            ChildProcess.of("umount", "-l", mnt.toString()).run();
+        }
+    }
+
+    @Test
+    void aFileSystemItCannotFindIsWrittenBufferedNotRefused() throws Exception {
+        assertEquals(0, DirectIo.alignment(dir.resolve("no-such-dir/p.pack")), "alignment of what has no store");
     }
 
     @Test

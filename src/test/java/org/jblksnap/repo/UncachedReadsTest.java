@@ -93,7 +93,9 @@ class UncachedReadsTest {
     }
 
     @Test
-    void aMissingFileIsTheErrorABufferedReadGives() {
-        assertThrows(NoSuchFileException.class, () -> UncachedReads.read(dir.resolve("gone.pack"), 0, 10));
+    void aMissingPackIsTheErrorABufferedReadGives() {
+        // verify counts a pack a prune removed meanwhile by this error
+        String name = PackCatalog.PREFIX + "ab/" + "ab".repeat(16) + PackFile.SUFFIX;
+        assertThrows(NoSuchFileException.class, () -> new DirectoryStore(dir).get(name));
     }
 }

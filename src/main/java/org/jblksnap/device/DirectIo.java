@@ -1,4 +1,4 @@
-package org.jblksnap.repo;
+package org.jblksnap.device;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -12,30 +12,39 @@ import java.util.Arrays;
 import com.sun.nio.file.ExtendedOpenOption;
 
 /**
- * Files opened with {@code O_DIRECT} ({@link PackFileOutput}, {@link UncachedReads}): reads and
+ * Files opened with {@code O_DIRECT} (a repository's pack files, a restore's target): reads and
  * writes that move between the disk and the caller's buffer, not through the page cache. Each
  * buffer address, file offset and length must be a multiple of the file system's block size
  * (the JDK checks it); a file system that has no direct I/O refuses the open, and the caller
  * then goes the buffered way.
  */
-final class DirectIo {
+public final class DirectIo {
     /** Larger blocks than this are not worth buffers aligned to them: the caller goes buffered. */
-    static final int MAX_ALIGNMENT = 64 << 10;
+    public static final int MAX_ALIGNMENT = 64 << 10;
 
     private DirectIo() {
     }
 
-    /** The alignment direct I/O on this file needs (a power of two, at least 4096), or 0 to go buffered. */
-    static int alignment(Path path) throws IOException {
-        long block = Math.max(4096, Files.getFileStore(path).getBlockSize());
-        return block <= MAX_ALIGNMENT && Long.bitCount(block) == 1 ? (int) block : 0;
+    /**
+     * The alignment direct I/O on this file needs (a power of two, at least 4096), or 0 to go
+     * buffered: also when the file's store cannot be found (the JDK looks it up in
+     * /proc/self/mounts, which has no entry for the root of a chroot, or is missing).
+     */
+    public static int alignment(Path path) {
+        long block;
+        try {
+            block = Files.getFileStore(path).getBlockSize();
+        } catch (IOException | UnsupportedOperationException e) {
+            return 0;
+        }
+        return block > 0 && block <= MAX_ALIGNMENT && Long.bitCount(block) == 1 ? (int) Math.max(4096, block) : 0;
     }
 
     /**
      * The file opened with O_DIRECT and the options, or null when its file system refuses it
      * (EINVAL); a missing file or a refused permission is thrown, as a buffered open says them.
      */
-    static FileChannel open(Path path, OpenOption... options) throws IOException {
+    public static FileChannel open(Path path, OpenOption... options) throws IOException {
         OpenOption[] direct = Arrays.copyOf(options, options.length + 1);
         direct[options.length] = ExtendedOpenOption.DIRECT;
         try {
