@@ -2,7 +2,6 @@ package org.jblksnap.backup;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -15,7 +14,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.jblksnap.device.BlockDevice;
-import org.jblksnap.device.FileIo;
 import org.jblksnap.error.IoMessages;
 import org.jblksnap.repo.AtomicFiles;
 import org.jblksnap.repo.Hash;
@@ -31,7 +29,8 @@ import org.jblksnap.repo.Repository;
  * at least as large (zeroes are written). Every manifest and chunk is checked against its
  * hash before it is used. Blocks are restored in parallel, each assembled in a buffer of its
  * thread and written in a few large writes (one per run of data chunks, or the whole block to a
- * device), made durable as the restore goes ({@link Writeback}).
+ * device), around the page cache ({@link RestoreWrites}) and made durable as the restore goes
+ * ({@link Writeback}).
  *
  * <p>A file is written under a temporary name in its directory, made durable, given the old
  * file's permissions, and renamed over the target at the end (then the directory is synced):
@@ -65,7 +64,8 @@ public final class Restorer {
         Path out = sparse ? temporaryFor(target) : target;
         boolean done = false;
         long written;
-        try (FileChannel ch = open(out, sparse, geometry.size()); Writeback writeback = new Writeback(ch, out)) {
+        try (FileChannel ch = open(out, sparse, geometry.size()); Writeback writeback = new Writeback(ch, out);
+                RestoreWrites writes = new RestoreWrites(ch, out, geometry.blockSize())) {
             // one block's content at a time per thread, reused: no array per chunk
             ThreadLocal<byte[]> buffers = ThreadLocal.withInitial(() -> new byte[geometry.blockSize()]);
             List<Integer> blocks = new ArrayList<>(index.count());
@@ -79,7 +79,7 @@ public final class Restorer {
             progress.start("restore point " + pointId, geometry.size());
             Parallel.forEach(threads, blocks, i -> {
                 manifests.readAhead(i + ManifestsAhead.DEPTH);
-                restoreBlock(ch, writeback, geometry, manifests.take(i), i, buffers.get(), sparse, zeroes);
+                restoreBlock(writes, writeback, geometry, manifests.take(i), i, buffers.get(), sparse, zeroes);
                 progress.advance(geometry.blockLength(i));
             });
             writeback.finish();
@@ -103,7 +103,7 @@ public final class Restorer {
      * one write per run of chunks to write: of data chunks to a file (zero chunks stay holes),
      * the whole block to a device (zero chunks written as zeroes). Counts the zero chunks.
      */
-    private void restoreBlock(FileChannel ch, Writeback writeback, Geometry geometry, HashList manifest, int i,
+    private void restoreBlock(RestoreWrites writes, Writeback writeback, Geometry geometry, HashList manifest, int i,
             byte[] buf, boolean sparse, AtomicLong zeroes) throws IOException {
         int run = 0; // the first chunk of the run not written yet
         for (int c = 0; c < manifest.count(); c++) {
@@ -116,22 +116,22 @@ public final class Restorer {
             }
             zeroes.incrementAndGet();
             if (sparse) {
-                writeback.wrote(writeRun(ch, geometry, i, buf, run, c));
+                writeback.wrote(writeRun(writes, geometry, i, buf, run, c));
                 run = c + 1;
             } else {
                 Arrays.fill(buf, off, off + len, (byte) 0);
             }
         }
-        writeback.wrote(writeRun(ch, geometry, i, buf, run, manifest.count()));
+        writeback.wrote(writeRun(writes, geometry, i, buf, run, manifest.count()));
     }
 
     /** Writes chunks [from, to) of block i from buf, if any; returns the bytes written. */
-    private static int writeRun(FileChannel ch, Geometry geometry, int i, byte[] buf, int from, int to)
+    private static int writeRun(RestoreWrites writes, Geometry geometry, int i, byte[] buf, int from, int to)
             throws IOException {
         int start = from * geometry.chunkSize();
         int end = Math.min(to * geometry.chunkSize(), geometry.blockLength(i));
         if (end > start) {
-            FileIo.writeFully(ch, (long) i * geometry.blockSize() + start, ByteBuffer.wrap(buf, start, end - start));
+            writes.write((long) i * geometry.blockSize() + start, buf, start, end - start);
         }
         return Math.max(0, end - start);
     }
