@@ -21,6 +21,8 @@ import com.sun.nio.file.ExtendedOpenOption;
 public final class DirectIo {
     /** Larger blocks than this are not worth buffers aligned to them: the caller goes buffered. */
     public static final int MAX_ALIGNMENT = 64 << 10;
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
 
     private DirectIo() {
     }
@@ -28,16 +30,35 @@ public final class DirectIo {
     /**
      * The alignment direct I/O on this file needs (a power of two, at least 4096), or 0 to go
      * buffered: also when the file's store cannot be found (the JDK looks it up in
-     * /proc/self/mounts, which has no entry for the root of a chroot, or is missing).
+     * /proc/self/mounts, which has no entry for the root of a chroot, or is missing). For a
+     * block device the store is the one of its node (devtmpfs, 4096), which says nothing of the
+     * device: its own logical block size counts too (a disk of 16 KiB sectors refuses a direct
+     * write aligned to 4096 only), read from sysfs, and an unknown one means buffered.
      */
     public static int alignment(Path path) {
         long block;
         try {
             block = Files.getFileStore(path).getBlockSize();
-        } catch (IOException | UnsupportedOperationException e) {
+            if (isBlockDevice(path)) {
+                block = Math.max(block, logicalBlockSize(path));
+            }
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             return 0;
         }
         return block > 0 && block <= MAX_ALIGNMENT && Long.bitCount(block) == 1 ? (int) Math.max(4096, block) : 0;
+    }
+
+    private static boolean isBlockDevice(Path path) throws IOException {
+        return ((Integer) Files.getAttribute(path, "unix:mode") & S_IFMT) == S_IFBLK;
+    }
+
+    /** The device's logical block size, from /sys/dev/block/MAJOR:MINOR/queue/logical_block_size. */
+    private static long logicalBlockSize(Path device) throws IOException {
+        long rdev = (Long) Files.getAttribute(device, "unix:rdev");
+        long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
+        long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
+        String text = Files.readString(Path.of("/sys/dev/block/" + major + ":" + minor + "/queue/logical_block_size"));
+        return Long.parseLong(text.strip());
     }
 
     /**
