@@ -11,6 +11,9 @@
 #                             third zeroes; MixedContent, seed 1), starts the daemon serving it
 #                             as disk0 (DAEMON_PID) and reads FILE once into the page cache
 #   bench_rewrite PERCENT     PERCENT of disk0 in random 4 KiB-aligned 4 KiB writes through NBD
+#   bench_start_daemon ROOT TRACKING_SHIFT
+#                             starts the daemon of the build at ROOT serving FILE (another
+#                             checkout: scripts/bench-ab)
 #   bench_stop_daemon         destroys SNAPSHOT if set and stops the daemon by its pid
 #   timed NAME COMMAND...     runs it (output to $WORK/NAME.out) and sets T[NAME] in seconds
 #   goal TEXT VALUE OP LIMIT  prints a goal's line: the value, the goal, met or MISSED
@@ -73,17 +76,27 @@ bench_serve() {
     local size_mib=$1 tracking_shift=$2
     "${JAVA[@]}" org.jblksnap.testutil.MixedContent "$FILE" "$size_mib" 1
     SIZE=$((size_mib << 20))
+    bench_start_daemon "$JBLKSNAP_ROOT" "$tracking_shift"
+    cat "$FILE" > /dev/null   # every reader finds the device in the page cache
+}
+
+# bench_start_daemon ROOT TRACKING_SHIFT: the daemon of the build at ROOT serving FILE as disk0
+# (DAEMON_PID), in a new RUN; returns once it answers
+bench_start_daemon() {
+    local root=$1 tracking_shift=$2
+    rm -rf "$RUN"
     # started straight from this shell (./jblksnap execs java), so that $! is the daemon's own pid
-    JBLKSNAP_JAVA_OPTS="${JBLKSNAP_BENCH_JAVA_OPTS:-}" "$JBLKSNAP_ROOT/jblksnap" daemon --run-dir "$RUN" \
+    JBLKSNAP_JAVA_OPTS="${JBLKSNAP_BENCH_JAVA_OPTS:-}" "$root/jblksnap" daemon --run-dir "$RUN" \
         --device disk0="$FILE" --param chunk_minimum_shift=16 --param tracking_block_minimum_shift="$tracking_shift" \
         > "$WORK/daemon.log" 2>&1 &
     DAEMON_PID=$!
     for _ in $(seq 300); do
-        [ -S "$RUN/control.sock" ] && jbd snapshot_collect >/dev/null 2>&1 && break
+        [ -S "$RUN/control.sock" ] && "$root/jblksnap" snapshot_collect --run-dir "$RUN" >/dev/null 2>&1 && return
         kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$WORK/daemon.log" >&2; exit 1; }
         sleep 0.1
     done
-    cat "$FILE" > /dev/null   # every reader finds the device in the page cache
+    echo "the daemon of $root did not answer within 30 s" >&2
+    exit 1
 }
 
 bench_rewrite() {

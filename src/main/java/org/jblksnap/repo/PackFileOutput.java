@@ -44,6 +44,8 @@ final class PackFileOutput implements AutoCloseable {
     // guarded by this
     /** Bytes in the file (a multiple of block when direct). */
     private long written;
+    /** Bytes write() took, which size() reports (also after a failed write, whose file holds an unknown part). */
+    private long accepted;
     private boolean closed;
     /** A direct write that failed: every later call fails too (the file holds an unknown part). */
     private IOException failed;
@@ -94,7 +96,9 @@ final class PackFileOutput implements AutoCloseable {
         checkOpen();
         if (direct == null) {
             while (b.hasRemaining()) {
-                written += file.write(b, written);
+                int n = file.write(b, written);
+                written += n;
+                accepted += n;
             }
             return;
         }
@@ -103,25 +107,22 @@ final class PackFileOutput implements AutoCloseable {
             stage.put(stage.position(), b, b.position(), n);
             stage.position(stage.position() + n);
             b.position(b.position() + n);
+            accepted += n;
             if (!stage.hasRemaining()) {
                 writeStage();
             }
         }
     }
 
-    /** Bytes written so far (accepted by write, even after a failure). */
+    /** Bytes written so far. */
     synchronized long size() {
-        if (failed != null) {
-            return written + stage.limit();
-        }
-        return written + (stage == null ? 0 : stage.position());
+        return accepted;
     }
 
     /** Bytes written so far, read back; shorter than asked at the end. */
     synchronized byte[] read(long offset, int length) throws IOException {
         checkOpen();
-        long size = size();
-        int n = (int) Math.max(0, Math.min(length, size - offset));
+        int n = (int) Math.max(0, Math.min(length, accepted - offset));
         byte[] out = new byte[n];
         ByteBuffer b = ByteBuffer.wrap(out, 0, (int) Math.max(0, Math.min(n, written - offset)));
         while (b.hasRemaining()) {
@@ -140,14 +141,13 @@ final class PackFileOutput implements AutoCloseable {
     synchronized void force() throws IOException {
         checkOpen();
         if (direct != null && stage.position() > 0) {
-            long size = size();
             int padded = (stage.position() + block - 1) / block * block;
             while (stage.position() < padded) {
                 stage.put((byte) 0);
             }
             writeStage();
-            file.truncate(size);
-            written = size;
+            file.truncate(accepted);
+            written = accepted;
         }
         file.force(true);
     }
