@@ -29,7 +29,7 @@ final class RestoreWrites implements AutoCloseable {
     private final FileChannel direct;
     private final int align;
     private final int bufferSize;
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final ThreadLocal<MemorySegment> buffers;
 
     /** buffered: the target, open for writing at path; maxLength: the longest write to come. */
@@ -38,6 +38,7 @@ final class RestoreWrites implements AutoCloseable {
         this.align = DirectIo.alignment(path);
         this.direct = align == 0 ? null : DirectIo.open(path, StandardOpenOption.WRITE);
         this.bufferSize = align == 0 ? 0 : (maxLength + align - 1) / align * align;
+        this.arena = Arena.ofShared(); // after the open, which may throw: nothing to free then
         this.buffers = ThreadLocal.withInitial(() -> arena.allocate(bufferSize, DirectIo.MAX_ALIGNMENT));
     }
 
@@ -54,7 +55,7 @@ final class RestoreWrites implements AutoCloseable {
             MemorySegment.copy(buf, off, segment, ValueLayout.JAVA_BYTE, 0, aligned);
             ByteBuffer b = segment.asByteBuffer().limit(aligned);
             while (b.hasRemaining() && b.position() % align == 0) {
-                direct.write(b, pos + b.position());
+                FileIo.write(direct, pos + b.position(), b);
             }
             aligned = b.position(); // a short direct write: the rest goes through the cache
         }

@@ -28,15 +28,23 @@ public final class FileIo {
     }
 
     /**
-     * Writes all of src at offset. A full file system or quota is ENOSPC: the JDK gives only
-     * the kernel's message for it, so this is the one place that reads it.
+     * Writes all of src at offset. A full file system or quota is ENOSPC ({@link #write}).
      */
     public static void writeFully(FileChannel ch, long offset, ByteBuffer src) throws IOException {
         long pos = offset;
+        while (src.hasRemaining()) {
+            pos += write(ch, pos, src);
+        }
+    }
+
+    /**
+     * One write of src at offset; returns the bytes written, which may be fewer than asked. A
+     * full file system or quota is ENOSPC: the JDK gives only the kernel's message for it, so
+     * this is the one place that reads it.
+     */
+    public static int write(FileChannel ch, long offset, ByteBuffer src) throws IOException {
         try {
-            while (src.hasRemaining()) {
-                pos += ch.write(src, pos);
-            }
+            return ch.write(src, offset);
         } catch (ClosedChannelException e) {
             throw e;
         } catch (IOException e) {

@@ -2,8 +2,11 @@ package org.jblksnap.backup;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +14,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
+import org.jblksnap.error.EngineIOException;
+import org.jblksnap.error.Errno;
+import org.jblksnap.fuse.Kernel;
 import org.jblksnap.testutil.PageCache;
+import org.jblksnap.testutil.SmallTmpfs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,5 +65,33 @@ class RestoreWritesTest {
             writes.write(512, want, 512, want.length - 512);
         }
         assertArrayEquals(want, Files.readAllBytes(file));
+    }
+
+    /**
+     * A full file system under a direct write is ENOSPC, as it is for a buffered one: the
+     * restore's error names the cause and the exit code is the same whichever way it wrote.
+     */
+    @Test
+    void aFullFileSystemUnderADirectWriteIsEnospc() throws Exception {
+        Kernel.assumeRoot("a small tmpfs of its own needs a mount");
+        try (SmallTmpfs small = SmallTmpfs.mount(dir, "small", "3M")) {
+            Path file = small.path().resolve("image.raw");
+            byte[] block = new byte[BLOCK];
+            new SplittableRandom(5).nextBytes(block);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    RestoreWrites writes = new RestoreWrites(ch, file, BLOCK)) {
+                assumeTrue(writes.isDirect(), "tmpfs refuses O_DIRECT on this kernel");
+                IOException full = null;
+                for (long pos = 0; full == null && pos < (64L << 20); pos += BLOCK) {
+                    try {
+                        writes.write(pos, block, 0, BLOCK);
+                    } catch (IOException e) {
+                        full = e;
+                    }
+                }
+                assertNotNull(full, "the 3 MiB tmpfs never filled");
+                assertEquals(Errno.ENOSPC, assertInstanceOf(EngineIOException.class, full).errno(), full.toString());
+            }
+        }
     }
 }

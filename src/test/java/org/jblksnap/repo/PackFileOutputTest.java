@@ -16,8 +16,8 @@ import java.util.SplittableRandom;
 
 import org.jblksnap.device.DirectIo;
 import org.jblksnap.fuse.Kernel;
-import org.jblksnap.testutil.ChildProcess;
 import org.jblksnap.testutil.PageCache;
+import org.jblksnap.testutil.SmallTmpfs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -102,12 +102,10 @@ class PackFileOutputTest {
     @Test
     void aFailedDirectWriteFailsEveryLaterCall() throws Exception {
         Kernel.assumeRoot("a small tmpfs of its own needs a mount");
-        Path mnt = Files.createDirectories(dir.resolve("small"));
-        ChildProcess.of("mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", mnt.toString()).check();
-        try {
+        try (SmallTmpfs small = SmallTmpfs.mount(dir, "small", "3M")) {
             byte[] piece = new byte[300_000];
             new SplittableRandom(1).nextBytes(piece);
-            try (PackFileOutput out = PackFileOutput.create(mnt.resolve("p.pack"))) {
+            try (PackFileOutput out = PackFileOutput.create(small.path().resolve("p.pack"))) {
                 assumeTrue(out.isDirect(), "tmpfs refuses O_DIRECT on this kernel");
                 long accepted = 0;
                 IOException full = null;
@@ -126,8 +124,6 @@ class PackFileOutputTest {
                 assertThrows(IOException.class, () -> out.write(ByteBuffer.wrap(piece)));
                 assertThrows(IOException.class, out::force);
             }
-        } finally {
-            ChildProcess.of("umount", "-l", mnt.toString()).run();
         }
     }
 
