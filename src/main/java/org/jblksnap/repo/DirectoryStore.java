@@ -15,6 +15,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -98,21 +99,25 @@ public final class DirectoryStore implements ObjectStore {
 
     @Override
     public byte[] getRange(String name, long offset, int length) throws IOException {
-        try (FileChannel ch = FileChannel.open(path(name), StandardOpenOption.READ)) {
-            return read(ch, offset, length);
-        }
+        byte[] b = new byte[length];
+        int n = getRange(name, offset, b, 0, length);
+        return n == length ? b : Arrays.copyOf(b, n);
     }
 
-    private static byte[] read(FileChannel ch, long offset, int length) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(length);
-        while (b.hasRemaining()) {
-            if (ch.read(b, offset + b.position()) < 0) {
-                byte[] shorter = new byte[b.position()];
-                b.flip().get(shorter);
-                return shorter;
+    @Override
+    public int getRange(String name, long offset, byte[] dst, int off, int length) throws IOException {
+        try (FileChannel ch = FileChannel.open(path(name), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.wrap(dst, off, length);
+            int n = 0;
+            while (n < length) { // a read may return less than asked; the end of the file ends it
+                int got = ch.read(b, offset + n);
+                if (got < 0) {
+                    break;
+                }
+                n += got;
             }
+            return n;
         }
-        return b.array();
     }
 
     /** The files under the directory the prefix names (it ends with {@code /}), at any depth. */

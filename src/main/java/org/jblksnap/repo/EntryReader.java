@@ -14,8 +14,10 @@ import com.github.luben.zstd.ZstdException;
  * copy serves ({@link #get}). Thread-safe.
  */
 final class EntryReader {
-    /** Each thread's buffer for the plaintext of the sealed entry it decodes ({@link #opened}). */
+    /** Each thread's buffer for the plaintext of the sealed entry it decodes ({@link #decode}). */
     private static final ThreadLocal<byte[]> OPENED = ThreadLocal.withInitial(() -> new byte[0]);
+    /** Each thread's buffer for the stored entry it reads ({@link #read}). */
+    private static final ThreadLocal<byte[]> STORED = ThreadLocal.withInitial(() -> new byte[0]);
     private final PackCatalog catalog;
     private final RepositoryConfig config;
 
@@ -45,8 +47,9 @@ final class EntryReader {
         EntryTable.Location at = catalog.locate(type, h);
         PackFile.Source pack = catalog.source(at.pack());
         try {
-            byte[] stored = PackFile.readFrame(pack, at.offset(), at.length());
-            decode(type, h, stored, 0, stored.length, length, pack.shown(), dst, off);
+            byte[] stored = buffer(STORED, at.length());
+            PackFile.readFrame(pack, at.offset(), at.length(), stored);
+            decode(type, h, stored, 0, at.length(), length, pack.shown(), dst, off);
         } catch (IOException unreadable) {
             if (fromAnotherCopy(type, h, length, catalog.packName(at.pack()), dst, off)) {
                 return;
@@ -121,7 +124,7 @@ final class EntryReader {
         int frameOff = off;
         int frameLen = len;
         if (catalog.codec().isSealed()) {
-            frame = opened(len - catalog.codec().overhead());
+            frame = buffer(OPENED, len - catalog.codec().overhead());
             try {
                 frameLen = catalog.codec().openInto(ObjectCodec.entry(type, h), stored, off, len, frame);
             } catch (AuthenticationFailedException e) {
@@ -155,15 +158,19 @@ final class EntryReader {
     }
 
     /**
-     * This thread's buffer for the plaintext of a sealed entry, of at least length bytes: a
-     * new one only when an entry is larger than any this thread opened before (a chunk's
-     * frame is at most a little larger than the chunk size).
+     * This thread's buffer of the kind, of at least length bytes: a new one only when an entry
+     * is larger than any this thread read before (a stored chunk is at most a little larger
+     * than the chunk size). A length no good entry has (a damaged index's) gets an array of its
+     * own, which the thread does not keep.
      */
-    private static byte[] opened(int length) {
-        byte[] b = OPENED.get();
+    private byte[] buffer(ThreadLocal<byte[]> kind, int length) {
+        if (length > 2 * maxLength()) {
+            return new byte[length];
+        }
+        byte[] b = kind.get();
         if (b.length < length) {
             b = new byte[length];
-            OPENED.set(b);
+            kind.set(b);
         }
         return b;
     }

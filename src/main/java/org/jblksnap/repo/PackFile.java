@@ -63,6 +63,13 @@ final class PackFile {
         /** length bytes from offset; fewer only when the pack ends before. */
         byte[] read(long offset, int length) throws IOException;
 
+        /** The same into dst[0, length); returns how many bytes were read. */
+        default int read(long offset, int length, byte[] dst) throws IOException {
+            byte[] b = read(offset, length);
+            System.arraycopy(b, 0, dst, 0, b.length);
+            return b.length;
+        }
+
         /** The pack as messages name it. */
         String shown();
 
@@ -81,6 +88,11 @@ final class PackFile {
 
                 public byte[] read(long offset, int length) throws IOException {
                     return store.getRange(name, offset, length);
+                }
+
+                @Override
+                public int read(long offset, int length, byte[] dst) throws IOException {
+                    return store.getRange(name, offset, dst, 0, length);
                 }
 
                 public String shown() {
@@ -181,6 +193,13 @@ final class PackFile {
     /** The frame of an entry. */
     static byte[] readFrame(Source pack, long offset, int length) throws IOException {
         return read(pack, offset, length).array();
+    }
+
+    /** The same into dst[0, length), which must have room for it. */
+    static void readFrame(Source pack, long offset, int length, byte[] dst) throws IOException {
+        if (pack.read(offset, length, dst) != length) {
+            throw bad(pack.shown(), "cut short: no " + length + " bytes at " + offset);
+        }
     }
 
     private static ByteBuffer read(Source pack, long offset, int length) throws IOException {

@@ -56,6 +56,9 @@ class S3StoreTest {
             assertArrayEquals("345".getBytes(), s.getRange("packs/ab/x.pack", 3, 3));
             assertArrayEquals("89".getBytes(), s.getRange("packs/ab/x.pack", 8, 5), "short at the end");
             assertArrayEquals(new byte[0], s.getRange("packs/ab/x.pack", 20, 5), "past the end");
+            byte[] dst = "......".getBytes();
+            assertEquals(2, s.getRange("packs/ab/x.pack", 8, dst, 1, 5), "into an array: short at the end");
+            assertArrayEquals(".89...".getBytes(), dst);
             assertEquals(List.of("points/10.point", "points/2.point"),
                     s.list("points/").stream().map(ObjectStore.Stored::name).toList(), "names without the prefix, sorted");
             assertEquals(10, s.list("packs/").getFirst().size());
