@@ -12,7 +12,6 @@ import java.util.concurrent.Executors;
 import org.jblksnap.backup.BackupMode.Full;
 import org.jblksnap.backup.BackupMode.Incremental;
 import org.jblksnap.nbd.client.Extent;
-import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.nbd.protocol.Nbd;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Geometry;
@@ -24,8 +23,8 @@ import org.jblksnap.repo.PointStats;
 import org.jblksnap.repo.Repository;
 
 /**
- * Backs up one NBD export (a snapshot image, however it was taken) into a repository as a
- * new point. The first point of a device reads everything but the chunks base:allocation
+ * Backs up one export (a snapshot image, however it was taken; read over NBD, or by the daemon
+ * in its process: {@link BlockSource}) into a repository as a new point. The first point of a device reads everything but the chunks base:allocation
  * reports as zeroes. A later one reads only the ranges the export's dirty bitmap reports as
  * changed since the device's last point ({@code qemu:dirty-bitmap:cbt-GENERATION-N} with N
  * the last point's changes number, when the generation is the same): of each block they
@@ -60,19 +59,23 @@ public final class BackupRunner {
         this.threads = threads;
     }
 
+    /** Backs up the request's export, read from its NBD server. */
     public BackupSummary run(BackupRequest req) throws IOException {
+        return run(req, NbdSource.at(req.address(), req.exportName()));
+    }
+
+    /** Backs up the request's export, opened by source (the daemon reads its own images in its process). */
+    public BackupSummary run(BackupRequest req, BlockSource.Opener source) throws IOException {
         long t0 = System.nanoTime();
         Instant started = Instant.now();
         Optional<Point> last = repo.points().latest(req.device());
         Optional<String> bitmap = bitmapToAsk(req, last);
         List<String> queries = bitmap.map(b -> List.of(Nbd.CONTEXT_BASE_ALLOCATION, b))
                 .orElse(List.of(Nbd.CONTEXT_BASE_ALLOCATION));
-        try (NbdClient client = NbdClient.connect(req.address(), req.exportName(), queries,
-                List.of(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX))) {
-            Geometry geometry = new Geometry(client.size(), repo.blockSize(), repo.chunkSize());
-            BackupMode mode = decide(last, bitmap, client);
-            Map<String, List<Extent>> extents = client.export().contexts().isEmpty() ? Map.of()
-                    : client.extents(0, client.size());
+        try (BlockSource export = source.open(queries, List.of(Nbd.CONTEXT_DIRTY_BITMAP_PREFIX))) {
+            Geometry geometry = new Geometry(export.size(), repo.blockSize(), repo.chunkSize());
+            BackupMode mode = decide(last, bitmap, export);
+            Map<String, List<Extent>> extents = export.extents();
             BlockPlan plan = BlockPlan.of(geometry, extents.get(Nbd.CONTEXT_BASE_ALLOCATION),
                     mode instanceof Incremental i ? extents.get(i.context()) : null);
             HashList index = mode.startIndex(plan.count());
@@ -81,7 +84,7 @@ public final class BackupRunner {
                     + ": what it holds is not used and is stored again if needed (run verify)"));
 
             ParentFill parent = new ParentFill(repo.packs(), geometry, mode.previous(), mode instanceof Incremental);
-            BlockCopier.Counts counts = copy(client, geometry, index, parent, plan, req.device());
+            BlockCopier.Counts counts = copy(export, geometry, index, parent, plan, req.device());
             PointStats stats = counts.stats((System.nanoTime() - t0) / 1e9, plan.reportedBytes());
             CbtRef cbt = req.cbt();
             PointMeta meta = new PointMeta(req.device(), geometry.size(), geometry.blockSize(), geometry.chunkSize(),
@@ -92,12 +95,12 @@ public final class BackupRunner {
         }
     }
 
-    private BlockCopier.Counts copy(NbdClient client, Geometry geometry, HashList index, ParentFill parent,
+    private BlockCopier.Counts copy(BlockSource export, Geometry geometry, HashList index, ParentFill parent,
             BlockPlan plan, String device) throws IOException {
         ExecutorService workers = Executors.newFixedThreadPool(threads,
                 Thread.ofPlatform().daemon().name("backup-worker-", 0).factory());
         try {
-            return new BlockCopier(client, repo.packs(), geometry, index, parent, progress, workers, inFlight)
+            return new BlockCopier(export, repo.packs(), geometry, index, parent, progress, workers, inFlight)
                     .copy(plan, "backup " + device);
         } finally {
             workers.shutdownNow();
@@ -111,13 +114,13 @@ public final class BackupRunner {
      * reason said where it is found. A full run keeps the last point's index too, when it
      * reads, to count the chunks that changed.
      */
-    private BackupMode decide(Optional<Point> last, Optional<String> bitmap, NbdClient client) throws IOException {
+    private BackupMode decide(Optional<Point> last, Optional<String> bitmap, BlockSource export) throws IOException {
         if (last.isEmpty()) {
             return new Full(null);
         }
         Point p = last.get();
-        if (p.meta().size() != client.size()) {
-            return full("device size changed from " + p.meta().size() + " to " + client.size(), null);
+        if (p.meta().size() != export.size()) {
+            return full("device size changed from " + p.meta().size() + " to " + export.size(), null);
         }
         HashList previous;
         try {
@@ -129,8 +132,8 @@ public final class BackupRunner {
             return new Full(previous);
         }
         String context = bitmap.get();
-        if (!client.export().hasContext(context)) {
-            return full("the server does not offer " + context + offered(client.export().listed()), previous);
+        if (!export.contexts().contains(context)) {
+            return full("the server does not offer " + context + offered(export.listed()), previous);
         }
         String gap = unreadableParent(p, previous);
         return gap == null ? new Incremental(p, context, previous) : full(gap, previous);

@@ -13,7 +13,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
 import org.jblksnap.repo.HashList;
@@ -22,7 +21,7 @@ import org.jblksnap.repo.PackStore;
 import org.jblksnap.repo.PointStats;
 
 /**
- * Reads blocks (or their changed ranges) from an NBD export with several blocks in flight,
+ * Reads blocks (or their changed ranges) from an export with several blocks in flight,
  * and on worker threads makes each block's manifest: a chunk read whole is hashed as it is,
  * one read in part is completed from the parent point first, one not read at all keeps the
  * parent's hash; new chunks are stored, then the manifest, and its hash goes into the index.
@@ -36,7 +35,7 @@ final class BlockCopier {
         }
     }
 
-    private final NbdClient client;
+    private final BlockSource source;
     private final PackStore store;
     private final Geometry geometry;
     private final HashList index;
@@ -57,9 +56,9 @@ final class BlockCopier {
      * @param parent the device's previous point, to count changed chunks and to complete
      *        blocks read in part
      */
-    BlockCopier(NbdClient client, PackStore store, Geometry geometry, HashList index, ParentFill parent,
+    BlockCopier(BlockSource source, PackStore store, Geometry geometry, HashList index, ParentFill parent,
             Progress progress, Executor workers, int inFlight) {
-        this.client = client;
+        this.source = source;
         this.store = store;
         this.geometry = geometry;
         this.index = index;
@@ -111,7 +110,7 @@ final class BlockCopier {
                 byte[] b = buf != null ? buf : new byte[geometry.blockSize()];
                 int block = i;
                 BlockRead r = plan.block(i);
-                Ranges spans = r.read().align(client.export().blockSizes().minimum(), r.length());
+                Ranges spans = r.read().align(source.minimumBlockSize(), r.length());
                 read(r.offset(), spans, b).whenCompleteAsync((v, err) -> {
                     try {
                         if (err != null) {
@@ -148,7 +147,7 @@ final class BlockCopier {
         CompletableFuture<?>[] parts = new CompletableFuture<?>[spans.count()];
         for (int k = 0; k < parts.length; k++) {
             int from = (int) spans.start(k);
-            parts[k] = client.read(offset + from, ByteBuffer.wrap(buf, from, (int) spans.end(k) - from));
+            parts[k] = source.read(offset + from, ByteBuffer.wrap(buf, from, (int) spans.end(k) - from));
         }
         return CompletableFuture.allOf(parts);
     }

@@ -17,16 +17,15 @@ import org.jblksnap.cbt.CbtInfo;
 import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
-import org.jblksnap.nbd.client.NbdAddress;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.snapshot.SnapshotManager;
 
 /**
  * One backup run inside the daemon, for {@code jblksnap backup} and for jobs: a snapshot
  * of every device at one instant, created and taken (between the take hooks) by the daemon's
- * own engine, each image read through the daemon's NBD socket by the same {@link BackupRunner}
- * (so the points and the figures are the same), then the snapshot destroyed, also when the
- * run fails.
+ * own engine, each image read as the export the daemon's NBD server serves it as, in this
+ * process ({@link DaemonExports}), by the same {@link BackupRunner} a client's run uses (so the
+ * points and the figures are the same), then the snapshot destroyed, also when the run fails.
  *
  * <p>Cancel, from any thread: the snapshot is destroyed at once, so the image exports go away
  * and the read in progress fails; a point is committed only after all its device's data is
@@ -38,7 +37,7 @@ final class BackupRun {
     private static final Logger LOG = Logger.getLogger(BackupRun.class.getName());
 
     private final SnapshotManager engine;
-    private final NbdAddress nbd;
+    private final DaemonExports exports;
     private final TakeHooks hooks;
     private final List<String> devices;
     private final Path storage;
@@ -49,10 +48,10 @@ final class BackupRun {
     private String cancelled;
 
     /** @param full read everything even where the CBT knows what changed */
-    BackupRun(SnapshotManager engine, Path nbdSocket, TakeHooks hooks, List<String> devices, Path storage, long limit,
+    BackupRun(SnapshotManager engine, DaemonExports exports, TakeHooks hooks, List<String> devices, Path storage, long limit,
             boolean full) {
         this.engine = engine;
-        this.nbd = new NbdAddress.Unix(nbdSocket);
+        this.exports = exports;
         this.hooks = hooks;
         this.devices = List.copyOf(devices);
         this.storage = storage;
@@ -76,10 +75,10 @@ final class BackupRun {
                 synchronized (this) {
                     checkCancelled();
                     CbtInfo cbt = engine.cbtInfo(device);
-                    req = BackupRequest.of(device, nbd, engine.image(device).name(),
+                    req = BackupRequest.of(device, exports.address(), engine.image(device).name(),
                             new CbtRef(cbt.generationId().toString(), cbt.changesNumber()));
                 }
-                done.add(runner.run(full ? req.forcingFull() : req));
+                done.add(runner.run(full ? req.forcingFull() : req, exports.opener(req.exportName())));
             }
             return done;
         } catch (IOException | RuntimeException e) {

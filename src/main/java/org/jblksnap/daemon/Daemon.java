@@ -49,6 +49,7 @@ public final class Daemon implements AutoCloseable {
     private SnapshotManager engine;
     private ControlServer control;
     private Jobs jobs;
+    private DaemonExports exports;
     private boolean closed;
 
     public Daemon(DaemonConfig config) {
@@ -62,6 +63,11 @@ public final class Daemon implements AutoCloseable {
 
     public SnapshotManager engine() {
         return engine;
+    }
+
+    /** The NBD server's exports, as the daemon's own backup runs read them. */
+    DaemonExports exports() {
+        return exports;
     }
 
     public synchronized void start() throws IOException {
@@ -106,7 +112,8 @@ public final class Daemon implements AutoCloseable {
             new LoopVerbs(engine, fuse).register(handler);
             restores.register(handler);
             frontEnds.add(restores);
-            jobs = new Jobs(config.jobs, engine, runDir.resolve("nbd.sock"), hooks,
+            exports = new DaemonExports(runDir.resolve("nbd.sock"), nbd.exports());
+            jobs = new Jobs(config.jobs, engine, exports, hooks,
                     (config.stateDir != null ? config.stateDir : runDir).resolve("jobs"), Clock.systemDefaultZone(),
                     LoggedProgress::new);
             jobs.register(handler);

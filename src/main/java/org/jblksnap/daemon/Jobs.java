@@ -83,7 +83,7 @@ final class Jobs implements AutoCloseable {
 
     private final Map<String, JobConfig> jobs = new LinkedHashMap<>();
     private final SnapshotManager engine;
-    private final Path nbdSocket;
+    private final DaemonExports exports;
     private final TakeHooks hooks;
     private final Path dir;
     private final Clock clock;
@@ -105,11 +105,11 @@ final class Jobs implements AutoCloseable {
      * @param dir the state directory's {@code jobs}
      * @param progress where a run (named by its job) reports progress and notes
      */
-    Jobs(List<JobConfig> configs, SnapshotManager engine, Path nbdSocket, TakeHooks hooks, Path dir, Clock clock,
+    Jobs(List<JobConfig> configs, SnapshotManager engine, DaemonExports exports, TakeHooks hooks, Path dir, Clock clock,
             Function<String, Progress> progress) {
         configs.forEach(j -> jobs.put(j.name(), j));
         this.engine = engine;
-        this.nbdSocket = nbdSocket;
+        this.exports = exports;
         this.hooks = hooks;
         this.dir = dir;
         this.clock = clock;
@@ -373,7 +373,7 @@ final class Jobs implements AutoCloseable {
                     throw new BlksnapException(Errno.ENODEV, "device " + d + " is not attached");
                 }
             }
-            BackupRun run = a.backup(new BackupRun(engine, nbdSocket, hooks, j.devices(), j.storage(), j.limit(), false));
+            BackupRun run = a.backup(new BackupRun(engine, exports, hooks, j.devices(), j.storage(), j.limit(), false));
             try (Repository repo = Repository.openOrCreate(j.repo(),
                     RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE), j.keys())) {
                 run.run(repo, progress.apply(j.name()), done);
@@ -556,7 +556,7 @@ final class Jobs implements AutoCloseable {
         long limit = a.path("limit").asLong(JobConfig.DEFAULT_LIMIT);
         RepositoryConfig config = RepositoryConfig.of(a.path("chunk_size").asInt(RepositoryConfig.DEFAULT_CHUNK_SIZE));
         devices.forEach(engine::tracker); // an unknown device: the error blksnap gives, before anything is made
-        BackupRun run = new BackupRun(engine, nbdSocket, hooks, devices, storage, limit, a.path("full").asBoolean());
+        BackupRun run = new BackupRun(engine, exports, hooks, devices, storage, limit, a.path("full").asBoolean());
         Thread caller = Thread.currentThread();
         AtomicBoolean waiting = new AtomicBoolean(true);
         Set<String> queued = new LinkedHashSet<>(devices);

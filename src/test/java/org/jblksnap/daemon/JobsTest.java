@@ -118,7 +118,7 @@ class JobsTest {
     }
 
     private Jobs jobs(Function<String, Progress> progress, JobConfig... configs) throws IOException {
-        Jobs j = new Jobs(List.of(configs), daemon.engine(), daemon.runDir().resolve("nbd.sock"), TakeHooks.NONE,
+        Jobs j = new Jobs(List.of(configs), daemon.engine(), daemon.exports(), TakeHooks.NONE,
                 dir.resolve("state/jobs"), clock, progress);
         j.start();
         started.add(j);

@@ -10,7 +10,7 @@ import java.util.Arrays;
  */
 public final class Extents {
     /** The spec asks for at most 2^20 descriptors in one chunk. */
-    static final int MAX_DESCRIPTORS = 1 << 20;
+    public static final int MAX_DESCRIPTORS = 1 << 20;
 
     private final long wanted;
     private final int maxCount;
@@ -19,7 +19,8 @@ public final class Extents {
     private int count;
     private long covered;
 
-    Extents(long wanted, int maxCount) {
+    /** For a query of wanted bytes, at most maxCount extents (a reader in this process asks as the server does). */
+    public Extents(long wanted, int maxCount) {
         this.wanted = wanted;
         this.maxCount = maxCount;
     }
@@ -49,15 +50,15 @@ public final class Extents {
         return covered >= wanted || (count >= maxCount && covered > 0);
     }
 
-    int count() {
+    public int count() {
         return count;
     }
 
-    long length(int i) {
+    public long length(int i) {
         return lengths[i];
     }
 
-    int flags(int i) {
+    public int flags(int i) {
         return flags[i];
     }
 }
