@@ -20,11 +20,11 @@ record DaemonExports(Path socket, ExportRegistry registry) {
         return new NbdAddress.Unix(socket);
     }
 
-    /** Opens the export of that name in this process; an error when it is gone (its snapshot destroyed). */
+    /** Opens the export of that name in this process; an error when the server does not serve it. */
     BlockSource.Opener opener(String exportName) {
         return (queries, listQueries) -> {
             Export e = registry.get(exportName).orElseThrow(() -> new IOException("export " + exportName
-                    + " is gone: its snapshot was destroyed"));
+                    + " is not served (its snapshot was destroyed, or the server failed to add it: see the daemon's log)"));
             return new InProcessExport(e, queries, listQueries);
         };
     }

@@ -27,9 +27,6 @@ import org.jblksnap.nbd.server.MetaContext;
  * would, with the image's "gone" error.
  */
 final class InProcessExport implements BlockSource {
-    /** The NBD server's own minimum block size: reads are aligned as a client's would be. */
-    private static final int MINIMUM_BLOCK = 512;
-
     private final Export export;
     private final Map<String, MetaContext> selected = new HashMap<>();
     private final Set<String> listed = new LinkedHashSet<>();
@@ -56,7 +53,7 @@ final class InProcessExport implements BlockSource {
 
     @Override
     public int minimumBlockSize() {
-        return MINIMUM_BLOCK;
+        return Export.MINIMUM_BLOCK; // reads aligned as a client's are
     }
 
     @Override
@@ -119,7 +116,11 @@ final class InProcessExport implements BlockSource {
         }, readers);
     }
 
-    /** Waits for no read: each ends with the image (a destroyed snapshot fails them). */
+    /**
+     * Waits for no read: each ends with the image (a destroyed snapshot fails them). Never
+     * shutdownNow or close: a reader interrupted in the device's FileChannel would close that
+     * channel, shared by everything that uses the device.
+     */
     @Override
     public void close() {
         readers.shutdown();

@@ -11,6 +11,9 @@ import org.jblksnap.nbd.protocol.Wire;
  * description for humans, and its meta contexts (base:allocation always among them).
  */
 public final class Export {
+    /** The block size requests must be aligned to (the handshake's minimum block size). */
+    public static final int MINIMUM_BLOCK = 512;
+
     private final String name;
     private final String description;
     private final BlockIo io;

@@ -40,7 +40,7 @@ final class ServerHandshake {
     static final int MAX_CONTEXTS = 64;
     /** Options in one handshake (nbdinfo --list asks one INFO per export); one more closes it. */
     static final int MAX_OPTIONS = 1024;
-    static final int MIN_BLOCK = 512;
+    static final int MIN_BLOCK = Export.MINIMUM_BLOCK;
     static final int PREFERRED_BLOCK = 4096;
 
     private final NbdChannel channel;
