@@ -87,6 +87,11 @@ final class InProcessExport implements BlockSource {
             }
             all.put(e.getKey(), List.copyOf(list));
         }
+        // The contexts read the CBT and the device's holes, not the image, so they answer after
+        // the snapshot is destroyed; over NBD the export would be gone. An empty read of the image
+        // fails as a client's request would: a run cancelled meanwhile stops here, even when it
+        // has nothing to read.
+        export.io().read(0, ByteBuffer.allocate(0));
         return all;
     }
 
