@@ -58,8 +58,12 @@ final class PackFileOutput implements AutoCloseable {
     /** Bytes write() took, which size() reports (also after a failed write, whose file holds an unknown part). */
     private long accepted;
     private boolean closed;
-    /** A direct write that failed: every later call fails too (the file holds an unknown part). */
-    private volatile IOException failed;
+    /**
+     * A direct write that failed, however (an Error too: the writer thread records it, and no
+     * allocation is needed for that when out of memory): every later call fails (the file holds
+     * an unknown part).
+     */
+    private volatile Throwable failed;
 
     private PackFileOutput(FileChannel file, FileChannel direct, int block) {
         this.file = file;
@@ -71,8 +75,13 @@ final class PackFileOutput implements AutoCloseable {
             spare = null;
         } else {
             arena = Arena.ofShared();
-            stage = arena.allocate(STAGE, block).asByteBuffer();
-            spare = arena.allocate(STAGE, block).asByteBuffer();
+            try {
+                stage = arena.allocate(STAGE, block).asByteBuffer();
+                spare = arena.allocate(STAGE, block).asByteBuffer();
+            } catch (Throwable e) { // out of native memory: what the first took goes back
+                arena.close();
+                throw e;
+            }
         }
     }
 
@@ -178,19 +187,26 @@ final class PackFileOutput implements AutoCloseable {
         checkOpen();
         ByteBuffer full = stage.flip();
         long at = written;
-        stage = spare;
-        spare = full;
-        inFlight = Thread.ofVirtual().name("pack-write").start(() -> {
+        Thread writer = Thread.ofVirtual().name("pack-write").unstarted(() -> {
             try {
                 while (full.hasRemaining()) {
                     direct.write(full, at + full.position());
                 }
-            } catch (IOException | RuntimeException e) {
-                // the file may hold part of the buffer: no later call may go on as if it did not (not
-                // under this object's lock, which the caller waiting for this write holds)
-                failed = e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+            } catch (Throwable e) { // an Error too: uncaught, the buffer would be a hole nobody knew of
+                // the file may hold part of the buffer: no later call may go on as if it did not (set
+                // without this object's lock, which the caller waiting for this write holds)
+                failed = e;
             }
         });
+        try {
+            writer.start();
+        } catch (Throwable e) { // no thread for it (out of memory): the buffer is not written, nor anything after
+            failed = e;
+            throw e;
+        }
+        inFlight = writer;
+        stage = spare;
+        spare = full;
         written += full.limit();
     }
 
@@ -220,8 +236,10 @@ final class PackFileOutput implements AutoCloseable {
         if (closed) {
             throw new ClosedChannelException();
         }
-        if (failed != null) {
-            throw new IOException("an earlier write of this pack failed (" + failed.getMessage() + ")", failed);
+        Throwable f = failed;
+        if (f != null) {
+            throw new IOException("an earlier write of this pack failed (" + (f instanceof IOException ? f.getMessage()
+                    : f.toString()) + ")", f);
         }
     }
 
