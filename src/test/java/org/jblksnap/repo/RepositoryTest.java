@@ -12,11 +12,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Queue;
 import java.util.Set;
@@ -48,10 +53,31 @@ class RepositoryTest {
         return Repository.openOrCreate(repoDir(), config());
     }
 
+    /**
+     * The pack files, finished or not. A pack finished meanwhile (renamed from its temporary name
+     * on a thread of its own) is left out, not an error: Files.walk would throw from its stat.
+     */
     private List<Path> packFiles() throws IOException {
-        try (Stream<Path> s = Files.walk(repoDir().resolve("packs"))) {
-            return s.filter(p -> p.getFileName().toString().endsWith(".pack")).sorted().toList();
-        }
+        List<Path> packs = new ArrayList<>();
+        Files.walkFileTree(repoDir().resolve("packs"), new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path p, BasicFileAttributes a) {
+                if (p.getFileName().toString().endsWith(".pack")) {
+                    packs.add(p);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+        });
+        Collections.sort(packs);
+        return packs;
     }
 
     /** A device's content: blocks of random bytes and of zeroes, a short last block with a short last chunk. */
