@@ -14,8 +14,8 @@ import org.jblksnap.nbd.client.Extent;
  * contexts selected for the run (base:allocation, a dirty bitmap) and their extents, and reads
  * with several in flight. An NBD server's export ({@link NbdSource}: qemu-nbd, nbdkit, another
  * jblksnap), or in the daemon the export its own NBD server serves a snapshot image as, read in
- * its process (the same bytes and contexts, without the socket: a tenth of a full backup's CPU
- * was the socket's copies and the protocol).
+ * its process (the same bytes and contexts, without the socket: the NBD server and client threads
+ * were a fifth of the daemon's CPU in a full backup).
  */
 public interface BlockSource extends AutoCloseable {
     /** Opens the export, selecting those of the context queries it knows; listing the contexts that match listQueries. */

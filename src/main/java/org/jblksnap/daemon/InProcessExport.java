@@ -81,7 +81,7 @@ final class InProcessExport implements BlockSource {
                             + " described nothing at " + at);
                 }
                 for (int i = 0; i < answer.count(); i++) {
-                    add(list, new Extent(at, answer.length(i), answer.flags(i)));
+                    Extent.append(list, new Extent(at, answer.length(i), answer.flags(i)));
                     at += answer.length(i);
                 }
             }
@@ -93,16 +93,6 @@ final class InProcessExport implements BlockSource {
         // has nothing to read.
         export.io().read(0, ByteBuffer.allocate(0));
         return all;
-    }
-
-    /** Appends x, merged into the last extent when their flags are the same. */
-    private static void add(List<Extent> list, Extent x) {
-        Extent last = list.isEmpty() ? null : list.getLast();
-        if (last != null && last.flags() == x.flags()) {
-            list.set(list.size() - 1, new Extent(last.offset(), last.length() + x.length(), last.flags()));
-        } else {
-            list.add(x);
-        }
     }
 
     @Override

@@ -197,17 +197,20 @@ final class PackFile {
 
     /** The same into dst[0, length), which must have room for it. */
     static void readFrame(Source pack, long offset, int length, byte[] dst) throws IOException {
-        if (pack.read(offset, length, dst) != length) {
-            throw bad(pack.shown(), "cut short: no " + length + " bytes at " + offset);
-        }
+        checkWhole(pack, offset, length, pack.read(offset, length, dst));
     }
 
     private static ByteBuffer read(Source pack, long offset, int length) throws IOException {
         byte[] b = pack.read(offset, length);
-        if (b.length != length) {
+        checkWhole(pack, offset, length, b.length);
+        return ByteBuffer.wrap(b);
+    }
+
+    /** A read that came back shorter than asked: the pack ends before what its index says. */
+    private static void checkWhole(Source pack, long offset, int length, int got) throws RepositoryException {
+        if (got != length) {
             throw bad(pack.shown(), "cut short: no " + length + " bytes at " + offset);
         }
-        return ByteBuffer.wrap(b);
     }
 
     private static RepositoryException bad(String file, String what) {

@@ -211,7 +211,7 @@ final class PackFileOutput implements AutoCloseable {
     }
 
     /** Waits for the write in flight, if any (its buffer is then the spare one, cleared). */
-    private void awaitInFlight() throws IOException {
+    private void awaitInFlight() {
         Thread t = inFlight;
         if (t == null) {
             return;

@@ -46,17 +46,8 @@ final class ExtentCollector {
                     continue;
                 }
                 long from = Math.max(x.offset(), covered);
-                append(l, new Extent(from, x.end() - from, x.flags()));
+                Extent.append(l, new Extent(from, x.end() - from, x.flags()));
             }
-        }
-    }
-
-    private static void append(List<Extent> l, Extent x) {
-        Extent last = l.getLast();
-        if (last.length() == 0 || last.flags() == x.flags()) {
-            l.set(l.size() - 1, new Extent(last.offset(), last.length() + x.length(), last.length() == 0 ? x.flags() : last.flags()));
-        } else {
-            l.add(x);
         }
     }
 
