@@ -63,10 +63,13 @@ final class PackWriter {
         return out.read(offset, length);
     }
 
-    /** Appends a frame (sealed already in an encrypted repository; copied, not kept); returns its offset. */
-    long append(EntryType type, Hash hash, byte[] frame, int length, int rawLength) throws IOException {
+    /**
+     * Appends the frame in frame[from, from + length) (sealed already in an encrypted repository;
+     * copied, not kept); returns its offset in the pack.
+     */
+    long append(EntryType type, Hash hash, byte[] frame, int from, int length, int rawLength) throws IOException {
         long offset = out.size();
-        out.write(ByteBuffer.wrap(frame, 0, length));
+        out.write(ByteBuffer.wrap(frame, from, length));
         entries.add(new PackFile.Entry(type, hash, offset, length, rawLength));
         return offset;
     }

@@ -512,7 +512,7 @@ public final class Pruner {
             try {
                 for (PackFile.Entry e : keep) {
                     byte[] frame = PackFile.readFrame(in, e.offset(), e.length());
-                    w.append(e.type(), e.hash(), frame, frame.length, e.rawLength());
+                    w.append(e.type(), e.hash(), frame, 0, frame.length, e.rawLength());
                 }
             } catch (IOException | RuntimeException e) {
                 w.abandon();
