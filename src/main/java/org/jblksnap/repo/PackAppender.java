@@ -13,8 +13,9 @@ import com.github.luben.zstd.ZstdException;
  * that uploads to an object store run in parallel with the backup and with each other (at
  * most {@value #MAX_FINISHING} at once: a writer that fills one more waits), and the next
  * entry starts a new pack. New manifests are held ({@link HeldManifests}) and appended
- * together, {@value #MANIFEST_RUN} bytes at a time and at flush. {@link #flush} appends the
- * manifests held, finishes the open pack, waits for those being finished and syncs the store ({@link ObjectStore#sync}): a point may then be committed. A
+ * together, {@value #MANIFEST_RUN} bytes at a time and at flush, so a pack may end up to
+ * a run past the size. {@link #flush} appends the manifests held, finishes the open pack,
+ * waits for those being finished and syncs the store ({@link ObjectStore#sync}): a point may then be committed. A
  * failed pack write breaks the appender for good: its entries are recorded in a pack that
  * will never be whole, so no point may be committed after it.
  *
@@ -59,7 +60,8 @@ final class PackAppender implements AutoCloseable {
 
     /**
      * Stores data[off, off + length) as an entry of the type named h, unless the repository has
-     * one already. Returns the compressed bytes written, 0 if none.
+     * one already. Returns the bytes it adds to the repository (compressed, and sealed in an
+     * encrypted one), 0 if none; a manifest's are held until a flush ({@link PackAppender}).
      */
     long put(EntryType type, Hash h, byte[] data, int off, int length) throws IOException {
         if (h.isZero()) {
@@ -145,12 +147,16 @@ final class PackAppender implements AutoCloseable {
             }
             long offset = open.append(type, h, entry, from, entryLength, length);
             catalog.record(type, h, openNumber, offset, entryLength);
-        } catch (IOException | RuntimeException e) {
-            throw broken(e);
+        } catch (Throwable e) { // an Error too: the pack may hold part of the entry, and held
+            throw broken(e);    // manifests other writers were told are stored may be lost
         }
     }
 
-    /** Appends the manifests held, back to back, to the open pack; under the lock. */
+    /**
+     * Appends the manifests held, back to back, to the open pack; under the lock. A failure
+     * breaks the appender ({@link #append}): the manifests not appended are dropped, and other
+     * writers were told they are stored, so no point may be committed after it.
+     */
     private void appendHeldManifests() throws IOException {
         try {
             for (HeldManifests.Held m : manifests.held()) {

@@ -48,7 +48,8 @@ public final class PackStore implements AutoCloseable {
 
     /**
      * Stores data[off, off + length) as an entry of the type named h, unless the repository has
-     * one already. Returns the compressed bytes written, 0 if none.
+     * one already. Returns the bytes it adds to the repository (compressed, and sealed in an
+     * encrypted one), 0 if none; a manifest's are held until a flush ({@link PackAppender}).
      */
     public long put(EntryType type, Hash h, byte[] data, int off, int length) throws IOException {
         return appender.put(type, h, data, off, length);
@@ -56,7 +57,7 @@ public final class PackStore implements AutoCloseable {
 
     /**
      * Stores a manifest under its id ({@link #id(HashList)}) unless it is there; returns
-     * the bytes written.
+     * the bytes it adds, as {@link #put}.
      */
     public long putManifest(Hash h, HashList manifest) throws IOException {
         byte[] raw = manifest.bytes();
@@ -112,7 +113,7 @@ public final class PackStore implements AutoCloseable {
         return appender;
     }
 
-    /** Abandons the open pack, if any: no point can use what it holds. */
+    /** Abandons the open pack and the manifests held, if any: no point can use what they hold. */
     @Override
     public void close() throws IOException {
         appender.close();
