@@ -43,11 +43,15 @@ final class BackupCommand implements Callable<Integer> {
     @Option(names = {"-d", "--device"}, required = true, description = "Device to back up (repeatable).")
     List<String> devices;
 
-    @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (created when missing).")
+    @Option(names = "--repo", required = true, description = "Repository: a directory, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] "
+            + "(created when missing: encrypted with --password-file or --key-file, unless --encryption none).")
     String repo;
 
     @Mixin
     KeyOptions keys;
+
+    @Mixin
+    EncryptionOption encryption;
 
     @Option(names = "--storage", description = "Difference storage of the snapshot (default: the system temp dir).")
     Path storage;
@@ -96,7 +100,8 @@ final class BackupCommand implements Callable<Integer> {
         }
         ObjectNode args = ControlClient.args().put("repo", RepositoryLocation.absolute(repo))
                 .put("limit", Sizes.parse("limit", limit)).put("chunk_size", newRepository(chunkSize).chunkSize())
-                .put("full", full);
+                .put("full", full).put("encryption", encryption.encrypted(keys) ? RepositoryConfig.ENCRYPTED
+                        : RepositoryConfig.NOT_ENCRYPTED);
         devices.forEach(args.putArray("devices")::add);
         if (storage != null) {
             args.put("storage", storage.toAbsolutePath().toString());
@@ -154,7 +159,8 @@ final class BackupCommand implements Callable<Integer> {
         try (NbdClient probe = NbdClient.connect(uri.address(), uri.export(), List.of())) {
             // a server that is not there fails here, before a repository is created for nothing
         }
-        try (Repository r = Repository.openOrCreate(repo, newRepository(chunkSize), keys.files())) {
+        RepositoryConfig config = newRepository(chunkSize).withEncryption(encryption.encrypted(keys));
+        try (Repository r = Repository.openOrCreate(repo, config, keys.files())) {
             return new BackupRunner(r, Progress.forConsole(System.err)).run(full ? req.forcingFull() : req);
         }
     }

@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 
 /**
  * `jblksnap copy`: the points of one repository that another lacks, copied into it with their
- * chunks, re-encrypted for it (the target is made when it is absent, like backup makes one).
+ * chunks, re-encrypted for it (the target is made when it is absent, like backup makes one:
+ * encrypted unless --encryption none).
  * The source is unlocked with --from-password-file or --from-key-file, the target with
  * --password-file, $JBLKSNAP_PASSWORD_FILE or --key-file. What it does: {@link PointCopier}.
  */
@@ -36,7 +37,8 @@ final class CopyCommand implements Callable<Integer> {
     String from;
 
     @Option(names = "--to", required = true, paramLabel = "REPO",
-            description = "Target repository, created when missing (encrypted when a password or key file is given).")
+            description = "Target repository, created when missing (encrypted with --password-file or --key-file, "
+                    + "unless --encryption none).")
     String to;
 
     @Option(names = {"-d", "--device"}, description = "Copy only this device's points.")
@@ -54,6 +56,9 @@ final class CopyCommand implements Callable<Integer> {
     @Mixin
     KeyOptions keys;
 
+    @Mixin
+    EncryptionOption encryption;
+
     @Option(names = "--threads", defaultValue = "4", description = "Blocks copied at once (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -66,12 +71,14 @@ final class CopyCommand implements Callable<Integer> {
             throw new InvalidArgumentException("--threads " + threads + " is outside 1..64");
         }
         refuseSamePlace();
+        boolean encrypted = encryption.encrypted(keys);
         KeyFiles fromKeys = new KeyFiles(fromPasswordFile, fromKeyFile);
         long t0 = System.nanoTime();
         PointCopier.Report report;
         try (Repository source = Repository.open(from, false, fromKeys)) {
             List<Point> points = PointCopier.select(source, device, point);
-            try (Repository target = Repository.openOrCreate(to, source.config().likeThis(), keys.files())) {
+            try (Repository target = Repository.openOrCreate(to, source.config().likeThis().withEncryption(encrypted),
+                    keys.files())) {
                 report = new PointCopier(source, target, Progress.forConsole(System.err), threads).copy(points);
             }
         }

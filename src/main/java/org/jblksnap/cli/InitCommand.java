@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.security.SecureRandom;
 import java.util.concurrent.Callable;
 
-import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.repo.ObjectStore;
 import org.jblksnap.repo.Repository;
 import org.jblksnap.repo.RepositoryConfig;
@@ -28,9 +27,8 @@ final class InitCommand implements Callable<Integer> {
             description = "Repository: a directory (absent or empty), or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX].")
     String repo;
 
-    @Option(names = "--encryption", defaultValue = RepositoryConfig.ENCRYPTED, paramLabel = "MODE",
-            description = "aes-256-gcm (default) or none.")
-    String encryption;
+    @Mixin
+    EncryptionOption encryption;
 
     @Option(names = "--chunk-size", description = "Chunk size, a power of two from 4K to 4M (default 64K).")
     String chunkSize;
@@ -43,14 +41,7 @@ final class InitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!encryption.equals(RepositoryConfig.ENCRYPTED) && !encryption.equals(RepositoryConfig.NOT_ENCRYPTED)) {
-            throw new InvalidArgumentException("bad --encryption '" + encryption + "': aes-256-gcm or none");
-        }
-        boolean encrypted = encryption.equals(RepositoryConfig.ENCRYPTED);
-        if (!encrypted && keys.given()) {
-            throw new InvalidArgumentException("--encryption none takes no --password-file, --key-file or "
-                    + KeyOptions.PASSWORD_FILE_ENV);
-        }
+        boolean encrypted = encryption.encrypted(keys);
         RepositoryConfig config = BackupCommand.newRepository(chunkSize).withEncryption(encrypted);
         boolean newKeyFile = encrypted && keys.keyFile().filter(f -> !Files.exists(f)).isPresent();
         Credential given = encrypted && !newKeyFile ? keys.credential(repo) : null;
@@ -60,7 +51,7 @@ final class InitCommand implements Callable<Integer> {
             String key = Repository.create(store, config, !encrypted ? null : location -> used[0] = newKeyFile
                     ? Credential.newKeyFile(keys.keyFile().get(), new SecureRandom()) : given);
             Credential credential = used[0];
-            var out = ResultPrinter.object().put("repository", store.location()).put("encryption", encryption);
+            var out = ResultPrinter.object().put("repository", store.location()).put("encryption", encryption.encryption);
             if (encrypted) {
                 out.put("key", key);
                 if (newKeyFile) {

@@ -11,6 +11,7 @@ import org.jblksnap.error.InvalidArgumentException;
 import org.jblksnap.params.Sizes;
 import org.jblksnap.repo.KeyFiles;
 import org.jblksnap.repo.ObjectStore;
+import org.jblksnap.repo.RepositoryConfig;
 import org.jblksnap.repo.RepositoryLocation;
 import org.jblksnap.repo.Retention;
 
@@ -28,6 +29,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  *  "schedule": "0 2 * * *", "keep_daily": 7, "keep_weekly": 4, "verify": "0 4 * * 0",
  *  "storage": "/var/tmp", "limit": "4G"}
  * </pre>
+ * A repository the job makes (repo, copy_to) is encrypted under its keys; {@code "encryption":
+ * "none"} makes it unencrypted, and a job with neither keys nor that fails its runs until the
+ * repository exists:
+ * <pre>
+ * {"name": "scratch", "devices": ["disk2"], "repo": "/srv/scratch", "encryption": "none", "schedule": "0 * * * *",
+ *  "keep_last": 24}
+ * </pre>
  *
  * @param repo a directory (absolute) or an s3: URL
  * @param keys the password_file or key_file that unlocks an encrypted repository (read by each run)
@@ -35,9 +43,12 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param storage where the run's snapshot keeps its difference storage
  * @param copyTo a second repository (a directory or an s3: URL) each backup's points are copied to, or null
  * @param copyKeys what unlocks copyTo: copy_password_file or copy_key_file, else the job's own keys
+ * @param encrypted whether the repositories the job makes (repo, copy_to) are encrypted: unless
+ *     {@code "encryption": "none"}, which takes no keys; an encrypted one needs them
  */
 record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, JobSchedule schedule,
-        Retention retention, JobSchedule verify, Path storage, long limit, String copyTo, KeyFiles copyKeys) {
+        Retention retention, JobSchedule verify, Path storage, long limit, String copyTo, KeyFiles copyKeys,
+        boolean encrypted) {
     static final long DEFAULT_LIMIT = 4L << 30;
 
     static JobConfig parse(JsonNode v, ZoneId zone) {
@@ -57,6 +68,7 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         String copyTo = null;
         String copyPasswordFile = null;
         String copyKeyFile = null;
+        String encryption = RepositoryConfig.ENCRYPTED;
         JobSchedule schedule = null;
         JobSchedule verify = null;
         String storage = System.getProperty("java.io.tmpdir");
@@ -84,6 +96,7 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
                 case "copy_to" -> copyTo = x.asText();
                 case "copy_password_file" -> copyPasswordFile = x.asText();
                 case "copy_key_file" -> copyKeyFile = x.asText();
+                case "encryption" -> encryption = x.asText();
                 default -> {
                     int rule = f.startsWith("keep_") ? Retention.RULES.indexOf(f.substring(5)) : -1;
                     if (rule < 0) {
@@ -125,6 +138,13 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         KeyFiles copyKeys = copyPasswordFile == null && copyKeyFile == null ? keys
                 : new KeyFiles(copyPasswordFile == null ? null : Path.of(copyPasswordFile),
                         copyKeyFile == null ? null : Path.of(copyKeyFile)).absolute();
+        if (!encryption.equals(RepositoryConfig.ENCRYPTED) && !encryption.equals(RepositoryConfig.NOT_ENCRYPTED)) {
+            throw new InvalidArgumentException(job + ": encryption is aes-256-gcm or none, got '" + encryption + "'");
+        }
+        boolean encrypted = encryption.equals(RepositoryConfig.ENCRYPTED);
+        if (!encrypted && (keys.given() || copyKeys.given())) {
+            throw new InvalidArgumentException(job + ": encryption none takes no password or key file");
+        }
         if (copyTo != null) {
             try (ObjectStore checked = RepositoryLocation.open(copyTo)) {
                 // a malformed location fails at load, not at the first run
@@ -137,6 +157,6 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
             }
         }
         return new JobConfig(name, List.copyOf(devices), RepositoryLocation.absolute(repo), keys, schedule, retention,
-                verify, Path.of(storage), limit, copyTo, copyKeys);
+                verify, Path.of(storage), limit, copyTo, copyKeys, encrypted);
     }
 }

@@ -375,7 +375,7 @@ final class Jobs implements AutoCloseable {
             }
             BackupRun run = a.backup(new BackupRun(engine, exports, hooks, j.devices(), j.storage(), j.limit(), false));
             try (Repository repo = Repository.openOrCreate(j.repo(),
-                    RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE), j.keys())) {
+                    RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE).withEncryption(j.encrypted()), j.keys())) {
                 run.run(repo, progress.apply(j.name()), done);
             }
             try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
@@ -420,7 +420,8 @@ final class Jobs implements AutoCloseable {
         int gone;
         long stored = 0;
         try (Repository from = Repository.open(j.repo(), false, j.keys());
-                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis(), j.copyKeys())) {
+                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis().withEncryption(j.encrypted()),
+                        j.copyKeys())) {
             List<Point> points = new ArrayList<>();
             for (String d : j.devices()) {
                 points.addAll(from.points().list(d));
@@ -554,7 +555,8 @@ final class Jobs implements AutoCloseable {
         Path storage = a.hasNonNull("storage") ? Path.of(a.get("storage").asText())
                 : Path.of(System.getProperty("java.io.tmpdir"));
         long limit = a.path("limit").asLong(JobConfig.DEFAULT_LIMIT);
-        RepositoryConfig config = RepositoryConfig.of(a.path("chunk_size").asInt(RepositoryConfig.DEFAULT_CHUNK_SIZE));
+        RepositoryConfig config = RepositoryConfig.of(a.path("chunk_size").asInt(RepositoryConfig.DEFAULT_CHUNK_SIZE))
+                .withEncryption(!RepositoryConfig.NOT_ENCRYPTED.equals(a.path("encryption").asText()));
         devices.forEach(engine::tracker); // an unknown device: the error blksnap gives, before anything is made
         BackupRun run = new BackupRun(engine, exports, hooks, devices, storage, limit, a.path("full").asBoolean());
         Thread caller = Thread.currentThread();

@@ -178,13 +178,19 @@ public final class Repository implements AutoCloseable {
 
     /**
      * Opens the store's repository for a backup, unlocked by keys if it is encrypted; when the
-     * place is absent or empty, a new repository is made first: encrypted under keys when they
-     * name a file, else not.
+     * place is absent or empty, a new repository is made first with config's settings, encrypted
+     * under keys when they name a file. A config that asks for encryption with no keys given is
+     * refused there: an unencrypted repository is made only when asked for.
      */
     public static Repository openOrCreate(ObjectStore store, RepositoryConfig config, KeyFiles keys)
             throws IOException {
         try {
             if (!hasConfig(store)) {
+                if (config.encrypted() && !keys.given()) {
+                    throw new RepositoryException("there is no repository at " + store.location()
+                            + ", and making one encrypted needs a password or key file; for an unencrypted one, ask for"
+                            + " encryption none (--encryption none, or \"encryption\": \"none\" in a job)");
+                }
                 create(store, config.withEncryption(keys.given()), keys.given() ? keys : null);
             }
         } catch (IOException | RuntimeException e) {

@@ -69,7 +69,7 @@ class BackupCliTest {
 
     /** A backup that must succeed; afterwards the daemon has no snapshot left. */
     private ChildProcess.Result backup(String... options) throws Exception {
-        List<String> args = new ArrayList<>(List.of("backup", "-d", "disk0", "--repo", repo.toString(), "--storage",
+        List<String> args = new ArrayList<>(List.of("backup", "--encryption", "none", "-d", "disk0", "--repo", repo.toString(), "--storage",
                 dir.toString()));
         args.addAll(List.of(options));
         ChildProcess.Result r = jb.ok(args.toArray(String[]::new));
@@ -257,7 +257,7 @@ class BackupCliTest {
     @Test
     void theSnapshotIsDestroyedWhenTheBackupFails() throws Exception {
         Path notADir = Files.writeString(dir.resolve("file"), "x");
-        ChildProcess.Result r = jb.run("backup", "-d", "disk0", "--repo", notADir.resolve("repo").toString(),
+        ChildProcess.Result r = jb.run("backup", "--encryption", "none", "-d", "disk0", "--repo", notADir.resolve("repo").toString(),
                 "--storage", dir.toString());
         assertNotEquals(0, r.exit());
         assertOneLine(r, "cannot create a repository in " + notADir.resolve("repo") + ": not a directory");
@@ -296,7 +296,7 @@ class BackupCliTest {
                 {"take_hooks": {"pre_take": "while [ ! -e %s ]; do sleep 0.1; done"}}""".formatted(go));
         jb.startDaemon("--device", "disk0=" + disk, "--param", "chunk_minimum_shift=16", "--config", config.toString());
         Path log = dir.resolve("interrupted.log");
-        Process client = jb.start(log, "backup", "-d", "disk0", "--repo", repo.toString(), "--run-dir",
+        Process client = jb.start(log, "backup", "--encryption", "none", "-d", "disk0", "--repo", repo.toString(), "--run-dir",
                 jb.runDir().toString());
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (jb.ok("snapshot_collect").out().isBlank()) {
@@ -348,6 +348,20 @@ class BackupCliTest {
         assertEquals(2, unknown.exit(), "ENOENT, as blksnap for a device without its filter: " + unknown.err());
         assertOneLine(unknown, "no device named 'nope'");
         assertNoSnapshot();
+
+        Path none = dir.resolve("none");
+        ChildProcess.Result noKey = jb.run("backup", "-d", "disk0", "--repo", none.toString(), "--storage", dir.toString());
+        assertNotEquals(0, noKey.exit(), noKey.out());
+        assertOneLine(noKey, "there is no repository at " + none + ", and making one encrypted needs a password or key"
+                + " file; for an unencrypted one, ask for encryption none (--encryption none");
+        assertTrue(Files.notExists(none), "an encrypted repository is not made without a key, nor a plain one unasked");
+        assertNoSnapshot();
+        Path pw = Files.writeString(dir.resolve("pw"), "pw\n");
+        ChildProcess.Result both = jb.run("backup", "-d", "disk0", "--repo", none.toString(), "--encryption", "none",
+                "--password-file", pw.toString());
+        assertEquals(22, both.exit(), both.err());
+        assertOneLine(both, "--encryption none takes no --password-file, --key-file or JBLKSNAP_PASSWORD_FILE");
+        assertTrue(Files.notExists(none));
     }
 
     private void expectAlone(String text, String... args) throws Exception {

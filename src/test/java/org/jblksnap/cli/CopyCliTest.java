@@ -132,7 +132,7 @@ class CopyCliTest {
         assertEquals(0, again.get("read_bytes").asLong());
 
         String back = dir.resolve("back").toString();
-        JsonNode third = copy("--from", s3, "--from-password-file", pwS3.toString(), "--to", back);
+        JsonNode third = copy("--from", s3, "--from-password-file", pwS3.toString(), "--to", back, "--encryption", "none");
         assertEquals(2, third.get("copied").asInt(), third.toString());
         assertTrue(Files.notExists(Path.of(back, "keys")), "no credential for the target: not encrypted");
 
@@ -159,6 +159,10 @@ class CopyCliTest {
         expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--point", "9", "--to", s3),
                 "no point 9");
         expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--to", local), "the same repository");
+        expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--to", s3),
+                "there is no repository at " + s3 + ", and making one encrypted needs a password or key file");
+        expect(jb.runAlone("copy", "--from", local, from, pwLocal.toString(), "--to", s3, "--encryption", "none",
+                "--password-file", pwS3.toString()), "--encryption none takes no --password-file");
         assertEquals(List.of(), gw.objects(bucket), "nothing was written to the bucket");
 
         jb.okAlone("copy", "--from", local, from, pwLocal.toString(), "--to", s3, "--password-file", pwS3.toString());

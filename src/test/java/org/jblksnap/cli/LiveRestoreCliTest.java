@@ -49,7 +49,7 @@ class LiveRestoreCliTest {
         target = TestDevices.sparseFile(dir, "target.img", SIZE);
         jb = new JblksnapProcess(dir.resolve("run"));
         jb.startDaemon("--device", "disk0=" + disk);
-        jb.ok("backup", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+        jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
     }
 
     @AfterEach

@@ -64,7 +64,7 @@ class MountCliTest {
     /** Backs the disk up as point 1 through the daemon, and stops the daemon. */
     private void backUp(PointDisk disk) throws Exception {
         jb.startDaemon("--device", "disk0=" + disk.image);
-        jb.ok("backup", "-d", "disk0", "--repo", repo, "--storage", dir.toString());
+        jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", repo, "--storage", dir.toString());
         jb.stopDaemon();
     }
 

@@ -110,6 +110,9 @@ class SourceBackupCliTest {
             List<String> args = new ArrayList<>(List.of("backup", "--source", uri, "--bitmap", "since-last",
                     "-d", "vm0", "--repo", repo.toString(), "-j"));
             args.addAll(List.of(more));
+            if (!args.contains("--password-file") && !args.contains("--key-file")) {
+                args.addAll(List.of("--encryption", "none"));
+            }
             ChildProcess.Result r = jb.okAlone(args.toArray(String[]::new));
             return new ObjectMapper().readTree(r.out());
         }

@@ -97,7 +97,7 @@ class JobsCliTest {
         var c = ControlProtocol.JSON.createObjectNode();
         c.putObject("take_hooks").put("pre_take", hook).put("timeout_seconds", 600);
         c.putArray("jobs").addObject().put("name", "nightly").put("repo", dir.resolve("repo").toString())
-                .put("schedule", "0 2 * * *").put("keep_daily", 7).put("storage", dir.toString())
+                .put("encryption", "none").put("schedule", "0 2 * * *").put("keep_daily", 7).put("storage", dir.toString())
                 .putArray("devices").add("disk0");
         Files.writeString(config, c.toString());
         int port = freePort();

@@ -163,7 +163,7 @@ class JobsTest {
 
     @Test
     void aScheduleFiresWhenItsTimeComesAndTheKeepRulesPrune() throws Exception {
-        Jobs jobs = jobs(job("{'name': 'every-minute', 'devices': ['disk0'], 'repo': '" + repo("r") + "',"
+        Jobs jobs = jobs(job("{'name': 'every-minute', 'devices': ['disk0'], 'repo': '" + repo("r") + "', 'encryption': 'none',"
                 + " 'schedule': '* * * * *', 'keep_last': 2}"));
         assertEquals("2026-03-10T12:01:00Z", jobs.next(jobs.configs().get("every-minute"), Jobs.BACKUP).orElseThrow()
                 .toString(), "five seconds out");
@@ -199,7 +199,7 @@ class JobsTest {
      */
     @Test
     void aPruneBesideAnotherPruneIsSkippedNotFailed() throws Exception {
-        Jobs jobs = jobs(job("{'name': 'j', 'devices': ['disk1'], 'repo': '" + repo("r") + "',"
+        Jobs jobs = jobs(job("{'name': 'j', 'devices': ['disk1'], 'repo': '" + repo("r") + "', 'encryption': 'none',"
                 + " 'schedule': '0 2 * * *', 'keep_last': 1}"));
         run(jobs, "j");
         JsonNode beside;
@@ -260,7 +260,7 @@ class JobsTest {
 
     @Test
     void aTimeMissedWhileTheDaemonWasDownRunsOnceAtStart() throws Exception {
-        JobConfig hourly = job("{'name': 'hourly', 'devices': ['disk0'], 'repo': '" + repo("r") + "',"
+        JobConfig hourly = job("{'name': 'hourly', 'devices': ['disk0'], 'repo': '" + repo("r") + "', 'encryption': 'none',"
                 + " 'schedule': '0 * * * *', 'keep_daily': 7}");
         clock.set("2026-03-10T10:00:30Z");
         Jobs before = jobs(hourly);
@@ -318,7 +318,7 @@ class JobsTest {
     void aCancelInTheMiddleCommitsNothingAndDestroysTheSnapshot() throws Exception {
         Gate gate = new Gate();
         Jobs jobs = jobs(gate::progress, job("{'name': 'nightly', 'devices': ['disk0', 'disk1'], 'repo': '"
-                + repo("r") + "', 'schedule': '0 2 * * *', 'keep_daily': 7}"));
+                + repo("r") + "', 'encryption': 'none', 'schedule': '0 2 * * *', 'keep_daily': 7}"));
         Jobs.Active run = jobs.submit("nightly", Jobs.BACKUP, "manual");
         assertTrue(gate.reading.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run reads");
         assertEquals(1, daemon.engine().collect().size(), "the run's snapshot");
@@ -347,8 +347,8 @@ class JobsTest {
     void twoJobsOfOneDeviceQueue() throws Exception {
         Gate gate = new Gate();
         Jobs jobs = jobs(job -> job.equals("a") ? gate.progress(job) : new LoggedProgress(job),
-                job("{'name': 'a', 'devices': ['disk0'], 'repo': '" + repo("ra") + "', 'schedule': '0 2 * * *', 'keep_last': 3}"),
-                job("{'name': 'b', 'devices': ['disk0', 'disk1'], 'repo': '" + repo("rb") + "', 'schedule': '0 3 * * *',"
+                job("{'name': 'a', 'devices': ['disk0'], 'repo': '" + repo("ra") + "', 'encryption': 'none', 'schedule': '0 2 * * *', 'keep_last': 3}"),
+                job("{'name': 'b', 'devices': ['disk0', 'disk1'], 'repo': '" + repo("rb") + "', 'encryption': 'none', 'schedule': '0 3 * * *',"
                         + " 'keep_last': 3}"));
         Jobs.Active a = jobs.submit("a", Jobs.BACKUP, "manual");
         assertTrue(gate.reading.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "a reads");
@@ -377,10 +377,12 @@ class JobsTest {
         Path file = dir.resolve("not-a-dir");
         Files.writeString(file, "x");
         Jobs jobs = jobs(
-                job("{'name': 'ghost', 'devices': ['disk9'], 'repo': '" + repo("r1") + "', 'schedule': '* * * * *', 'keep_last': 1}"),
+                job("{'name': 'ghost', 'devices': ['disk9'], 'repo': '" + repo("r1") + "', 'encryption': 'none', 'schedule': '* * * * *', 'keep_last': 1}"),
                 job("{'name': 'unreachable', 'devices': ['disk1'], 'repo': '" + file.resolve("repo")
-                        + "', 'schedule': '* * * * *', 'keep_last': 1}"),
-                job("{'name': 'good', 'devices': ['disk0'], 'repo': '" + repo("r3") + "', 'schedule': '* * * * *', 'keep_last': 1}"));
+                        + "', 'encryption': 'none', 'schedule': '* * * * *', 'keep_last': 1}"),
+                job("{'name': 'good', 'devices': ['disk0'], 'repo': '" + repo("r3") + "', 'encryption': 'none', 'schedule': '* * * * *', 'keep_last': 1}"),
+                job("{'name': 'keyless', 'devices': ['disk1'], 'repo': '" + repo("r4") + "', 'schedule': '* * * * *', "
+                        + "'keep_last': 1}"));
         clock.set("2026-03-10T12:01:00Z");
         jobs.tick();
         JsonNode ghost = awaitRuns(jobs, "ghost", 1);
@@ -390,6 +392,11 @@ class JobsTest {
         assertEquals("failed", unreachable.path("result").asText());
         assertTrue(unreachable.path("message").asText().contains(file.toString()), unreachable.toString());
         assertEquals("ok", awaitRuns(jobs, "good", 1).path("result").asText());
+        JsonNode keyless = awaitRuns(jobs, "keyless", 1);
+        assertEquals("failed", keyless.path("result").asText());
+        assertTrue(keyless.path("message").asText().contains("making one encrypted needs a password or key file"),
+                keyless.toString());
+        assertTrue(Files.notExists(Path.of(repo("r4"))), "no repository is made unencrypted unasked");
         assertTrue(daemon.engine().collect().isEmpty());
 
         JsonNode run = verb(jobs, "job_run", args().put("name", "ghost"));
@@ -398,7 +405,7 @@ class JobsTest {
         assertTrue(run.path("message").asText().endsWith("failed: device disk9 is not attached"), run.toString());
         JsonNode unknown = verb(jobs, "job_run", args().put("name", "nope"));
         assertEquals("EINVAL", unknown.path("errno").asText());
-        assertEquals("no job named 'nope'; jobs: ghost, unreachable, good", unknown.path("message").asText());
+        assertEquals("no job named 'nope'; jobs: ghost, unreachable, good, keyless", unknown.path("message").asText());
         assertEquals("ESRCH", verb(jobs, "job_cancel", args().put("name", "good")).path("errno").asText());
         assertEquals("ok", verb(jobs, "job_run", args().put("name", "good")).path("result").path("result").asText());
     }
@@ -418,6 +425,10 @@ class JobsTest {
                 + "'0 2 * * *', 'keep_last': 1, 'copy_password_file': '/pw'}");
         assertRefused("job j: verify '61 * * * *' is not a cron schedule", "{" + base + ", 'schedule': '0 2 * * *', "
                 + "'keep_last': 1, 'verify': '61 * * * *'}");
+        assertRefused("job j: encryption is aes-256-gcm or none, got 'rot13'", "{" + base + ", 'schedule': '0 2 * * *', "
+                + "'keep_last': 1, 'encryption': 'rot13'}");
+        assertRefused("job j: encryption none takes no password or key file", "{" + base + ", 'schedule': '0 2 * * *', "
+                + "'keep_last': 1, 'encryption': 'none', 'password_file': '/pw'}");
         assertRefused("job j: unknown field 'keep_forever'", "{" + base + ", 'schedule': '0 2 * * *', 'keep_forever': 1}");
         assertRefused("job j: no devices", "{'name': 'j', 'devices': [], 'repo': '/r', 'schedule': '0 2 * * *', 'keep_last': 1}");
         Path config = dir.resolve("config.json");

@@ -64,7 +64,7 @@ class VmEndToEndTest {
             try (Vm vm1 = Vm.boot(image, dir, "vm1", export, "writer");
                     GuestAgent agent = GuestAgent.hold(vm1.agentSocket, vm1Hooks)) {
                 vm1.awaitLine("synced f20 ", BOOT);
-                ChildProcess.Result backup = jb.run("backup", "-d", "vm0", "--repo", repo.toString(),
+                ChildProcess.Result backup = jb.run("backup", "--encryption", "none", "-d", "vm0", "--repo", repo.toString(),
                         "--storage", dir.toString(), "-j");
                 String console = vm1.consoleText();
                 assertEquals(0, backup.exit(), () -> backup.err() + "\nthe guest's console ends:\n"

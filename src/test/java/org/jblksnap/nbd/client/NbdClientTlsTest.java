@@ -112,7 +112,7 @@ class NbdClientTlsTest {
         Path repo = dir.resolve("repo");
         JblksnapProcess jb = new JblksnapProcess(dir.resolve("run"));
         try (ServerProcess tcp = ServerProcess.qemuNbdTcp(dir, port, image, "raw", tlsServer(serverDir))) {
-            jb.okAlone("backup", "-d", "vm1", "--repo", repo.toString(), "--source",
+            jb.okAlone("backup", "--encryption", "none", "-d", "vm1", "--repo", repo.toString(), "--source",
                     "nbds://127.0.0.1:" + port + "/?tls-certificates=" + clientDir);
         }
         Path out = dir.resolve("restored.img");
