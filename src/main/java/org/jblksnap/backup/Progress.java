@@ -25,6 +25,35 @@ public interface Progress {
         return c != null && c.isTerminal() ? new TerminalProgress(out) : new LineProgress(out, 5_000);
     }
 
+    /** Both of them, a then b (a daemon's log and the client that asked for the run). */
+    static Progress both(Progress a, Progress b) {
+        return new Progress() {
+            @Override
+            public void start(String what, long totalBytes) {
+                a.start(what, totalBytes);
+                b.start(what, totalBytes);
+            }
+
+            @Override
+            public void advance(long bytes) {
+                a.advance(bytes);
+                b.advance(bytes);
+            }
+
+            @Override
+            public void note(String line) {
+                a.note(line);
+                b.note(line);
+            }
+
+            @Override
+            public void finish() {
+                a.finish();
+                b.finish();
+            }
+        };
+    }
+
     /** Notes only, no progress (for tests and scripts). */
     static Progress quiet(PrintStream out) {
         return new LineProgress(out, Long.MAX_VALUE);

@@ -1,9 +1,10 @@
 package org.jblksnap.cli;
 
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.jblksnap.backup.Progress;
 import org.jblksnap.control.ControlClient;
+import org.jblksnap.control.ProgressEvents;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,8 +15,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The job verbs, answered by the daemon's jobs (its --config): job_list, job_run, job_history,
- * job_cancel. job_run waits for the run and prints its result as `backup` does; interrupted
- * (Ctrl-C, SIGTERM), it cancels the run first. The verbs are static methods: picocli runs them
+ * job_cancel. job_run shows the run's progress and prints its result as `backup` does;
+ * interrupted (Ctrl-C, SIGTERM), it closes its connection and the daemon cancels that run. The verbs are static methods: picocli runs them
  * as verbs of `jblksnap` itself.
  */
 final class JobVerbs {
@@ -33,22 +34,28 @@ final class JobVerbs {
     static int run(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true, description = "The job.") String name,
             @Option(names = "--verify", description = "Run the job's verify instead of its backup.") boolean verify)
             throws IOException {
-        AtomicBoolean finished = new AtomicBoolean();
-        Thread onExit = new Thread(() -> {
-            if (!finished.get()) {
-                cancel(o, name);
-            }
-        }, "cancel job run");
-        Runtime.getRuntime().addShutdownHook(onExit);
+        Progress progress = Progress.forConsole(System.err);
         JsonNode r;
-        try {
-            r = request(o, "job_run", ControlClient.args().put("name", name).put("verify", verify));
-        } finally {
-            finished.set(true);
+        try (ControlClient c = ControlClient.connect(o.runDir())) {
+            // Ctrl-C: the connection closes, and the daemon cancels this run (not the job's others)
+            Thread onInterrupt = new Thread(() -> {
+                try {
+                    c.close();
+                    System.err.println("jblksnap: interrupted; the daemon cancels the run of job " + name);
+                } catch (IOException e) {
+                    // exiting anyway
+                }
+            }, "cancel job run");
+            Runtime.getRuntime().addShutdownHook(onInterrupt);
             try {
-                Runtime.getRuntime().removeShutdownHook(onExit);
-            } catch (IllegalStateException e) {
-                // the JVM is exiting: the hook runs or ran
+                r = c.call("job_run", ControlClient.args().put("name", name).put("verify", verify),
+                        event -> ProgressEvents.replay(event, progress));
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
+                } catch (IllegalStateException e) {
+                    // the JVM is exiting: the hook runs or ran
+                }
             }
         }
         ObjectNode shown = (ObjectNode) r.deepCopy();
@@ -73,16 +80,6 @@ final class JobVerbs {
     static int cancelVerb(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true) String name)
             throws IOException {
         return print(o, request(o, "job_cancel", ControlClient.args().put("name", name)));
-    }
-
-    /** The shutdown hook's cancel: a connection of its own, the main thread may be blocked in its call. */
-    private static void cancel(ClientOptions o, String name) {
-        try (ControlClient c = ControlClient.connect(o.runDir())) {
-            c.call("job_cancel", ControlClient.args().put("name", name));
-            System.err.println("jblksnap: interrupted; job " + name + " cancelled");
-        } catch (IOException | RuntimeException e) {
-            System.err.println("jblksnap: interrupted; cancelling job " + name + " failed: " + e.getMessage());
-        }
     }
 
     private static JsonNode request(ClientOptions o, String verb, ObjectNode args) throws IOException {

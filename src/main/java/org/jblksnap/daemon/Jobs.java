@@ -21,6 +21,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -148,7 +149,7 @@ final class Jobs implements AutoCloseable {
 
     void register(ControlHandler handler) {
         handler.register("job_list", a -> list());
-        handler.register("job_run", this::runVerb);
+        handler.registerStreaming("job_run", this::runVerb);
         handler.register("job_history", this::historyVerb);
         handler.register("job_cancel", this::cancelVerb);
         handler.registerStreaming("backup", this::backupVerb);
@@ -180,8 +181,13 @@ final class Jobs implements AutoCloseable {
 
     /** Queues a run; its future ends with its history entry. */
     Active submit(String name, String kind, String trigger) {
+        return submit(name, kind, trigger, null);
+    }
+
+    /** The same, its progress also sent to watcher (null: none), the client of job_run. */
+    Active submit(String name, String kind, String trigger, Progress watcher) {
         JobConfig j = job(name);
-        Active a = new Active(j, kind, trigger);
+        Active a = new Active(j, kind, trigger, watcher);
         active.add(a);
         a.thread = Thread.ofVirtual().name("job-" + name).start(() -> {
             try {
@@ -279,15 +285,23 @@ final class Jobs implements AutoCloseable {
         final CompletableFuture<JobRun> result = new CompletableFuture<>();
         /** What a backup run did per device, for job_run's reply. */
         final List<BackupSummary> done = new CopyOnWriteArrayList<>();
+        /** Who else follows the run's progress (job_run's client), or null. */
+        private final Progress watcher;
         volatile Thread thread;
         private boolean running;
         private BackupRun backup;
         private String cancelled;
 
-        Active(JobConfig job, String kind, String trigger) {
+        Active(JobConfig job, String kind, String trigger, Progress watcher) {
             this.job = job;
             this.kind = kind;
             this.trigger = trigger;
+            this.watcher = watcher;
+        }
+
+        /** Where the run reports: the daemon's log, and the watcher when there is one. */
+        Progress progress(Progress log) {
+            return watcher == null ? log : Progress.both(log, watcher);
         }
 
         synchronized void cancel(String why) {
@@ -376,7 +390,7 @@ final class Jobs implements AutoCloseable {
             BackupRun run = a.backup(new BackupRun(engine, exports, hooks, j.devices(), j.storage(), j.limit(), false));
             try (Repository repo = Repository.openOrCreate(j.repo(),
                     RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE).withEncryption(j.encrypted()), j.keys())) {
-                run.run(repo, progress.apply(j.name()), done);
+                run.run(repo, a.progress(progress.apply(j.name())), done);
             }
             try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
@@ -389,7 +403,7 @@ final class Jobs implements AutoCloseable {
             }
             if (j.copyTo() != null) {
                 try {
-                    message += "; " + copy(j, progress.apply(j.name()));
+                    message += "; " + copy(j, a.progress(progress.apply(j.name())));
                 } catch (IOException | RuntimeException e) {
                     result = JobRun.FAILED;
                     message += "; the backup is committed, but the copy to " + j.copyTo() + " failed: " + describe(e);
@@ -442,7 +456,8 @@ final class Jobs implements AutoCloseable {
 
     private JobRun verify(Active a, JobRun r) {
         try (Repository repo = Repository.open(a.job.repo(), false, a.job.keys())) {
-            VerifyReport v = new Verifier(repo, progress.apply(a.job.name()), Runtime.getRuntime().availableProcessors())
+            VerifyReport v = new Verifier(repo, a.progress(progress.apply(a.job.name())),
+                    Runtime.getRuntime().availableProcessors())
                     .verify(null);
             return r.finished(clock.instant(), v.ok() ? JobRun.OK : JobRun.FAILED,
                     v.ok() ? v.format() : String.join("; ", v.problems()), v.bytes(), 0, List.of());
@@ -512,16 +527,36 @@ final class Jobs implements AutoCloseable {
         return String.join(" ", parts);
     }
 
-    private ObjectNode runVerb(JsonNode a) throws Exception {
+    /**
+     * job_run: a run of the job now, after those queued on its devices; its progress goes back
+     * as events, as backup's does, and a client that goes away (Ctrl-C) cancels this run, not
+     * the job's others.
+     */
+    private ObjectNode runVerb(JsonNode a, ControlEvents events) throws Exception {
         String name = ControlHandler.text(a, "name");
         String kind = a.path("verify").asBoolean(false) ? VERIFY : BACKUP;
         job(name);
         JobRun r;
-        Active run = submit(name, kind, "manual");
-        try {
-            r = run.result.get();
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception x ? x : e;
+        AtomicReference<Active> submitted = new AtomicReference<>();
+        String gone = "the client went away (interrupted)";
+        Active run;
+        try (ProgressEvents watcher = new ProgressEvents(events, () -> {
+            LOG.info("job " + name + ": the client of job_run went away; the run is cancelled");
+            Active x = submitted.get();
+            if (x != null) {
+                x.cancel(gone);
+            }
+        })) {
+            run = submit(name, kind, "manual", watcher);
+            submitted.set(run);
+            if (watcher.clientGone()) {
+                run.cancel(gone); // gone before the run was there to cancel
+            }
+            try {
+                r = run.result.get();
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof Exception x ? x : e;
+            }
         }
         if (!r.ok()) {
             throw new BlksnapException(r.result().equals(JobRun.CANCELLED) ? Errno.ECANCELED : Errno.EIO,

@@ -29,8 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * Jobs through the real command: job_run prints its result as backup does, /metrics shows the
- * run (and passes promtool's check), a daemon killed in the middle of a run reports that run
+ * Jobs through the real command: job_run streams the run's progress and prints its result as
+ * backup does, an interrupted job_run cancels its run, /metrics shows the run (and passes
+ * promtool's check), a daemon killed in the middle of a run reports that run
  * failed when it starts again and the next run works, and bad input is one clear line.
  */
 class JobsCliTest {
@@ -116,6 +117,8 @@ class JobsCliTest {
         assertEquals("16777216", run.get("read_bytes"));
         assertTrue(run.out().contains("\ndevice=disk0\npoint=1\nmode="), run.out());
         assertTrue(run.err().contains("backup of disk0: point 1 ("), run.err());
+        assertTrue(run.err().contains("first backup of disk0: reading everything"), "the run's notes stream back: "
+                + run.err());
 
         String after = scrape(port);
         assertEquals(16 << 20, value(after, "jblksnap_job_last_read_bytes{job=\"nightly\"}"), after);
@@ -123,6 +126,26 @@ class JobsCliTest {
         double success = value(after, "jblksnap_job_last_success_timestamp_seconds{job=\"nightly\"}");
         assertTrue(Math.abs(success - System.currentTimeMillis() / 1e3) < 600, after);
         assertEquals(0, value(after, "jblksnap_job_failures_total{job=\"nightly\"}"), after);
+
+        // interrupted (SIGTERM, Ctrl-C's path) while its pre-take hook holds it: the daemon cancels that run
+        Files.createFile(gate);
+        client = jb.start(dir.resolve("interrupted.log"), "job_run", "-n", "nightly", "--run-dir", jb.runDir().toString());
+        Await.until(Duration.ofSeconds(120), () -> Files.exists(started) && Files.exists(hookPid),
+                () -> "the run did not reach its hook:\n" + jb.daemonLog());
+        client.destroy();
+        assertTrue(client.waitFor(60, TimeUnit.SECONDS), "job_run ends when interrupted");
+        client = null;
+        Await.until(Duration.ofSeconds(60), () -> jb.daemonLog().contains("the client of job_run went away"),
+                () -> "the daemon did not see the client go:\n" + jb.daemonLog());
+        killHook(); // if the cancel left it running: the cancelled run takes no snapshot, or destroys it
+        Await.until(Duration.ofSeconds(60), () -> "idle".equals(jobState()), () -> "the run was not cancelled:\n"
+                + jb.daemonLog());
+        JsonNode cancelled = ControlProtocol.JSON.readTree(jb.ok("job_history", "-n", "nightly", "-j").out())
+                .path("runs").get(1);
+        assertEquals(JobRun.CANCELLED, cancelled.path("result").asText(), cancelled.toString());
+        assertTrue(jb.ok("snapshot_collect").out().isBlank(), "no snapshot left");
+        Files.delete(gate);
+        Files.delete(started);
 
         // killed in the middle of a run: its pre-take hook holds it there
         Files.createFile(gate);
@@ -139,11 +162,12 @@ class JobsCliTest {
 
         jb.startDaemon(daemonArgs);
         JsonNode history = ControlProtocol.JSON.readTree(jb.ok("job_history", "-n", "nightly", "-j").out());
-        assertEquals(2, history.path("runs").size(), history.toString());
-        JsonNode cut = history.path("runs").get(1);
+        assertEquals(3, history.path("runs").size(), history.toString());
+        JsonNode cut = history.path("runs").get(2);
         assertEquals("failed", cut.path("result").asText());
         assertEquals(JobHistory.CUT_OFF, cut.path("message").asText());
-        assertEquals(1, value(scrape(port), "jblksnap_job_failures_total{job=\"nightly\"}"));
+        assertEquals(2, value(scrape(port), "jblksnap_job_failures_total{job=\"nightly\"}"), "the cancelled run and the"
+                + " one cut off (the metric counts runs that failed or were cancelled)");
         ChildProcess.Result next = jb.ok("job_run", "-n", "nightly");
         assertEquals("ok", next.get("result"), next.out());
         assertEquals("2", next.get("point"));
