@@ -203,6 +203,33 @@ class S3CliTest {
         }
     }
 
+    /**
+     * Credentials from the AWS profile files (AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE), with no
+     * AWS_ACCESS_KEY_ID in the environment: the profile's keys reach the bucket, and a profile
+     * with a wrong secret is refused with one line.
+     */
+    @Test
+    void credentialsComeFromTheAwsProfileFiles() throws Exception {
+        Path credentials = dir.resolve("credentials");
+        Files.writeString(credentials, "[jbtest]\naws_access_key_id = " + System.getenv("AWS_ACCESS_KEY_ID")
+                + "\naws_secret_access_key = " + System.getenv("AWS_SECRET_ACCESS_KEY")
+                + "\n[wrong]\naws_access_key_id = " + System.getenv("AWS_ACCESS_KEY_ID")
+                + "\naws_secret_access_key = not-the-secret\n");
+        Path config = Files.writeString(dir.resolve("config"), "");
+        for (String profile : new String[] {"jbtest", "wrong"}) {
+            ChildProcess.Result r = ChildProcess.java(Main.class, "init", "--repo", repo, "--encryption", "none")
+                    .unsetEnv("AWS_ACCESS_KEY_ID").unsetEnv("AWS_SECRET_ACCESS_KEY").unsetEnv("AWS_SESSION_TOKEN")
+                    .env("AWS_SHARED_CREDENTIALS_FILE", credentials.toString()).env("AWS_CONFIG_FILE", config.toString())
+                    .env("AWS_PROFILE", profile).run();
+            if (profile.equals("wrong")) {
+                expect(r, "access denied (");
+            } else {
+                assertEquals(0, r.exit(), r.err());
+            }
+        }
+        jb.okAlone("points", "--repo", repo); // the repository the profile's keys made
+    }
+
     @Test
     void badLocationsAreOneLineAndWriteNothing() throws Exception {
         String bucket = S3Gateway.bucketOf(repo);

@@ -9,9 +9,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +32,7 @@ public final class ChildProcess {
 
     private final List<String> command;
     private final Map<String, String> environment = new LinkedHashMap<>();
+    private final Set<String> unset = new HashSet<>();
     private Path directory;
     private Duration timeout = DEFAULT_TIMEOUT;
 
@@ -81,7 +84,15 @@ public final class ChildProcess {
     }
 
     public ChildProcess env(String name, String value) {
+        unset.remove(name);
         environment.put(name, value);
+        return this;
+    }
+
+    /** Runs it without that variable of this process's environment. */
+    public ChildProcess unsetEnv(String name) {
+        unset.add(name);
+        environment.remove(name);
         return this;
     }
 
@@ -199,6 +210,7 @@ public final class ChildProcess {
         }
         pb.environment().put("PATH", String.join(File.pathSeparator, path()));
         pb.environment().putAll(environment);
+        pb.environment().keySet().removeAll(unset);
         return pb;
     }
 
