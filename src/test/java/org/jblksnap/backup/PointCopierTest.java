@@ -183,6 +183,31 @@ class PointCopierTest {
         }
     }
 
+    /** Issue 13: a version-2 repository (before encryption) is read by copy, into a new version-3 one, encrypted. */
+    @Test
+    void aVersionTwoRepositoryIsCopiedIntoAnEncryptedVersionThreeOne() throws IOException {
+        RepositoryConfig v2 = new RepositoryConfig(RepositoryConfig.FORMAT, 2, BLOCK, CS, RepositoryConfig.MIN_PACK_SIZE,
+                "sha256", "zstd", 3, null);
+        Repository.create(new DirectoryStore(dir.resolve("old")), v2);
+        byte[] v1 = random(2 * BLOCK + 3 * CS, 5);
+        byte[] v2Content = v1.clone();
+        System.arraycopy(random(CS, 6), 0, v2Content, 3 * CS, CS);
+        Map<Long, byte[]> contents = new TreeMap<>();
+        try (Repository old = open("old", Unlock.NONE)) {
+            assertEquals(2, old.config().version());
+            contents.put(Points.commit(old, "vda", v1, null, STATS), v1);
+            contents.put(Points.commit(old, "vda", v2Content, 1L, STATS), v2Content);
+        }
+        KeyFiles pw = password("pw-new", "secret of new\n");
+        try (Repository old = open("old", Unlock.NONE); Repository moved = openOrCreate("new", old.config().likeThis(), pw)) {
+            assertEquals(RepositoryConfig.VERSION, moved.config().version());
+            assertTrue(moved.config().encrypted());
+            assertEquals(2, copy(old, moved).copied().size());
+            assertEquals(1L, moved.points().get(2).meta().parent(), "the parent's copy");
+            assertCopies(old, moved, contents);
+        }
+    }
+
     @Test
     void aWrongPasswordOrTheSameRepositoryWritesNothing() throws IOException {
         KeyFiles pw = password("pw", "right\n");
