@@ -7,6 +7,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 import org.jblksnap.error.IoMessages;
+import org.jblksnap.repo.crypto.Credential;
 import org.jblksnap.repo.crypto.KeyRing;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -191,7 +192,9 @@ public final class Repository implements AutoCloseable {
                             + ", and making one encrypted needs a password or key file; for an unencrypted one, ask for"
                             + " encryption none (--encryption none, or \"encryption\": \"none\" in a job)");
                 }
-                create(store, config.withEncryption(keys.given()), keys.given() ? keys : null);
+                // the file read before anything is made: a missing or empty one leaves no place behind
+                Credential credential = keys.given() ? keys.credential(store.location()) : null;
+                create(store, config.withEncryption(keys.given()), credential == null ? null : location -> credential);
             }
         } catch (IOException | RuntimeException e) {
             store.close();

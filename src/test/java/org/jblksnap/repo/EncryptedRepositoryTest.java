@@ -141,6 +141,22 @@ class EncryptedRepositoryTest {
         before.forEach((k, v) -> assertArrayEquals(v, after.get(k), k));
     }
 
+    /**
+     * A backup (or copy, or a job) into a new place with a password file that is missing or
+     * empty fails before it makes anything: a directory left behind with packs/ and points/
+     * would refuse the retry with the right file ("it is not empty").
+     */
+    @Test
+    void aMissingOrEmptyPasswordFileMakesNoRepository() throws IOException {
+        assertThrows(KeyException.class, () -> create(new KeyFiles(dir.resolve("no-such-file"), null)));
+        assertTrue(Files.notExists(repoDir()), "nothing made at " + repoDir());
+        assertThrows(KeyException.class, () -> create(password("empty", "")));
+        assertTrue(Files.notExists(repoDir()), "nothing made at " + repoDir());
+        try (Repository r = create(password("pw", "right"))) {
+            assertTrue(r.config().encrypted());
+        }
+    }
+
     @Test
     void anAlteredEntryIsNamedByVerifyAndRefusedByReads() throws IOException {
         KeyFiles pw = password("pw", "pw");
