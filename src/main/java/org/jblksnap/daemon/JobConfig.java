@@ -30,8 +30,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  *  "storage": "/var/tmp", "limit": "4G"}
  * </pre>
  * A repository the job makes (repo, copy_to) is encrypted under its keys; {@code "encryption":
- * "none"} makes it unencrypted, and a job with neither keys nor that fails its runs until the
- * repository exists:
+ * "none"} makes repo unencrypted (and copy_to too, unless copy_password_file or copy_key_file is
+ * given), and a job with neither keys nor that fails its runs until the repository exists:
  * <pre>
  * {"name": "scratch", "devices": ["disk2"], "repo": "/srv/scratch", "encryption": "none", "schedule": "0 * * * *",
  *  "keep_last": 24}
@@ -44,7 +44,8 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param copyTo a second repository (a directory or an s3: URL) each backup's points are copied to, or null
  * @param copyKeys what unlocks copyTo: copy_password_file or copy_key_file, else the job's own keys
  * @param encrypted whether the repositories the job makes (repo, copy_to) are encrypted: unless
- *     {@code "encryption": "none"}, which takes no keys; an encrypted one needs them
+ *     {@code "encryption": "none"}, which takes no password_file or key_file (a copy_to with
+ *     copy keys is encrypted still); an encrypted one needs them
  */
 record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, JobSchedule schedule,
         Retention retention, JobSchedule verify, Path storage, long limit, String copyTo, KeyFiles copyKeys,
@@ -142,8 +143,8 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
             throw new InvalidArgumentException(job + ": encryption is aes-256-gcm or none, got '" + encryption + "'");
         }
         boolean encrypted = encryption.equals(RepositoryConfig.ENCRYPTED);
-        if (!encrypted && (keys.given() || copyKeys.given())) {
-            throw new InvalidArgumentException(job + ": encryption none takes no password or key file");
+        if (!encrypted && keys.given()) { // copy_to may still be encrypted under copy_password_file or copy_key_file
+            throw new InvalidArgumentException(job + ": encryption none takes no password_file or key_file");
         }
         if (copyTo != null) {
             try (ObjectStore checked = RepositoryLocation.open(copyTo)) {

@@ -434,7 +434,7 @@ final class Jobs implements AutoCloseable {
         int gone;
         long stored = 0;
         try (Repository from = Repository.open(j.repo(), false, j.keys());
-                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis().withEncryption(j.encrypted()),
+                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis().withEncryption(j.encrypted() || j.copyKeys().given()),
                         j.copyKeys())) {
             List<Point> points = new ArrayList<>();
             for (String d : j.devices()) {

@@ -258,6 +258,29 @@ class JobsTest {
         assertTrue(daemon.engine().collect().isEmpty());
     }
 
+    /**
+     * A local repository unencrypted (asked for) and an off-site copy encrypted under its own
+     * password: the job loads and makes each as asked. A fresh job with copy_password_file alone
+     * fails its runs saying "encryption": "none", which must then not be refused at load.
+     */
+    @Test
+    void aJobWithAnUnencryptedRepositoryCopiesToAnEncryptedOne() throws Exception {
+        Path offsite = Files.writeString(dir.resolve("offsite-pw"), "off-site password");
+        Jobs jobs = jobs(job("{'name': 'nightly', 'devices': ['disk1'], 'repo': '" + repo("local") + "',"
+                + " 'encryption': 'none', 'copy_to': '" + repo("offsite") + "', 'copy_password_file': '"
+                + offsite + "', 'schedule': '0 2 * * *', 'keep_last': 1}"));
+        JsonNode r = verb(jobs, "job_run", args().put("name", "nightly"));
+        assertTrue(r.path("ok").asBoolean(), r.toString());
+        assertEquals("ok", r.path("result").path("result").asText(), r.toString());
+        try (Repository local = Repository.open(repo("local"), false, KeyFiles.NONE)) {
+            assertFalse(local.config().encrypted());
+        }
+        try (Repository remote = Repository.open(repo("offsite"), false, new KeyFiles(offsite, null))) {
+            assertTrue(remote.config().encrypted());
+            assertEquals(List.of(1L), remote.points().ids());
+        }
+    }
+
     @Test
     void aTimeMissedWhileTheDaemonWasDownRunsOnceAtStart() throws Exception {
         JobConfig hourly = job("{'name': 'hourly', 'devices': ['disk0'], 'repo': '" + repo("r") + "', 'encryption': 'none',"
@@ -427,7 +450,7 @@ class JobsTest {
                 + "'keep_last': 1, 'verify': '61 * * * *'}");
         assertRefused("job j: encryption is aes-256-gcm or none, got 'rot13'", "{" + base + ", 'schedule': '0 2 * * *', "
                 + "'keep_last': 1, 'encryption': 'rot13'}");
-        assertRefused("job j: encryption none takes no password or key file", "{" + base + ", 'schedule': '0 2 * * *', "
+        assertRefused("job j: encryption none takes no password_file or key_file", "{" + base + ", 'schedule': '0 2 * * *', "
                 + "'keep_last': 1, 'encryption': 'none', 'password_file': '/pw'}");
         assertRefused("job j: unknown field 'keep_forever'", "{" + base + ", 'schedule': '0 2 * * *', 'keep_forever': 1}");
         assertRefused("job j: no devices", "{'name': 'j', 'devices': [], 'repo': '/r', 'schedule': '0 2 * * *', 'keep_last': 1}");
