@@ -590,8 +590,15 @@ final class Jobs implements AutoCloseable {
         Path storage = a.hasNonNull("storage") ? Path.of(a.get("storage").asText())
                 : Path.of(System.getProperty("java.io.tmpdir"));
         long limit = a.path("limit").asLong(JobConfig.DEFAULT_LIMIT);
+        String encryption = a.path("encryption").asText(RepositoryConfig.ENCRYPTED);
+        if (!encryption.equals(RepositoryConfig.ENCRYPTED) && !encryption.equals(RepositoryConfig.NOT_ENCRYPTED)) {
+            throw new InvalidArgumentException("encryption is aes-256-gcm or none, got '" + encryption + "'");
+        }
+        if (encryption.equals(RepositoryConfig.NOT_ENCRYPTED) && keys.given()) {
+            throw new InvalidArgumentException("encryption none takes no password_file or key_file");
+        }
         RepositoryConfig config = RepositoryConfig.of(a.path("chunk_size").asInt(RepositoryConfig.DEFAULT_CHUNK_SIZE))
-                .withEncryption(!RepositoryConfig.NOT_ENCRYPTED.equals(a.path("encryption").asText()));
+                .withEncryption(encryption.equals(RepositoryConfig.ENCRYPTED));
         devices.forEach(engine::tracker); // an unknown device: the error blksnap gives, before anything is made
         BackupRun run = new BackupRun(engine, exports, hooks, devices, storage, limit, a.path("full").asBoolean());
         Thread caller = Thread.currentThread();

@@ -189,8 +189,9 @@ public final class Repository implements AutoCloseable {
             if (!hasConfig(store)) {
                 if (config.encrypted() && !keys.given()) {
                     throw new RepositoryException("there is no repository at " + store.location()
-                            + ", and making one encrypted needs a password or key file; for an unencrypted one, ask for"
-                            + " encryption none (--encryption none, or \"encryption\": \"none\" in a job)");
+                            + ", and making one encrypted needs a password or key file (--password-file,"
+                            + " $JBLKSNAP_PASSWORD_FILE or --key-file; password_file or key_file in a job); for an"
+                            + " unencrypted one, ask for encryption none (--encryption none; \"encryption\": \"none\" in a job)");
                 }
                 // the file read before anything is made: a missing or empty one leaves no place behind
                 Credential credential = keys.given() ? keys.credential(store.location()) : null;

@@ -353,7 +353,8 @@ class BackupCliTest {
         ChildProcess.Result noKey = jb.run("backup", "-d", "disk0", "--repo", none.toString(), "--storage", dir.toString());
         assertNotEquals(0, noKey.exit(), noKey.out());
         assertOneLine(noKey, "there is no repository at " + none + ", and making one encrypted needs a password or key"
-                + " file; for an unencrypted one, ask for encryption none (--encryption none");
+                + " file (--password-file, $JBLKSNAP_PASSWORD_FILE or --key-file; password_file or key_file in a job);"
+                + " for an unencrypted one, ask for encryption none (--encryption none;");
         assertTrue(Files.notExists(none), "an encrypted repository is not made without a key, nor a plain one unasked");
         assertNoSnapshot();
         Path pw = Files.writeString(dir.resolve("pw"), "pw\n");

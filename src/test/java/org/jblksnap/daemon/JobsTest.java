@@ -431,6 +431,18 @@ class JobsTest {
         assertEquals("no job named 'nope'; jobs: ghost, unreachable, good, keyless", unknown.path("message").asText());
         assertEquals("ESRCH", verb(jobs, "job_cancel", args().put("name", "good")).path("errno").asText());
         assertEquals("ok", verb(jobs, "job_run", args().put("name", "good")).path("result").path("result").asText());
+
+        // the backup verb checks what a client other than `jblksnap backup` may send
+        ObjectNode badMode = args().put("repo", repo("r5")).put("encryption", "rot13");
+        badMode.putArray("devices").add("disk0");
+        JsonNode refused = verb(jobs, "backup", badMode);
+        assertEquals("EINVAL", refused.path("errno").asText(), refused.toString());
+        assertEquals("encryption is aes-256-gcm or none, got 'rot13'", refused.path("message").asText());
+        ObjectNode noneWithKey = args().put("repo", repo("r5")).put("encryption", "none").put("password_file", "/pw");
+        noneWithKey.putArray("devices").add("disk0");
+        assertEquals("encryption none takes no password_file or key_file",
+                verb(jobs, "backup", noneWithKey).path("message").asText());
+        assertTrue(Files.notExists(Path.of(repo("r5"))), "nothing made");
     }
 
     @Test

@@ -37,6 +37,8 @@ public final class ChildProcess {
     private Duration timeout = DEFAULT_TIMEOUT;
 
     private ChildProcess(List<String> command) {
+        // a developer's exported password file would unlock or refuse what a test means to run without one
+        unset.add("JBLKSNAP_PASSWORD_FILE");
         this.command = List.copyOf(command);
     }
 
