@@ -1,23 +1,19 @@
 package org.jblksnap.daemon;
 
+import static org.jblksnap.daemon.MetricsScrape.freePort;
+import static org.jblksnap.daemon.MetricsScrape.scrape;
+import static org.jblksnap.daemon.MetricsScrape.value;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.jblksnap.control.ControlProtocol;
 import org.jblksnap.testutil.Await;
@@ -59,30 +55,6 @@ class JobsCliTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private String scrape(int port) throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
-                    .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, r.statusCode());
-            Path f = dir.resolve("metrics.txt");
-            Files.writeString(f, r.body());
-            ChildProcess.Result check = ChildProcess.of("sh", "-c", "promtool check metrics < " + f).run();
-            assertEquals(0, check.exit(), "promtool check metrics:\n" + check.all() + "\n" + r.body());
-            return r.body();
-        }
-    }
-
-    private static double value(String metrics, String series) {
-        Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(metrics);
-        return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
-    }
-
     @Test
     void aJobRunsInTheDaemonShowsInMetricsAndSurvivesADaemonKilledMidRun() throws Exception {
         ChildProcess.assumeInstalled("promtool");
@@ -106,7 +78,7 @@ class JobsCliTest {
         jb = new JblksnapProcess(dir.resolve("run"));
         jb.startDaemon(daemonArgs);
 
-        String before = scrape(port);
+        String before = scrape(port, dir);
         assertTrue(before.contains("jblksnap_device_read_bytes_total{device=\"disk0\"}"), before);
         assertTrue(before.contains("jblksnap_job_next_run_timestamp_seconds{job=\"nightly\"}"), before);
         assertTrue(Double.isNaN(value(before, "jblksnap_job_last_success_timestamp_seconds{job=\"nightly\"}")), before);
@@ -120,7 +92,7 @@ class JobsCliTest {
         assertTrue(run.err().contains("first backup of disk0: reading everything"), "the run's notes stream back: "
                 + run.err());
 
-        String after = scrape(port);
+        String after = scrape(port, dir);
         assertEquals(16 << 20, value(after, "jblksnap_job_last_read_bytes{job=\"nightly\"}"), after);
         assertTrue(value(after, "jblksnap_job_last_stored_bytes{job=\"nightly\"}") > 15 << 20, after);
         double success = value(after, "jblksnap_job_last_success_timestamp_seconds{job=\"nightly\"}");
@@ -166,7 +138,7 @@ class JobsCliTest {
         JsonNode cut = history.path("runs").get(2);
         assertEquals("failed", cut.path("result").asText());
         assertEquals(JobHistory.CUT_OFF, cut.path("message").asText());
-        assertEquals(2, value(scrape(port), "jblksnap_job_failures_total{job=\"nightly\"}"), "the cancelled run and the"
+        assertEquals(2, value(scrape(port, dir), "jblksnap_job_failures_total{job=\"nightly\"}"), "the cancelled run and the"
                 + " one cut off (the metric counts runs that failed or were cancelled)");
         ChildProcess.Result next = jb.ok("job_run", "-n", "nightly");
         assertEquals("ok", next.get("result"), next.out());
