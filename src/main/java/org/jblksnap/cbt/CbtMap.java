@@ -118,6 +118,27 @@ public final class CbtMap {
         return n;
     }
 
+    /**
+     * The blocks written since backup {@code number} of {@code generation} (what an incremental
+     * from that backup would read): those the writable map holds a later number for; every
+     * block when the map is of another generation now. A count for metrics, read without the
+     * lock.
+     */
+    public int dirtyBlocksSince(UUID generation, int number) {
+        synchronized (this) {
+            if (!this.generation.equals(generation)) {
+                return blockCount;
+            }
+        }
+        int n = 0;
+        for (byte b : writable) {
+            if ((b & 0xff) > number) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Marks the blocks of a device write of length bytes at offset: writable = active. */
     public void markWrite(long offset, long length) {
         if (length <= 0) {

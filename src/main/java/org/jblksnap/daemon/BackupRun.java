@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -43,6 +45,8 @@ final class BackupRun {
     private final Path storage;
     private final long limit;
     private final boolean full;
+    /** The CBT state each device's committed point was read at, by device. */
+    private final Map<String, CbtRef> committed = new ConcurrentHashMap<>();
     private UUID snapshot;
     private boolean destroyed;
     private String cancelled;
@@ -79,6 +83,7 @@ final class BackupRun {
                             new CbtRef(cbt.generationId().toString(), cbt.changesNumber()));
                 }
                 done.add(runner.run(full ? req.forcingFull() : req, exports.opener(req.exportName())));
+                committed.put(device, req.cbt());
             }
             return done;
         } catch (IOException | RuntimeException e) {
@@ -93,6 +98,11 @@ final class BackupRun {
         } finally {
             destroy();
         }
+    }
+
+    /** The CBT state of each device whose point this run committed (also when a later device failed). */
+    Map<String, CbtRef> committed() {
+        return Map.copyOf(committed);
     }
 
     /** Stops the run: its snapshot destroyed now, the run fails with this reason. */

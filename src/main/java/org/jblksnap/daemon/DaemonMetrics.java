@@ -2,6 +2,7 @@ package org.jblksnap.daemon;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.util.UUID;
 import java.time.Instant;
 import java.util.function.Consumer;
 import java.util.function.ToDoubleFunction;
@@ -20,7 +21,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  * The daemon's metrics in Prometheus' text format at {@code /metrics} on {@code --metrics
  * HOST:PORT}. Every value is read when scraped, from the engine's own counters (which know
  * nothing of Prometheus) and the jobs: per device its I/O and the CBT blocks written since
- * the last take, per snapshot its difference storage and the chunks copied, per job its last
+ * its last backup, per snapshot its difference storage and the chunks copied, per job its last
  * run, its failures and its next run. The names are listed in README, "Scheduled backups".
  */
 final class DaemonMetrics implements AutoCloseable {
@@ -39,8 +40,11 @@ final class DaemonMetrics implements AutoCloseable {
         deviceCounter("jblksnap_device_written_bytes", "Bytes written to the device", IoCounters::writtenBytes);
         deviceCounter("jblksnap_device_write_seconds", "Time write requests took, copy-on-write included",
                 c -> c.writeNanos() / 1e9);
-        gauge("jblksnap_cbt_dirty_blocks", "CBT blocks written since the device's last snapshot take", "device",
-                cb -> engine.trackers().forEach(t -> cb.call(t.cbt().dirtyBlocks(), t.name())));
+        gauge("jblksnap_cbt_dirty_blocks", "CBT blocks written since the device's last backup by this daemon (all of them "
+                + "after a new CBT generation), or since its last snapshot take when there was none since the daemon started",
+                "device", cb -> engine.trackers().forEach(t -> cb.call(jobs.lastBackedUp(t.name())
+                        .map(ref -> t.cbt().dirtyBlocksSince(UUID.fromString(ref.generation()), ref.changesNumber()))
+                        .orElseGet(() -> t.cbt().dirtyBlocks()), t.name())));
         gauge("jblksnap_cbt_block_bytes", "Size of a CBT block", "device",
                 cb -> engine.trackers().forEach(t -> cb.call(t.cbt().blockSize(), t.name())));
         snapshotGauge("jblksnap_snapshot_diff_storage_bytes", "Size of the snapshot's difference storage",

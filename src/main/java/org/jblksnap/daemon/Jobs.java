@@ -29,6 +29,7 @@ import java.util.logging.Logger;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.CopySummary;
 import org.jblksnap.backup.PointCopier;
+import org.jblksnap.backup.CbtRef;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Verifier;
 import org.jblksnap.backup.VerifyReport;
@@ -97,6 +98,8 @@ final class Jobs implements AutoCloseable {
     private final Map<String, JobRun> lastSuccess = new ConcurrentHashMap<>();
     private final Map<String, JobRun> lastRun = new ConcurrentHashMap<>();
     private final Map<String, Long> failures = new ConcurrentHashMap<>();
+    /** By device, the CBT state its last point committed by this daemon was read at (metrics' dirty blocks). */
+    private final Map<String, CbtRef> lastBackedUp = new ConcurrentHashMap<>();
     private JobHistory history;
     private Instant startedAt;
     private Thread scheduler;
@@ -173,6 +176,11 @@ final class Jobs implements AutoCloseable {
 
     Optional<JobRun> lastRun(String job, String kind) {
         return Optional.ofNullable(lastRun.get(job + "/" + kind));
+    }
+
+    /** The CBT state the device's last point committed by this daemon was read at, if it committed one since it started. */
+    Optional<CbtRef> lastBackedUp(String device) {
+        return Optional.ofNullable(lastBackedUp.get(device));
     }
 
     long failures(String job, String kind) {
@@ -391,6 +399,8 @@ final class Jobs implements AutoCloseable {
             try (Repository repo = Repository.openOrCreate(j.repo(),
                     RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE).withEncryption(j.encrypted()), j.keys())) {
                 run.run(repo, a.progress(progress.apply(j.name())), done);
+            } finally {
+                lastBackedUp.putAll(run.committed());
             }
             try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
@@ -622,6 +632,7 @@ final class Jobs implements AutoCloseable {
             try (Repository r = Repository.openOrCreate(RepositoryLocation.open(repo, s3), config, keys)) {
                 run.run(r, progress, done);
             } finally {
+                lastBackedUp.putAll(run.committed());
                 queue.release(queued);
             }
         } catch (InterruptedException e) {

@@ -54,6 +54,25 @@ class CbtMapTest {
     }
 
     @Test
+    void dirtySinceABackupCountsEveryBlockWrittenAfterItsTakeAndAllInAnotherGeneration() {
+        map.markWrite(0, 512);
+        map.switchForTake(); // backup 1 reads what was written before
+        CbtInfo backup = map.info();
+        assertEquals(0, map.dirtyBlocksSince(backup.generationId(), backup.changesNumber()));
+        map.markWrite(2L * BLOCK, 512);
+        map.switchForTake(); // a snapshot by hand: dirtyBlocks starts again, dirty since the backup does not
+        map.markWrite(3L * BLOCK, 512);
+        map.markWrite(2L * BLOCK, 512);
+        assertEquals(2, map.dirtyBlocks());
+        assertEquals(2, map.dirtyBlocksSince(backup.generationId(), backup.changesNumber()), "blocks 2 and 3");
+        map.markWrite(4L * BLOCK, 512);
+        assertEquals(3, map.dirtyBlocksSince(backup.generationId(), backup.changesNumber()));
+        map.newGeneration();
+        assertEquals(17, map.dirtyBlocksSince(backup.generationId(), backup.changesNumber()),
+                "another generation: the next backup reads everything");
+    }
+
+    @Test
     void takeCopiesWritableToReadableAndAdvancesTheNumbers() {
         map.markWrite(0, 512);
         map.switchForTake();

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The device and snapshot series of /metrics (issue 14) against what a real daemon was made
  * to do: known writes and reads over NBD, a snapshot taken, COW copies by device and image
- * writes, the snapshot destroyed. Every scrape passes {@code promtool check metrics}.
+ * writes, the snapshot destroyed, then a backup and a snapshot taken by hand (the dirty blocks
+ * count from the last backup). Every scrape passes {@code promtool check metrics}.
  *
  * <p>Geometry with the default parameters, for a 64 MiB device: CBT blocks of 64 KiB, COW
  * chunks of 256 KiB; diff_storage_minimum is set to 4 MiB so the storage grows in 4 MiB steps.
@@ -154,5 +155,19 @@ class MetricsScrapeTest {
         assertFalse(after.contains("{snapshot="), after);
         assertEquals(8, device(after, "jblksnap_device_write_requests_total", "disk0"), after);
         assertEquals(11, device(after, "jblksnap_cbt_dirty_blocks", "disk0"), "destroy switches nothing:\n" + after);
+
+        // 5. after a backup by the daemon the count is since that backup: a snapshot taken by hand resets nothing
+        jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", dir.resolve("repo").toString(), "--storage",
+                dir.toString());
+        assertEquals(0, device(scrape(), "jblksnap_cbt_dirty_blocks", "disk0"), "nothing written since the backup");
+        jb.qemuIo("disk0", "write -P 0x41 30M 4k");
+        String manual = jb.ok("snapshot_create", "-d", "disk0", "-f", dir.toString(), "-l", "64M").out().strip();
+        jb.ok("snapshot_take", "-i", manual);
+        jb.ok("snapshot_destroy", "-i", manual);
+        jb.qemuIo("disk0", "write -P 0x42 40M 4k");
+        String sinceBackup = scrape();
+        assertEquals(2, device(sinceBackup, "jblksnap_cbt_dirty_blocks", "disk0"), "blocks 480 and 640, the first "
+                + "before a take by hand, both since the backup (what the next incremental reads):\n" + sinceBackup);
+        assertEquals(0, device(sinceBackup, "jblksnap_cbt_dirty_blocks", "disk1"), "disk1: no backup, no write");
     }
 }
