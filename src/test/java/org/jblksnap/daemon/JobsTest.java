@@ -193,6 +193,27 @@ class JobsTest {
         assertTrue(daemon.engine().collect().isEmpty(), "every run destroyed its snapshot");
     }
 
+    /** A job's verify schedule fires on its own: a verify run of the repository, apart from the backups. */
+    @Test
+    void aVerifyScheduleFiresAVerifyRun() throws Exception {
+        Jobs jobs = jobs(job("{'name': 'checked', 'devices': ['disk0'], 'repo': '" + repo("r") + "', 'encryption': 'none',"
+                + " 'schedule': '0 2 * * *', 'keep_last': 2, 'verify': '30 * * * *'}"));
+        JsonNode backup = verb(jobs, "job_run", args().put("name", "checked")).path("result");
+        assertEquals("ok", backup.path("result").asText(), backup.toString());
+        assertEquals("2026-03-10T12:30:00Z", jobs.next(jobs.configs().get("checked"), Jobs.VERIFY).orElseThrow().toString());
+        clock.set("2026-03-10T12:29:59Z");
+        jobs.tick();
+        assertEquals(1, history(jobs, "checked").size(), "not yet");
+        clock.set("2026-03-10T12:30:00Z");
+        jobs.tick();
+        JsonNode verify = awaitRuns(jobs, "checked", 2);
+        assertEquals("verify", verify.path("kind").asText(), verify.toString());
+        assertEquals("schedule", verify.path("trigger").asText());
+        assertEquals("ok", verify.path("result").asText(), verify.toString());
+        assertTrue(verify.path("read_bytes").asLong() > 0, "it read the packs: " + verify);
+        assertEquals(List.of(1L), points(repo("r")), "a verify commits and prunes nothing");
+    }
+
     /**
      * Another prune of the job's repository runs (another job's, another host's): the backup is
      * committed and the run is ok, its prune skipped with a note; the next run prunes.
