@@ -52,10 +52,16 @@ class VerifyBesidePruneTest {
 
         boolean[] pruned = {false};
         ObjectStore store = Delegating.proxy(ObjectStore.class, new DirectoryStore(dir), (self, m, args, through) -> {
-            if (m.getName().equals("get") && ((String) args[0]).startsWith("packs/") && !pruned[0]) {
-                pruned[0] = true; // verify reads its first pack whole: the prune runs now
-                try (Repository p = Repository.openForPrune(dir)) {
-                    Pruner.prune(p, 1);
+            if (m.getName().equals("get") && ((String) args[0]).startsWith("packs/")) {
+                // verify reads its first pack whole: the prune runs now, and a pack read ahead on
+                // another thread waits for it (else it may check a condemned pack before the sweep)
+                synchronized (pruned) {
+                    if (!pruned[0]) {
+                        pruned[0] = true;
+                        try (Repository p = Repository.openForPrune(dir)) {
+                            Pruner.prune(p, 1);
+                        }
+                    }
                 }
             }
             return through.call();
