@@ -24,6 +24,8 @@ public final class ProgressEvents implements Progress, AutoCloseable {
     private final Runnable onGone;
     private final AtomicLong pending = new AtomicLong();
     private final Thread ticker;
+    /** Held while an event is written, and by close. */
+    private final Object sending = new Object();
     private volatile boolean gone;
     private volatile boolean closed;
 
@@ -34,11 +36,20 @@ public final class ProgressEvents implements Progress, AutoCloseable {
     }
 
     private void tick() {
-        while (!closed && !gone) {
-            try {
-                Thread.sleep(TICK_MILLIS);
-            } catch (InterruptedException e) {
-                return;
+        while (true) {
+            synchronized (this) {
+                long until = System.nanoTime() + TICK_MILLIS * 1_000_000;
+                long left;
+                while (!closed && !gone && (left = until - System.nanoTime()) > 0) {
+                    try {
+                        wait(Math.max(1, left / 1_000_000));
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (closed || gone) {
+                    return;
+                }
             }
             long n = pending.getAndSet(0);
             send(n > 0 ? event("advance").put("bytes", n) : event("alive"));
@@ -49,21 +60,24 @@ public final class ProgressEvents implements Progress, AutoCloseable {
         return ControlProtocol.JSON.createObjectNode().put("type", type);
     }
 
+    /**
+     * One event; sends are serialized with {@link #close} so that none goes after it (the
+     * verb's reply follows). Never interrupted: an interrupt of a thread in a channel write
+     * closes the channel, the reply with it.
+     */
     private void send(ObjectNode e) {
-        if (gone) {
-            return;
-        }
-        try {
-            events.send(e);
-        } catch (IOException x) {
-            synchronized (this) {
-                if (gone) {
-                    return;
-                }
+        synchronized (sending) {
+            if (gone || closed) {
+                return;
+            }
+            try {
+                events.send(e);
+                return;
+            } catch (IOException x) {
                 gone = true;
             }
-            onGone.run();
         }
+        onGone.run();
     }
 
     /** Whether the client went away. */
@@ -97,8 +111,12 @@ public final class ProgressEvents implements Progress, AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        ticker.interrupt();
+        synchronized (sending) {
+            closed = true;
+        }
+        synchronized (this) {
+            notifyAll();
+        }
     }
 
     /** Plays one event the daemon sent into a local progress; unknown events are ignored. */
