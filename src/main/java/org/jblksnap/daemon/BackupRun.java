@@ -76,14 +76,16 @@ final class BackupRun {
             BackupRunner runner = new BackupRunner(repo, progress);
             for (String device : devices) {
                 BackupRequest req;
+                String name; // -d may give a path; the metrics know devices by name
                 synchronized (this) {
                     checkCancelled();
+                    name = engine.tracker(device).name();
                     CbtInfo cbt = engine.cbtInfo(device);
                     req = BackupRequest.of(device, exports.address(), engine.image(device).name(),
                             new CbtRef(cbt.generationId().toString(), cbt.changesNumber()));
                 }
                 done.add(runner.run(full ? req.forcingFull() : req, exports.opener(req.exportName())));
-                committed.put(device, req.cbt());
+                committed.put(name, req.cbt());
             }
             return done;
         } catch (IOException | RuntimeException e) {
