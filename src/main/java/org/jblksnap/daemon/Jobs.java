@@ -1,6 +1,7 @@
 package org.jblksnap.daemon;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -298,6 +299,7 @@ final class Jobs implements AutoCloseable {
         volatile Thread thread;
         private boolean running;
         private BackupRun backup;
+        private boolean verifying;
         private String cancelled;
 
         Active(JobConfig job, String kind, String trigger, Progress watcher) {
@@ -319,8 +321,24 @@ final class Jobs implements AutoCloseable {
             cancelled = why;
             if (backup != null) {
                 backup.cancel(why);
-            } else if (!running && thread != null) {
-                thread.interrupt(); // waiting in the queue (a run not started yet sees the cancel when it starts)
+            } else if ((!running || verifying) && thread != null) {
+                // waiting in the queue (a run not started yet sees the cancel when it starts), or
+                // verifying: the verify's reads stop (it only reads; its channels may close)
+                thread.interrupt();
+            }
+        }
+
+        /**
+         * The verify's reads start (a cancel interrupts them from now on; one that came before
+         * stops the run here) or end (no interrupt after this, and one that came is spent, so
+         * the repository closes cleanly). Called by the run's own thread.
+         */
+        synchronized void verifying(boolean on) throws InterruptedIOException {
+            verifying = on;
+            if (!on) {
+                Thread.interrupted();
+            } else if (cancelled != null) {
+                throw new InterruptedIOException(cancelled);
             }
         }
 
@@ -466,13 +484,20 @@ final class Jobs implements AutoCloseable {
 
     private JobRun verify(Active a, JobRun r) {
         try (Repository repo = Repository.open(a.job.repo(), false, a.job.keys())) {
-            VerifyReport v = new Verifier(repo, a.progress(progress.apply(a.job.name())),
-                    Runtime.getRuntime().availableProcessors())
-                    .verify(null);
+            VerifyReport v;
+            a.verifying(true);
+            try {
+                v = new Verifier(repo, a.progress(progress.apply(a.job.name())), Runtime.getRuntime().availableProcessors())
+                        .verify(null);
+            } finally {
+                a.verifying(false);
+            }
             return r.finished(clock.instant(), v.ok() ? JobRun.OK : JobRun.FAILED,
                     v.ok() ? v.format() : String.join("; ", v.problems()), v.bytes(), 0, List.of());
         } catch (IOException | RuntimeException e) {
-            return r.finished(clock.instant(), JobRun.FAILED, describe(e), 0, 0, List.of());
+            String cancelled = a.cancelled();
+            return r.finished(clock.instant(), cancelled != null ? JobRun.CANCELLED : JobRun.FAILED,
+                    cancelled != null ? cancelled : describe(e), 0, 0, List.of());
         }
     }
 
