@@ -1,6 +1,7 @@
 package org.jblksnap.backup;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -109,6 +110,9 @@ public final class Verifier {
                     progress.advance(geometry.blockLength(b));
                 });
             } catch (IOException e) {
+                if (e instanceof InterruptedIOException || Thread.currentThread().isInterrupted()) {
+                    throw e; // cancelled: no problem of this point, and the next ones would fail alike
+                }
                 alone.add("point " + id + ": " + e.getMessage());
             }
         }

@@ -62,12 +62,13 @@ public final class ProgressEvents implements Progress, AutoCloseable {
 
     /**
      * One event; sends are serialized with {@link #close} so that none goes after it (the
-     * verb's reply follows). Never interrupted: an interrupt of a thread in a channel write
-     * closes the channel, the reply with it.
+     * verb's reply follows). Never from an interrupted thread: an interrupt of a thread in a
+     * channel write closes the channel, the reply with it. So the ticker is woken, not
+     * interrupted, and a caller that is interrupted (a run being cancelled) sends nothing.
      */
     private void send(ObjectNode e) {
         synchronized (sending) {
-            if (gone || closed) {
+            if (gone || closed || Thread.currentThread().isInterrupted()) {
                 return;
             }
             try {

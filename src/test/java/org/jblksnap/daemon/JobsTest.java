@@ -216,46 +216,49 @@ class JobsTest {
 
     /**
      * A verify cancelled while it reads (job_cancel, or job_run's client gone) stops and is
-     * recorded cancelled; the repository is left as it was and the next verify is ok. Its
-     * progress (a watcher that holds the run at "verify packs") is where the cancel lands.
+     * recorded cancelled, in either phase (packs, then points); the repository is left as it
+     * was and the next verify is ok. Its progress (a watcher that holds the run at the phase's
+     * start) is where the cancel lands.
      */
     @Test
     void aVerifyCancelledWhileItReadsStops() throws Exception {
         Jobs jobs = jobs(job("{'name': 'checked', 'devices': ['disk0'], 'repo': '" + repo("r") + "', 'encryption': 'none',"
                 + " 'schedule': '0 2 * * *', 'keep_last': 2}"));
         assertEquals("ok", verb(jobs, "job_run", args().put("name", "checked")).path("result").path("result").asText());
-        CountDownLatch reading = new CountDownLatch(1);
-        CountDownLatch never = new CountDownLatch(1);
-        Progress holdAtPacks = new Progress() {
-            @Override
-            public void start(String what, long totalBytes) {
-                if (what.equals("verify packs")) {
-                    reading.countDown();
-                    try {
-                        never.await(); // until the cancel interrupts the run
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+        for (String phase : new String[] {"verify packs", "verify points"}) {
+            CountDownLatch reading = new CountDownLatch(1);
+            CountDownLatch never = new CountDownLatch(1);
+            Progress holdThere = new Progress() {
+                @Override
+                public void start(String what, long totalBytes) {
+                    if (what.equals(phase)) {
+                        reading.countDown();
+                        try {
+                            never.await(); // until the cancel interrupts the run
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
                     }
                 }
-            }
 
-            @Override
-            public void advance(long bytes) {
-            }
+                @Override
+                public void advance(long bytes) {
+                }
 
-            @Override
-            public void note(String line) {
-            }
+                @Override
+                public void note(String line) {
+                }
 
-            @Override
-            public void finish() {
-            }
-        };
-        Jobs.Active run = jobs.submit("checked", Jobs.VERIFY, "manual", holdAtPacks);
-        assertTrue(reading.await(30, TimeUnit.SECONDS), "the verify started reading packs");
-        assertTrue(verb(jobs, "job_cancel", args().put("name", "checked")).path("ok").asBoolean());
-        JobRun cancelled = run.result.get(30, TimeUnit.SECONDS);
-        assertEquals(JobRun.CANCELLED, cancelled.result(), cancelled.toString());
+                @Override
+                public void finish() {
+                }
+            };
+            Jobs.Active run = jobs.submit("checked", Jobs.VERIFY, "manual", holdThere);
+            assertTrue(reading.await(30, TimeUnit.SECONDS), "the verify reached " + phase);
+            assertTrue(verb(jobs, "job_cancel", args().put("name", "checked")).path("ok").asBoolean());
+            JobRun cancelled = run.result.get(30, TimeUnit.SECONDS);
+            assertEquals(JobRun.CANCELLED, cancelled.result(), phase + ": " + cancelled);
+        }
         JsonNode again = verb(jobs, "job_run", args().put("name", "checked").put("verify", true)).path("result");
         assertEquals("ok", again.path("result").asText(), "the repository is as it was: " + again);
     }
