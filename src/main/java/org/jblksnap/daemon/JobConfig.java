@@ -139,13 +139,8 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         KeyFiles copyKeys = copyPasswordFile == null && copyKeyFile == null ? keys
                 : new KeyFiles(copyPasswordFile == null ? null : Path.of(copyPasswordFile),
                         copyKeyFile == null ? null : Path.of(copyKeyFile)).absolute();
-        if (!encryption.equals(RepositoryConfig.ENCRYPTED) && !encryption.equals(RepositoryConfig.NOT_ENCRYPTED)) {
-            throw new InvalidArgumentException(job + ": encryption is aes-256-gcm or none, got '" + encryption + "'");
-        }
-        boolean encrypted = encryption.equals(RepositoryConfig.ENCRYPTED);
-        if (!encrypted && keys.given()) { // copy_to may still be encrypted under copy_password_file or copy_key_file
-            throw new InvalidArgumentException(job + ": encryption none takes no password_file or key_file");
-        }
+        // copy_to may still be encrypted under copy_password_file or copy_key_file
+        boolean encrypted = encrypted(job + ": ", encryption, keys);
         if (copyTo != null) {
             try (ObjectStore checked = RepositoryLocation.open(copyTo)) {
                 // a malformed location fails at load, not at the first run
@@ -159,5 +154,20 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         }
         return new JobConfig(name, List.copyOf(devices), RepositoryLocation.absolute(repo), keys, schedule, retention,
                 verify, Path.of(storage), limit, copyTo, copyKeys, encrypted);
+    }
+
+    /**
+     * Whether a repository a job or the backup verb makes is encrypted, by its encryption mode
+     * (aes-256-gcm or none); none takes no password_file or key_file. what starts the error.
+     */
+    static boolean encrypted(String what, String mode, KeyFiles keys) {
+        if (!mode.equals(RepositoryConfig.ENCRYPTED) && !mode.equals(RepositoryConfig.NOT_ENCRYPTED)) {
+            throw new InvalidArgumentException(what + "encryption is aes-256-gcm or none, got '" + mode + "'");
+        }
+        boolean encrypted = mode.equals(RepositoryConfig.ENCRYPTED);
+        if (!encrypted && keys.given()) {
+            throw new InvalidArgumentException(what + "encryption none takes no password_file or key_file");
+        }
+        return encrypted;
     }
 }

@@ -28,9 +28,9 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.jblksnap.backup.BackupSummary;
+import org.jblksnap.backup.CbtRef;
 import org.jblksnap.backup.CopySummary;
 import org.jblksnap.backup.PointCopier;
-import org.jblksnap.backup.CbtRef;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.backup.Verifier;
 import org.jblksnap.backup.VerifyReport;
@@ -462,7 +462,8 @@ final class Jobs implements AutoCloseable {
         int gone;
         long stored = 0;
         try (Repository from = Repository.open(j.repo(), false, j.keys());
-                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis().withEncryption(j.encrypted() || j.copyKeys().given()),
+                // copy keys make copy_to encrypted whatever the job's encryption (openOrCreate)
+                Repository to = Repository.openOrCreate(j.copyTo(), from.config().likeThis().withEncryption(j.encrypted()),
                         j.copyKeys())) {
             List<Point> points = new ArrayList<>();
             for (String d : j.devices()) {
@@ -625,15 +626,9 @@ final class Jobs implements AutoCloseable {
         Path storage = a.hasNonNull("storage") ? Path.of(a.get("storage").asText())
                 : Path.of(System.getProperty("java.io.tmpdir"));
         long limit = a.path("limit").asLong(JobConfig.DEFAULT_LIMIT);
-        String encryption = a.path("encryption").asText(RepositoryConfig.ENCRYPTED);
-        if (!encryption.equals(RepositoryConfig.ENCRYPTED) && !encryption.equals(RepositoryConfig.NOT_ENCRYPTED)) {
-            throw new InvalidArgumentException("encryption is aes-256-gcm or none, got '" + encryption + "'");
-        }
-        if (encryption.equals(RepositoryConfig.NOT_ENCRYPTED) && keys.given()) {
-            throw new InvalidArgumentException("encryption none takes no password_file or key_file");
-        }
+        boolean encrypted = JobConfig.encrypted("", a.path("encryption").asText(RepositoryConfig.ENCRYPTED), keys);
         RepositoryConfig config = RepositoryConfig.of(a.path("chunk_size").asInt(RepositoryConfig.DEFAULT_CHUNK_SIZE))
-                .withEncryption(encryption.equals(RepositoryConfig.ENCRYPTED));
+                .withEncryption(encrypted);
         devices.forEach(engine::tracker); // an unknown device: the error blksnap gives, before anything is made
         BackupRun run = new BackupRun(engine, exports, hooks, devices, storage, limit, a.path("full").asBoolean());
         Thread caller = Thread.currentThread();
