@@ -10,7 +10,6 @@ import org.jblksnap.backup.BackupRunner;
 import org.jblksnap.backup.BackupSummary;
 import org.jblksnap.backup.Progress;
 import org.jblksnap.control.ControlClient;
-import org.jblksnap.control.ProgressEvents;
 import org.jblksnap.nbd.client.NbdClient;
 import org.jblksnap.nbd.client.NbdUri;
 import org.jblksnap.nbd.protocol.Nbd;
@@ -114,28 +113,7 @@ final class BackupCommand implements Callable<Integer> {
             aws.put("access_key_id", s3.accessKeyId()).put("secret_access_key", s3.secretAccessKey())
                     .put("session_token", s3.sessionToken()).put("region", s3.region());
         }
-        Progress progress = Progress.forConsole(System.err);
-        JsonNode r;
-        try (ControlClient c = ControlClient.connect(client.runDir())) {
-            Thread onInterrupt = new Thread(() -> {
-                try {
-                    c.close();
-                    System.err.println("jblksnap: interrupted; the daemon cancels the backup");
-                } catch (IOException e) {
-                    // exiting anyway
-                }
-            }, "cancel backup");
-            Runtime.getRuntime().addShutdownHook(onInterrupt);
-            try {
-                r = c.call("backup", args, event -> ProgressEvents.replay(event, progress));
-            } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
-                } catch (IllegalStateException e) {
-                    // the JVM is exiting: the hook runs or ran
-                }
-            }
-        }
+        JsonNode r = FollowedRun.call(client.runDir(), "backup", args, "the daemon cancels the backup");
         for (int i = 0; i < r.path("devices").size(); i++) {
             System.err.println(r.path("report").path(i).asText());
             ResultPrinter.print(System.out, r.path("devices").get(i), client.json);

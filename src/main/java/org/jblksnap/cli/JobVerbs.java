@@ -2,9 +2,7 @@ package org.jblksnap.cli;
 
 import java.io.IOException;
 
-import org.jblksnap.backup.Progress;
 import org.jblksnap.control.ControlClient;
-import org.jblksnap.control.ProgressEvents;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,8 +14,9 @@ import picocli.CommandLine.Option;
 /**
  * The job verbs, answered by the daemon's jobs (its --config): job_list, job_run, job_history,
  * job_cancel. job_run shows the run's progress and prints its result as `backup` does;
- * interrupted (Ctrl-C, SIGTERM), it closes its connection and the daemon cancels that run. The verbs are static methods: picocli runs them
- * as verbs of `jblksnap` itself.
+ * interrupted (Ctrl-C, SIGTERM), it closes its connection and the daemon cancels that run
+ * ({@link FollowedRun}). The verbs are static methods: picocli runs them as verbs of
+ * `jblksnap` itself.
  */
 final class JobVerbs {
     private JobVerbs() {
@@ -34,30 +33,8 @@ final class JobVerbs {
     static int run(@Mixin ClientOptions o, @Option(names = {"-n", "--name"}, required = true, description = "The job.") String name,
             @Option(names = "--verify", description = "Run the job's verify instead of its backup.") boolean verify)
             throws IOException {
-        Progress progress = Progress.forConsole(System.err);
-        JsonNode r;
-        try (ControlClient c = ControlClient.connect(o.runDir())) {
-            // Ctrl-C: the connection closes, and the daemon cancels this run (not the job's others)
-            Thread onInterrupt = new Thread(() -> {
-                try {
-                    c.close();
-                    System.err.println("jblksnap: interrupted; the daemon cancels the run of job " + name);
-                } catch (IOException e) {
-                    // exiting anyway
-                }
-            }, "cancel job run");
-            Runtime.getRuntime().addShutdownHook(onInterrupt);
-            try {
-                r = c.call("job_run", ControlClient.args().put("name", name).put("verify", verify),
-                        event -> ProgressEvents.replay(event, progress));
-            } finally {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(onInterrupt);
-                } catch (IllegalStateException e) {
-                    // the JVM is exiting: the hook runs or ran
-                }
-            }
-        }
+        JsonNode r = FollowedRun.call(o.runDir(), "job_run", ControlClient.args().put("name", name).put("verify", verify),
+                "the daemon cancels the run of job " + name);
         ObjectNode shown = (ObjectNode) r.deepCopy();
         shown.remove("report");
         r.path("report").forEach(line -> System.err.println(line.asText()));
