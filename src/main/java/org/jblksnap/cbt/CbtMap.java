@@ -105,17 +105,11 @@ public final class CbtMap {
 
     /**
      * The blocks written since the last take (the last backup's snapshot): those the writable
-     * map holds the active number for. A count for metrics, read without the lock.
+     * map holds the active number for (no block holds a later one). A count for metrics, read
+     * without the lock.
      */
     public int dirtyBlocks() {
-        byte value = (byte) active;
-        int n = 0;
-        for (byte b : writable) {
-            if (b == value) {
-                n++;
-            }
-        }
-        return n;
+        return blocksLaterThan(active - 1);
     }
 
     /**
@@ -130,13 +124,18 @@ public final class CbtMap {
                 return blockCount;
             }
         }
-        int n = 0;
+        return blocksLaterThan(number);
+    }
+
+    /** The blocks the writable map holds a number later than n for (unsigned), read without the lock. */
+    private int blocksLaterThan(int n) {
+        int count = 0;
         for (byte b : writable) {
-            if ((b & 0xff) > number) {
-                n++;
+            if (Byte.toUnsignedInt(b) > n) {
+                count++;
             }
         }
-        return n;
+        return count;
     }
 
     /** Marks the blocks of a device write of length bytes at offset: writable = active. */
