@@ -33,17 +33,6 @@ class ManifestRunsTest {
     @TempDir
     Path dir;
 
-    /** Every stored entry of the repository, pack by pack, in file order. */
-    private static List<List<PackFile.Entry>> packs(Repository r) throws IOException {
-        List<List<PackFile.Entry>> all = new ArrayList<>();
-        for (ObjectStore.Stored o : r.store().list(PackCatalog.PREFIX)) {
-            if (PackCatalog.isPackName(o.name())) {
-                all.add(PackFile.readIndex(r.packs().catalog().codec(), PackFile.Source.of(r.store(), o.name(), o.size())));
-            }
-        }
-        return all;
-    }
-
     private static HashList randomManifest(Random rnd, int chunks) {
         HashList m = new HashList(chunks);
         for (int c = 0; c < chunks; c++) {
@@ -61,7 +50,7 @@ class ManifestRunsTest {
                 new KeyFiles(pw, null))) {
             assertTrue(r.packs().catalog().codec().isSealed());
             long id = Points.commit(r, "vda", content);
-            List<List<PackFile.Entry>> packs = packs(r);
+            List<List<PackFile.Entry>> packs = Points.packIndexes(r);
             assertEquals(1, packs.size(), "one pack of 64 MiB holds the point");
             List<EntryType> types = packs.get(0).stream().map(PackFile.Entry::type).toList();
             int first = types.indexOf(EntryType.MANIFEST);
@@ -109,7 +98,7 @@ class ManifestRunsTest {
             assertFalse(packs.contains(EntryType.MANIFEST, lastId), "the next is held again");
         } // closed with no flush: the open pack and the held manifest are dropped
         try (Repository r = Repository.open(new DirectoryStore(dir), false)) {
-            assertEquals(List.of(), packs(r), "no pack was finished without a flush");
+            assertEquals(List.of(), Points.packIndexes(r), "no pack was finished without a flush");
             for (Hash h : ids) {
                 assertFalse(r.packs().contains(EntryType.MANIFEST, h));
             }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -118,11 +119,20 @@ public final class Points {
                 PackFile.Source.of(Files.readAllBytes(pack), name, pack.toString()));
     }
 
+    /** The index of every pack in the store (finished ones), pack by pack, each in file order. */
+    public static List<List<PackFile.Entry>> packIndexes(Repository repo) throws IOException {
+        List<List<PackFile.Entry>> all = new ArrayList<>();
+        for (ObjectStore.Stored o : repo.packs().catalog().packObjects()) {
+            all.add(PackFile.readIndex(repo.packs().catalog().codec(), PackFile.Source.of(repo.store(), o.name(), o.size())));
+        }
+        return all;
+    }
+
     /** How many packs of the repository hold the entry (a duplicate counts). */
     public static long copiesOf(Repository repo, EntryType type, Hash h) throws IOException {
         long n = 0;
-        for (ObjectStore.Stored o : repo.packs().catalog().packObjects()) {
-            n += PackFile.readIndex(repo.packs().catalog().codec(), PackFile.Source.of(repo.store(), o.name(), o.size())).stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
+        for (List<PackFile.Entry> pack : packIndexes(repo)) {
+            n += pack.stream().filter(e -> e.type() == type && e.hash().equals(h)).count();
         }
         return n;
     }
