@@ -25,11 +25,11 @@ import org.jblksnap.repo.Repository;
 /**
  * Backs up one export (a snapshot image, however it was taken; read over NBD, or by the daemon
  * in its process: {@link BlockSource}) into a repository as a new point. The first point of a
- * device reads everything but the chunks base:allocation reports as zeroes. A later one reads only the ranges the export's dirty bitmap reports as
- * changed since the device's last point ({@code qemu:dirty-bitmap:cbt-GENERATION-N} with N
- * the last point's changes number, when the generation is the same): of each block they
- * touch, the chunks they do not touch keep the last point's content unread, and a chunk they
- * touch in part is completed from it. When the generation differs, or the server does not
+ * device reads everything but the chunks base:allocation reports as zeroes. A later one reads
+ * only the ranges the export's dirty bitmap reports as changed since the device's last point
+ * ({@code qemu:dirty-bitmap:cbt-GENERATION-N} with N the last point's changes number, when the
+ * generation is the same): of each block they touch, the chunks they do not touch keep the
+ * last point's content unread, and a chunk they touch in part is completed from it. When the generation differs, or the server does not
  * offer that context, the run says why and reads everything; dedup still stores only new
  * content.
  */

@@ -2,8 +2,8 @@ package org.jblksnap.daemon;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.UUID;
 import java.time.Instant;
+import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.ToDoubleFunction;
 

@@ -15,9 +15,9 @@ import com.github.luben.zstd.ZstdException;
  * entry starts a new pack. New manifests are held ({@link HeldManifests}) and appended
  * together, {@value #MANIFEST_RUN} bytes at a time and at flush, so a pack may end up to
  * a run past the size. {@link #flush} appends the manifests held, finishes the open pack,
- * waits for those being finished and syncs the store ({@link ObjectStore#sync}): a point may then be committed. A
- * failed pack write breaks the appender for good: its entries are recorded in a pack that
- * will never be whole, so no point may be committed after it.
+ * waits for those being finished and syncs the store ({@link ObjectStore#sync}): a point may
+ * then be committed. A failed pack write breaks the appender for good: its entries are
+ * recorded in a pack that will never be whole, so no point may be committed after it.
  *
  * <p>Lock order: {@link PackStore}.
  */
