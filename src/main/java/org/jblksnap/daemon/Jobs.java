@@ -9,7 +9,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -469,7 +468,7 @@ final class Jobs implements AutoCloseable {
             for (String d : j.devices()) {
                 points.addAll(from.points().list(d));
             }
-            points.sort(Comparator.comparingLong(Point::id));
+            points.sort(Point.OLDEST_FIRST);
             PointCopier.Report report = new PointCopier(from, to, progress, Runtime.getRuntime().availableProcessors())
                     .copy(points);
             for (CopySummary c : report.copied()) {

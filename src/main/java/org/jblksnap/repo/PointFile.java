@@ -19,6 +19,8 @@ import com.github.luben.zstd.Zstd;
 final class PointFile {
     private static final byte[] MAGIC = "JBSPOINT".getBytes(StandardCharsets.US_ASCII);
     private static final int MAX_META = 1 << 20;
+    /** The bytes read for a point's metadata at first: a point's JSON is well under 2 KiB. */
+    private static final int META_GUESS = 4096;
 
     private PointFile() {
     }
@@ -49,12 +51,21 @@ final class PointFile {
         return b.flip();
     }
 
-    /** Reads only the metadata at the start of the object of point id. */
+    /**
+     * Reads only the metadata at the start of the object of point id: one read of its first
+     * {@link #META_GUESS} bytes, which hold the whole metadata of any point jblksnap writes
+     * (a second read fetches the rest of a longer one).
+     */
     static PointMeta readMeta(ObjectCodec codec, ObjectStore store, String name, long id) throws IOException {
         String file = store.describe(name);
-        ByteBuffer head = ByteBuffer.wrap(store.getRange(name, 0, 16));
-        int len = checkHead(codec, head, file);
-        byte[] json = store.getRange(name, 16, len);
+        byte[] first = store.getRange(name, 0, META_GUESS);
+        int len = checkHead(codec, ByteBuffer.wrap(first), file);
+        byte[] json = Arrays.copyOfRange(first, 16, Math.min(first.length, 16 + len));
+        if (json.length < len) {
+            byte[] rest = store.getRange(name, first.length, len - json.length);
+            json = Arrays.copyOf(json, json.length + rest.length);
+            System.arraycopy(rest, 0, json, json.length - rest.length, rest.length);
+        }
         if (json.length != len) {
             throw bad(file, "truncated metadata");
         }

@@ -2,7 +2,9 @@ package org.jblksnap.repo;
 
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -14,9 +16,12 @@ import java.util.Optional;
 public final class PointStore {
     private static final String PREFIX = "points/";
     private static final String SUFFIX = ".point";
+    /** Point files read at once by {@link #list()}. */
+    private static final int READERS = 8;
 
     private final ObjectStore store;
     private final ObjectCodec codec;
+    private final PointIds newIds = new PointIds(Clock.systemUTC());
 
     PointStore(ObjectStore store, ObjectCodec codec) {
         this.store = store;
@@ -28,7 +33,7 @@ public final class PointStore {
         return PREFIX + id + SUFFIX;
     }
 
-    /** The ids of the points present, ascending. */
+    /** The ids of the points present, ascending (which is not their order: {@link Point#OLDEST_FIRST}). */
     public List<Long> ids() throws IOException {
         List<Long> ids = new ArrayList<>();
         for (ObjectStore.Stored o : store.list(PREFIX)) {
@@ -43,15 +48,15 @@ public final class PointStore {
     }
 
     /**
-     * Every point, oldest first. A point removed between the listing and the read of its
+     * Every point, oldest first ({@link Point#OLDEST_FIRST}). A point removed between the listing and the read of its
      * metadata (a prune running beside) is left out: it is gone, and a backup that looks for
      * its device's last point must not fail for it.
      */
     public List<Point> list() throws IOException {
-        List<Point> points = new ArrayList<>();
-        for (long id : ids()) {
-            find(id).ifPresent(points::add);
-        }
+        List<Point> points = Collections.synchronizedList(new ArrayList<>());
+        // a read each, at once: in a bucket the listing's time is theirs, one round trip each
+        Parallel.forEach(READERS, ids(), id -> find(id).ifPresent(points::add));
+        points.sort(Point.OLDEST_FIRST);
         return points;
     }
 
@@ -84,15 +89,14 @@ public final class PointStore {
     }
 
     /**
-     * Makes a point durable and visible under a new id: the next free one, created only if
-     * absent, so two backups committing at once get different ids. The manifests and chunks it
-     * uses must be durable already ({@link PackStore#flush()}).
+     * Makes a point durable and visible under a new id ({@link PointIds}), created only if
+     * absent, so that a point never replaces another. The manifests and chunks it uses must be
+     * durable already ({@link PackStore#flush()}).
      */
     long commit(PointMeta meta, HashList index) throws IOException {
-        List<Long> ids = ids();
-        long id = ids.isEmpty() ? 1 : ids.getLast() + 1;
+        long id = newIds.next();
         while (!store.create(name(id), PointFile.encode(codec, id, meta, index))) {
-            id++; // another backup committed this id meanwhile (a sealed point names its id: encoded again)
+            id = newIds.next(); // taken (a sealed point names its id: encoded again)
         }
         return id;
     }

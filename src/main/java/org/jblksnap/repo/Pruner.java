@@ -140,28 +140,30 @@ public final class Pruner {
                     pending.put(l.name(), l.marker());
                 }
             }
+            List<Point> all = repo.points().list();
             Map<String, List<Point>> byDevice = new LinkedHashMap<>();
-            for (Point p : repo.points().list()) {
+            for (Point p : all) {
                 byDevice.computeIfAbsent(p.meta().device(), d -> new ArrayList<>()).add(p);
             }
-            List<Long> removed = new ArrayList<>();
-            List<Long> kept = new ArrayList<>();
+            Set<Long> keep = new HashSet<>();
             for (List<Point> points : byDevice.values()) {
-                Set<Long> keep = retention.keep(points, zone);
-                for (Point p : points) {
-                    if (!keep.contains(p.id())) {
-                        removed.add(p.id());
-                    } else {
-                        kept.add(p.id());
-                        // an unreadable kept point or manifest stops here, before anything is removed
-                        try {
-                            markUsed(p, used);
-                        } catch (BadEntryException e) {
-                            throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
-                                    + ": nothing more was pruned (see verify)", e);
-                        }
-                        marked.add(p.id());
+                keep.addAll(retention.keep(points, zone));
+            }
+            List<Long> removed = new ArrayList<>(); // both oldest first
+            List<Long> kept = new ArrayList<>();
+            for (Point p : all) {
+                if (!keep.contains(p.id())) {
+                    removed.add(p.id());
+                } else {
+                    kept.add(p.id());
+                    // an unreadable kept point or manifest stops here, before anything is removed
+                    try {
+                        markUsed(p, used);
+                    } catch (BadEntryException e) {
+                        throw new RepositoryException("point " + p.id() + " is kept but its " + e.getMessage()
+                                + ": nothing more was pruned (see verify)", e);
                     }
+                    marked.add(p.id());
                 }
             }
             // Sweep before the removal: the points it lists include those about to go, which a
@@ -202,8 +204,6 @@ public final class Pruner {
                 }
             }
             mark();
-            removed.sort(null);
-            kept.sort(null);
             List<String> waiting = new ArrayList<>();
             for (Condemned c : pending.values()) {
                 waiting.addAll(c.packs());

@@ -5,7 +5,6 @@ import java.time.ZoneId;
 import java.time.ZonedDateTime;
 import java.time.temporal.IsoFields;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -47,8 +46,7 @@ public record Retention(int last, int hourly, int daily, int weekly, int monthly
     /** The ids of the points kept, of the points of one device. */
     public Set<Long> keep(List<Point> points, ZoneId zone) {
         List<Point> newestFirst = new ArrayList<>(points);
-        newestFirst.sort(Comparator.comparing((Point p) -> p.meta().created())
-                .thenComparingLong(Point::id).reversed());
+        newestFirst.sort(Point.OLDEST_FIRST.reversed());
         List<Rule> rules = new ArrayList<>();
         rules.add(new Rule(last, null));
         rules.add(new Rule(hourly, t -> t.getYear() * 1_000_000L + t.getMonthValue() * 10_000L

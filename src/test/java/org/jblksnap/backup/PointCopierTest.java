@@ -77,6 +77,11 @@ class PointCopierTest {
         return m;
     }
 
+    /** The point of to that is the copy of point id of another repository. */
+    private static Point copyOf(Repository to, long id) throws IOException {
+        return to.points().list().stream().filter(p -> p.meta().origin().point() == id).findFirst().orElseThrow();
+    }
+
     /** Every point of to that is a copy reads back as its source point, with its time, stats and device. */
     private static void assertCopies(Repository from, Repository to, Map<Long, byte[]> contents) throws IOException {
         for (Point t : to.points().list()) {
@@ -108,10 +113,14 @@ class PointCopierTest {
         Map<Long, byte[]> contents = new TreeMap<>();
         KeyFiles pwB = password("pw-b", "secret of b\n");
         KeyFiles keyC = KeyFiles.NONE;
+        long a1;
+        long a3;
         try (Repository a = openOrCreate("a", RepositoryConfig.of(CS, RepositoryConfig.MIN_PACK_SIZE), KeyFiles.NONE)) {
-            contents.put(Points.commit(a, "vda", v1, null, STATS), v1);
+            a1 = Points.commit(a, "vda", v1, null, STATS);
+            contents.put(a1, v1);
             contents.put(Points.commit(a, "vdb", w1, null, STATS), w1);
-            contents.put(Points.commit(a, "vda", v2, 1L, STATS), v2);
+            a3 = Points.commit(a, "vda", v2, a1, STATS);
+            contents.put(a3, v2);
         }
         try (Repository a = open("a", Unlock.NONE);
                 Repository b = openOrCreate("b", a.config().likeThis(), pwB)) {
@@ -120,12 +129,12 @@ class PointCopierTest {
             PointCopier.Report r = copy(a, b);
             assertEquals(3, r.copied().size());
             assertEquals(0, r.skipped());
-            assertEquals(List.of(1L, 2L, 3L), b.points().ids());
-            assertNull(b.points().get(1).meta().parent());
-            assertEquals(1L, b.points().get(3).meta().parent(), "the parent's copy");
-            assertNotEquals(Points.chunks(a, 1), Points.chunks(b, 1), "ids are keyed per repository");
+            assertEquals(3, b.points().ids().size());
+            assertNull(copyOf(b, a1).meta().parent());
+            assertEquals(copyOf(b, a1).id(), copyOf(b, a3).meta().parent(), "the parent's copy");
+            assertNotEquals(Points.chunks(a, a1), Points.chunks(b, copyOf(b, a1).id()), "ids are keyed per repository");
             assertCopies(a, b, contents);
-            // point 3 differs from point 1 in one chunk: only that chunk is read for it
+            // a3 differs from a1 in one chunk: only that chunk is read for it
             CopySummary third = r.copied().get(2);
             assertEquals(1, third.chunksRead(), third.format());
             assertEquals(CS, third.bytesRead(), third.format());
@@ -136,8 +145,9 @@ class PointCopierTest {
             assertTrue(!c.config().encrypted());
             assertEquals(3, copy(b, c).copied().size());
             assertCopies(b, c, Map.of());
-            for (long id : c.points().ids()) {
-                assertArrayEquals(contents.get(id), Points.read(c, id));
+            for (Point p : c.points().list()) {
+                long inA = b.points().get(p.meta().origin().point()).meta().origin().point();
+                assertArrayEquals(contents.get(inA), Points.read(c, p.id()));
             }
         }
 
@@ -155,21 +165,23 @@ class PointCopierTest {
         byte[] v3 = v2.clone();
         System.arraycopy(random(CS, 4), 0, v3, 5 * CS, CS);
         System.arraycopy(random(CS, 5), 0, v3, 3 * BLOCK + 2 * CS, CS);
+        long a4;
         try (Repository a = open("a", Unlock.NONE)) {
-            contents.put(Points.commit(a, "vda", v3, 3L, STATS), v3);
+            a4 = Points.commit(a, "vda", v3, a3, STATS);
+            contents.put(a4, v3);
         }
         try (Repository a = open("a", Unlock.NONE); Repository b = open("b", pwB)) {
             PointCopier.Report r = copy(a, b);
             assertEquals(1, r.copied().size());
             assertEquals(3, r.skipped());
             CopySummary s = r.copied().getFirst();
-            assertEquals(4, s.sourcePoint());
-            assertEquals(4, s.targetPoint());
-            assertEquals(3L, s.parent());
+            assertEquals(a4, s.sourcePoint());
+            assertEquals(copyOf(b, a4).id(), s.targetPoint());
+            assertEquals(copyOf(b, a3).id(), s.parent());
             assertEquals(2, s.chunksRead(), s.format());
             assertEquals(2L * CS, s.bytesRead(), s.format());
             assertEquals(2, s.newChunks(), s.format());
-            assertEquals(1, s.reusedBlocks(), s.format()); // block 1, as in point 3
+            assertEquals(1, s.reusedBlocks(), s.format()); // block 1, as in a3
             assertTrue(s.storedBytes() > 2L * CS && s.storedBytes() < 2L * CS + 2 * 4 * (BLOCK / CS * 32),
                     "two chunks and two manifests: " + s.format());
             assertCopies(a, b, contents);
@@ -179,7 +191,7 @@ class PointCopierTest {
             assertEquals(1, r.copied().size());
             assertEquals(2, r.copied().getFirst().chunksRead());
             assertCopies(b, c, Map.of());
-            assertArrayEquals(v3, Points.read(c, 4));
+            assertArrayEquals(v3, Points.read(c, c.points().latest("vda").orElseThrow().id()));
         }
     }
 
@@ -195,15 +207,17 @@ class PointCopierTest {
         Map<Long, byte[]> contents = new TreeMap<>();
         try (Repository old = open("old", Unlock.NONE)) {
             assertEquals(2, old.config().version());
-            contents.put(Points.commit(old, "vda", v1, null, STATS), v1);
-            contents.put(Points.commit(old, "vda", v2Content, 1L, STATS), v2Content);
+            long first = Points.commit(old, "vda", v1, null, STATS);
+            contents.put(first, v1);
+            contents.put(Points.commit(old, "vda", v2Content, first, STATS), v2Content);
         }
         KeyFiles pw = password("pw-new", "secret of new\n");
         try (Repository old = open("old", Unlock.NONE); Repository moved = openOrCreate("new", old.config().likeThis(), pw)) {
             assertEquals(RepositoryConfig.VERSION, moved.config().version());
             assertTrue(moved.config().encrypted());
             assertEquals(2, copy(old, moved).copied().size());
-            assertEquals(1L, moved.points().get(2).meta().parent(), "the parent's copy");
+            List<Point> copies = moved.points().list();
+            assertEquals(copies.getFirst().id(), copies.getLast().meta().parent(), "the parent's copy");
             assertCopies(old, moved, contents);
         }
     }

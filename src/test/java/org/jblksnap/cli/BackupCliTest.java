@@ -116,6 +116,7 @@ class BackupCliTest {
         assertEquals("full", full.get("mode"));
         assertTrue(full.err().contains("first backup of disk0: reading everything"), full.err());
         List<Path> refs = new ArrayList<>(List.of(capture("ref-1.img")));
+        List<String> ids = new ArrayList<>(List.of(full.get("point")));
         assertEquals(SIZE - zeroBlockBytes(refs.get(0), 64 << 10), value(full, "read_bytes"),
                 "everything is read but the chunks the image reports as holes");
         long lastReported = 0;
@@ -124,8 +125,9 @@ class BackupCliTest {
             BitSet touched = writes.randomWrites(0.01, CBT_BLOCK);
             ChildProcess.Result inc = backup();
             refs.add(capture("ref-" + k + ".img"));
-            assertEquals(String.valueOf(k), inc.get("point"));
-            assertTrue(inc.get("mode").startsWith("incremental to point " + (k - 1)), inc.out());
+            assertFalse(ids.contains(inc.get("point")), "a new point: " + inc.out());
+            assertTrue(inc.get("mode").startsWith("incremental to point " + ids.getLast()), inc.out());
+            ids.add(inc.get("point"));
             long reported = value(inc, "dirty_bytes");
             lastReported = reported;
             long read = value(inc, "read_bytes");
@@ -139,12 +141,13 @@ class BackupCliTest {
                     "an incremental stores the chunks written, not the blocks they are in: " + inc.out());
         }
         for (int k = 1; k <= refs.size(); k++) {
-            assertRestores(String.valueOf(k), refs.get(k - 1));
+            assertRestores(ids.get(k - 1), refs.get(k - 1));
         }
-        assertEquals(4, jb.okAlone("points", "--repo", repo.toString()).out().lines().count());
+        assertEquals(ids, jb.points("--repo", repo.toString()), "the four points, oldest first");
         JsonNode points = new ObjectMapper().readTree(jb.okAlone("points", "--repo", repo.toString(), "-j").out());
         assertTrue(points.get(0).path("parent").isNull() && points.get(0).path("dirty_bytes").isNull(), points.toString());
-        assertEquals(3, points.get(3).path("parent").asLong(), points.toString());
+        assertEquals(ids.get(3), points.get(3).path("point").asText(), points.toString());
+        assertEquals(Long.parseLong(ids.get(2)), points.get(3).path("parent").asLong(), points.toString());
         assertEquals(lastReported, points.get(3).path("dirty_bytes").asLong(), points.toString());
         assertEquals("ok", jb.okAlone("verify", "--repo", repo.toString()).get("result"));
     }
@@ -166,7 +169,7 @@ class BackupCliTest {
 
         writes.randomWrites(0.001, CBT_BLOCK);
         ChildProcess.Result next = backup("--chunk-size", "1M");
-        assertTrue(next.get("mode").startsWith("incremental to point 2"), next.out());
+        assertTrue(next.get("mode").startsWith("incremental to point " + r.get("point")), next.out());
         assertTrue(value(next, "read_bytes") <= value(next, "dirty_bytes"), next.out());
         assertEquals(256 << 10, new ObjectMapper().readTree(repo.resolve("repository.json").toFile()).path("chunkSize")
                 .asInt(), "the repository keeps the chunk size it was made with");
@@ -175,18 +178,19 @@ class BackupCliTest {
 
     @Test
     void aServedPointReadsAsTheDeviceAtItsTake() throws Exception {
-        backup();
+        String point = backup().get("point");
         Path ref = capture("ref.img");
         writes.randomWrites(0.01, CBT_BLOCK);
         Path socket = dir.resolve("serve.sock");
         Path log = dir.resolve("serve.log");
-        Process serve = jb.start(log, "serve", "--repo", repo.toString(), "--point", "1", "--socket", socket.toString());
+        Process serve = jb.start(log, "serve", "--repo", repo.toString(), "--point", point, "--socket",
+                socket.toString());
         try {
             Await.until(Duration.ofSeconds(30), () -> Files.exists(log) && Files.readString(log).contains("uri="),
                     () -> "serve printed no uri=: " + (Files.exists(log) ? Files.readString(log) : "(no output)"));
             Path out = dir.resolve("served.img");
-            ChildProcess.of("qemu-img", "convert", "-f", "raw", "-O", "raw", "nbd+unix:///disk0@point-1?socket=" + socket,
-                    out.toString()).check();
+            ChildProcess.of("qemu-img", "convert", "-f", "raw", "-O", "raw",
+                    "nbd+unix:///disk0@point-" + point + "?socket=" + socket, out.toString()).check();
             assertEquals(-1, Files.mismatch(ref, out), "qemu-img reads the point as the device was");
             assertNotEquals(-1, Files.mismatch(disk, out), "and not as it is now");
         } finally {
@@ -197,33 +201,34 @@ class BackupCliTest {
 
     @Test
     void pruneKeepsTheLatestAndVerifyCatchesADamagedBlock() throws Exception {
-        backup();
+        String first = backup().get("point");
         writes.randomWrites(0.01, CBT_BLOCK);
-        backup();
+        String second = backup().get("point");
         writes.randomWrites(0.01, CBT_BLOCK);
-        backup();
+        String third = backup().get("point");
         Path ref = capture("ref.img");
 
-        // restic's rules: the daily rule keeps point 3 (the newest of its day) and the last rule 3 and 2,
-        // wherever midnight falls between them
+        // restic's rules: the daily rule keeps the third (the newest of its day) and the last rule the
+        // third and the second, wherever midnight falls between them; prune names the removed points,
+        // then the kept ones, each oldest first
         ChildProcess.Result daily = jb.okAlone("prune", "--repo", repo.toString(), "--keep-daily", "1", "--keep-last", "2");
-        assertEquals(List.of("removed_point=1", "kept_point=2", "kept_point=3"),
+        assertEquals(List.of("removed_point=" + first, "kept_point=" + second, "kept_point=" + third),
                 daily.out().lines().filter(l -> l.contains("_point=")).toList());
         ChildProcess.Result p = jb.okAlone("prune", "--repo", repo.toString(), "--keep", "1");
-        assertEquals(List.of("removed_point=2", "kept_point=3"),
+        assertEquals(List.of("removed_point=" + second, "kept_point=" + third),
                 p.out().lines().filter(l -> l.contains("_point=")).toList());
         assertTrue(value(daily, "removed_entries") + value(p, "removed_entries") > 0
                 && value(daily, "freed_bytes") + value(p, "freed_bytes") > 0, daily.out() + p.out());
-        assertEquals("point=3", jb.okAlone("points", "--repo", repo.toString()).out().split(" ")[0]);
+        assertEquals(List.of(third), jb.points("--repo", repo.toString()));
         ChildProcess.Result verified = jb.okAlone("verify", "--repo", repo.toString());
         assertEquals("ok", verified.get("result"));
         assertEquals(p.get("unused_entries"), verified.get("unused_entries"), "prune says what it left unused");
-        assertRestores("3", ref);
+        assertRestores(third, ref);
 
         Hash damaged;
         Path pack;
         try (Repository r = Repository.open(repo, false)) {
-            damaged = Points.chunks(r, 3).get(0);
+            damaged = Points.chunks(r, Long.parseLong(third)).get(0);
             pack = Points.packOf(r, EntryType.CHUNK, damaged);
             Points.damage(r, EntryType.CHUNK, damaged);
         }
@@ -235,7 +240,7 @@ class BackupCliTest {
         // A failed restore leaves the old target as it was: the point is written under a
         // temporary name, renamed over the target only at the end.
         Path old = Files.writeString(dir.resolve("bad.img"), "the old image");
-        ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", "3", "--to",
+        ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo.toString(), "--point", third, "--to",
                 old.toString());
         assertNotEquals(0, restore.exit());
         assertOneLine(restore, damaged.hex());
@@ -243,7 +248,7 @@ class BackupCliTest {
 
         // The device the daemon has attached is refused as a target, and stays as it was.
         Path before = Files.copy(disk, dir.resolve("disk0-before.img"));
-        ChildProcess.Result onAttached = jb.run("restore", "--repo", repo.toString(), "--point", "3", "--to",
+        ChildProcess.Result onAttached = jb.run("restore", "--repo", repo.toString(), "--point", third, "--to",
                 disk.toString());
         assertNotEquals(0, onAttached.exit());
         assertOneLine(onAttached, "it is attached to the jblksnap daemon as disk0");
@@ -263,7 +268,7 @@ class BackupCliTest {
         assertOneLine(r, "cannot create a repository in " + notADir.resolve("repo") + ": not a directory");
         assertNoSnapshot();
 
-        backup();
+        String first = backup().get("point");
         writes.randomWrites(0.01, CBT_BLOCK);
         Path packs = repo.resolve("packs");
         Path aside = dir.resolve("packs-aside");
@@ -278,7 +283,8 @@ class BackupCliTest {
         Files.delete(packs);
         Files.move(aside, packs);
         ChildProcess.Result after = backup();
-        assertTrue(after.get("mode").startsWith("incremental to point 1"), "the failed run committed nothing: " + after.out());
+        assertTrue(after.get("mode").startsWith("incremental to point " + first),
+                "the failed run committed nothing: " + after.out());
         assertRestores("latest", capture("ref.img"));
     }
 
@@ -329,7 +335,7 @@ class BackupCliTest {
         expectAlone("is not a backup repository", "verify", "--repo", missing);
         expectAlone("is not a backup repository", "prune", "--repo", missing, "--keep", "1");
         expectAlone("is not a backup repository", "points", "--repo", missing);
-        backup();
+        String point = backup().get("point");
         String r = repo.toString();
         expectAlone("no point 9 in repository " + r, "restore", "--repo", r, "--point", "9", "--to", dir.resolve("x").toString());
         expectAlone("no point of device vdb in " + r, "restore", "--repo", r, "--point", "latest", "-d", "vdb", "--to",
@@ -342,7 +348,7 @@ class BackupCliTest {
                 "--chunk-size", "3K");
         assertEquals(22, badSize.exit(), badSize.err());
         assertOneLine(badSize, "bad chunk size '3K': a power of two from 4K to 4M");
-        expectAlone("cannot restore to " + dir + ": it is a directory", "restore", "--repo", r, "--point", "1", "--to",
+        expectAlone("cannot restore to " + dir + ": it is a directory", "restore", "--repo", r, "--point", point, "--to",
                 dir.toString());
         ChildProcess.Result unknown = jb.run("backup", "-d", "nope", "--repo", r);
         assertEquals(2, unknown.exit(), "ENOENT, as blksnap for a device without its filter: " + unknown.err());

@@ -72,10 +72,14 @@ class CopyCliTest {
         }
     }
 
-    private Path backup(int n) throws Exception {
-        jb.ok("backup", "-d", "disk0", "--repo", local, "--password-file", pwLocal.toString(), "--storage",
-                dir.toString());
-        return Files.copy(disk, dir.resolve("ref-" + n + ".img"));
+    /** A backup into the local repository: its point's number, and the device as it was then. */
+    private record Backup(String point, Path ref) {
+    }
+
+    private Backup backup(int n) throws Exception {
+        String point = jb.ok("backup", "-d", "disk0", "--repo", local, "--password-file", pwLocal.toString(),
+                "--storage", dir.toString()).get("point");
+        return new Backup(point, Files.copy(disk, dir.resolve("ref-" + n + ".img")));
     }
 
     private JsonNode copy(String... args) throws Exception {
@@ -83,6 +87,16 @@ class CopyCliTest {
         assertTrue(r.err().contains("copied "), r.err());
         System.out.println(String.join(" ", args) + "\n" + r.err()); // the summaries, in the test's output
         return JSON.readTree(r.out());
+    }
+
+    /** What a copy's result says of this source point (its number there is "copy"); fails when it was not copied. */
+    private static JsonNode copied(JsonNode result, String point) {
+        for (JsonNode p : result.get("points")) {
+            if (p.get("point").asText().equals(point)) {
+                return p;
+            }
+        }
+        throw new AssertionError("point " + point + " was not copied: " + result);
     }
 
     private static String[] concat(List<String> head, String... tail) {
@@ -105,23 +119,25 @@ class CopyCliTest {
 
     @Test
     void localToS3ToLocalRestoresByteForByteAndCopiesOnlyWhatIsNew() throws Exception {
-        Path ref1 = backup(1);
+        Backup b1 = backup(1);
         JsonNode first = copy("--from", local, "--from-password-file", pwLocal.toString(), "--to", s3,
                 "--password-file", pwS3.toString());
         assertEquals(1, first.get("copied").asInt(), first.toString());
-        assertEquals(1, first.get("points").get(0).get("copy").asInt());
+        String s3First = copied(first, b1.point()).get("copy").asText();
+        assertEquals(List.of(s3First), jb.points("--repo", s3, "--password-file", pwS3.toString()),
+                "the copy is the bucket's one point");
         long fullRead = first.get("read_bytes").asLong();
         assertTrue(fullRead > SIZE / 4, first.toString());
 
         BitSet touched = writes.randomWrites(0.02, CBT_BLOCK);
-        Path ref2 = backup(2);
+        Backup b2 = backup(2);
         JsonNode second = copy("--from", local, "--from-password-file", pwLocal.toString(), "--to", s3,
                 "--password-file", pwS3.toString());
         assertEquals(1, second.get("copied").asInt(), second.toString());
         assertEquals(1, second.get("skipped").asInt(), second.toString());
-        JsonNode p2 = second.get("points").get(0);
-        assertEquals(2, p2.get("point").asInt());
-        assertEquals(1, p2.get("parent").asInt(), "the parent's copy");
+        JsonNode p2 = copied(second, b2.point());
+        assertEquals(s3First, p2.get("parent").asText(), "the parent's copy");
+        String s3Second = p2.get("copy").asText();
         assertTrue(p2.get("read_chunks").asLong() <= touched.cardinality(), "only changed chunks are read: " + p2
                 + ", " + touched.cardinality() + " blocks written");
         assertTrue(p2.get("read_bytes").asLong() <= (long) touched.cardinality() * CBT_BLOCK, p2.toString());
@@ -136,10 +152,10 @@ class CopyCliTest {
         assertEquals(2, third.get("copied").asInt(), third.toString());
         assertTrue(Files.notExists(Path.of(back, "keys")), "no credential for the target: not encrypted");
 
-        assertRestores(s3, pwS3, "1", ref1);
-        assertRestores(s3, pwS3, "2", ref2);
-        assertRestores(back, null, "1", ref1);
-        assertRestores(back, null, "2", ref2);
+        assertRestores(s3, pwS3, s3First, b1.ref());
+        assertRestores(s3, pwS3, s3Second, b2.ref());
+        assertRestores(back, null, copied(third, s3First).get("copy").asText(), b1.ref());
+        assertRestores(back, null, copied(third, s3Second).get("copy").asText(), b2.ref());
         assertEquals("ok", jb.okAlone("verify", "--repo", s3, "--password-file", pwS3.toString()).get("result"));
         assertEquals("ok", jb.okAlone("verify", "--repo", back).get("result"));
         assertNotEquals(0, jb.runAlone("points", "--repo", s3, "--password-file", pwLocal.toString()).exit(),

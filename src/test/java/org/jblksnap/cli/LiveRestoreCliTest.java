@@ -40,6 +40,8 @@ class LiveRestoreCliTest {
     Path disk;
     Path repo;
     Path target;
+    /** The number of the one point, backed up from disk0. */
+    String point;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -49,7 +51,8 @@ class LiveRestoreCliTest {
         target = TestDevices.sparseFile(dir, "target.img", SIZE);
         jb = new JblksnapProcess(dir.resolve("run"));
         jb.startDaemon("--device", "disk0=" + disk);
-        jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", repo.toString(), "--storage", dir.toString());
+        point = jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", repo.toString(), "--storage",
+                dir.toString()).get("point");
     }
 
     @AfterEach
@@ -65,7 +68,7 @@ class LiveRestoreCliTest {
 
     private Process startLive(Path log) throws Exception {
         return jb.start(log, "restore", "--live", "--run-dir", jb.runDir().toString(), "--repo", repo.toString(),
-                "--point", "1", "-d", "restored", "--to", target.toString());
+                "--point", point, "-d", "restored", "--to", target.toString());
     }
 
     @Test
@@ -114,18 +117,18 @@ class LiveRestoreCliTest {
         assertNotEquals(0, noPoint.exit());
         assertTrue(noPoint.err().contains("no point 7"), noPoint.err());
 
-        ChildProcess.Result taken = jb.run("restore", "--live", "--repo", repo.toString(), "--point", "1", "-d",
+        ChildProcess.Result taken = jb.run("restore", "--live", "--repo", repo.toString(), "--point", point, "-d",
                 "disk0", "--to", target.toString());
         assertNotEquals(0, taken.exit());
         assertTrue(taken.err().contains("disk0 is already attached"), taken.err());
 
         Path small = TestDevices.sparseFile(dir, "small.img", SIZE / 2);
-        ChildProcess.Result tooSmall = jb.run("restore", "--live", "--repo", repo.toString(), "--point", "1", "-d",
+        ChildProcess.Result tooSmall = jb.run("restore", "--live", "--repo", repo.toString(), "--point", point, "-d",
                 "restored", "--to", small.toString());
         assertNotEquals(0, tooSmall.exit());
-        assertTrue(tooSmall.err().contains("less than the " + SIZE + " bytes of backup point 1"), tooSmall.err());
+        assertTrue(tooSmall.err().contains("less than the " + SIZE + " bytes of backup point " + point), tooSmall.err());
 
-        ChildProcess.Result noName = jb.run("restore", "--live", "--repo", repo.toString(), "--point", "1", "--to",
+        ChildProcess.Result noName = jb.run("restore", "--live", "--repo", repo.toString(), "--point", point, "--to",
                 target.toString());
         assertTrue(noName.err().contains("needs -d NAME"), noName.err());
 

@@ -61,11 +61,13 @@ class MountCliTest {
         jb.close();
     }
 
-    /** Backs the disk up as point 1 through the daemon, and stops the daemon. */
-    private void backUp(PointDisk disk) throws Exception {
+    /** Backs the disk up through the daemon, and stops the daemon; returns the point's number. */
+    private String backUp(PointDisk disk) throws Exception {
         jb.startDaemon("--device", "disk0=" + disk.image);
-        jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", repo, "--storage", dir.toString());
+        String point = jb.ok("backup", "--encryption", "none", "-d", "disk0", "--repo", repo, "--storage", dir.toString())
+                .get("point");
         jb.stopDaemon();
+        return point;
     }
 
     private Process startMount(Path at, String point) throws Exception {
@@ -130,8 +132,8 @@ class MountCliTest {
     void gptWithExt4AndXfsShowsEveryFileAndReadsOnlyWhatIsLookedAt() throws Exception {
         PointDisk disk = PointDisk.make(dir.resolve("disk0.img"), "gpt",
                 List.of(new PointDisk.Part("ext4", 64), new PointDisk.Part("xfs", 300)), 1);
-        backUp(disk);
-        mount = startMount(target, "1");
+        String point = backUp(disk);
+        mount = startMount(target, point);
         long size = Files.size(disk.image);
         long atMount = fetchedAtLeast(1);
         long files = 0;
@@ -167,7 +169,7 @@ class MountCliTest {
     @Test
     void aBareFileSystemMountsAtTheDirectoryAndUmountCleansUpAfterAKill() throws Exception {
         PointDisk disk = PointDisk.make(dir.resolve("disk0.img"), null, List.of(new PointDisk.Part("ext4", 48)), 2);
-        backUp(disk);
+        String point = backUp(disk);
         mount = startMount(target, "latest");
         assertFiles(target, disk.files.get(0));
         ChildProcess.kill(mount);
@@ -175,13 +177,13 @@ class MountCliTest {
 
         jb.okAlone("umount", target.toString());
         assertNothingLeft();
-        mount = startMount(target, "1");
+        mount = startMount(target, point);
         assertFiles(target, disk.files.get(0));
         ChildProcess.kill(mount);
         // Nothing of the killed mount's files stays cached: a read that went through the dead
         // mount instead of the new one fails instead of passing by luck.
         Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
-        mount = startMount(target, "1");
+        mount = startMount(target, point);
         assertFiles(target, disk.files.get(0));
         jb.okAlone("umount", target.toString());
         assertNothingLeft();
@@ -205,14 +207,14 @@ class MountCliTest {
     void badInputGetsAClearErrorAndLeavesNothingMounted() throws Exception {
         PointDisk disk = PointDisk.make(dir.resolve("disk0.img"), "msdos",
                 List.of(new PointDisk.Part("ext4", 32), new PointDisk.Part("ext4", 32)), 3);
-        backUp(disk);
+        String point = backUp(disk);
         ChildProcess.Result noPoint = jb.runAlone("mount", "--repo", repo, "--point", "7", target.toString());
         assertNotEquals(0, noPoint.exit());
         assertTrue(noPoint.err().contains("no point 7"), noPoint.err());
         assertNothingLeft();
 
         Files.writeString(target.resolve("x"), "x");
-        ChildProcess.Result notEmpty = jb.runAlone("mount", "--repo", repo, "--point", "1", target.toString());
+        ChildProcess.Result notEmpty = jb.runAlone("mount", "--repo", repo, "--point", point, target.toString());
         assertTrue(notEmpty.err().contains("is not empty"), notEmpty.err());
         Files.delete(target.resolve("x"));
         assertNothingLeft();
@@ -221,10 +223,10 @@ class MountCliTest {
         assertNotEquals(0, none.exit());
         assertTrue(none.err().contains("nothing was mounted"), none.err());
 
-        mount = startMount(target, "1");
+        mount = startMount(target, point);
         assertFiles(target.resolve("p1"), disk.files.get(1));
         assertFiles(target.resolve("p2"), disk.files.get(2));
-        ChildProcess.Result again = jb.runAlone("mount", "--repo", repo, "--point", "1", target.toString());
+        ChildProcess.Result again = jb.runAlone("mount", "--repo", repo, "--point", point, target.toString());
         assertNotEquals(0, again.exit());
         assertTrue(again.err().contains("already mounted"), again.err());
 

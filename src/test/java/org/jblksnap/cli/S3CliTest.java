@@ -84,23 +84,25 @@ class S3CliTest {
     void backupAndRestoreThroughS3AndAnAlteredPackIsNamed() throws Exception {
         ChildProcess.Result full = backup();
         assertEquals("full", full.get("mode"));
+        String first = full.get("point");
         Path ref1 = Files.copy(disk, dir.resolve("ref-1.img"));
         writes.randomWrites(0.02, CBT_BLOCK);
         ChildProcess.Result inc = backup();
-        assertTrue(inc.get("mode").startsWith("incremental to point 1"), inc.out());
+        String second = inc.get("point");
+        assertTrue(inc.get("mode").startsWith("incremental to point " + first), inc.out());
         Path ref2 = Files.copy(disk, dir.resolve("ref-2.img"));
-        assertRestores("1", ref1);
-        assertRestores("2", ref2);
+        assertRestores(first, ref1);
+        assertRestores(second, ref2);
         assertEquals("ok", jb.okAlone("verify", "--repo", repo).get("result"));
-        assertTrue(jb.okAlone("points", "--repo", repo).out().contains("point=2"));
+        assertTrue(jb.points("--repo", repo).contains(second));
 
         Hash damaged;
         Points.Place at;
         try (Repository r = Repository.open(repo, false)) {
-            List<Hash> only2 = Points.chunks(r, 2);
+            List<Hash> only2 = Points.chunks(r, Long.parseLong(second));
             only2 = only2.stream().filter(h -> {
                 try {
-                    return !Points.chunks(r, 1).contains(h);
+                    return !Points.chunks(r, Long.parseLong(first)).contains(h);
                 } catch (IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
@@ -118,12 +120,12 @@ class S3CliTest {
         assertEquals(1, v.exit(), v.err());
         assertEquals("damaged", v.get("result"));
         assertTrue(v.get("problem").startsWith("chunk " + damaged.hex()) && v.get("problem").contains(at.shown())
-                && v.get("problem").endsWith("(used by point 2)"), v.out());
-        ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo, "--point", "2", "--to",
+                && v.get("problem").endsWith("(used by point " + second + ")"), v.out());
+        ChildProcess.Result restore = jb.runAlone("restore", "--repo", repo, "--point", second, "--to",
                 dir.resolve("bad.img").toString());
         assertNotEquals(0, restore.exit());
         assertOneLine(restore, damaged.hex());
-        assertRestores("1", ref1);
+        assertRestores(first, ref1);
     }
 
     @Test

@@ -83,8 +83,9 @@ class SourceBackupCliTest {
         assertRestores(repo, second, atSecond, "--password-file", pw.toString());
         Path wrong = dir.resolve("wrong");
         Files.writeString(wrong, "not it");
-        assertFails("wrong password", "restore", "--repo", repo.toString(), "-d", "vm0", "--point", "1", "--to",
-                dir.resolve("never.raw").toString(), "--password-file", wrong.toString());
+        assertFails("wrong password", "restore", "--repo", repo.toString(), "-d", "vm0", "--point",
+                first.get("point").asText(), "--to", dir.resolve("never.raw").toString(), "--password-file",
+                wrong.toString());
         assertFalse(Files.exists(dir.resolve("never.raw")));
         assertFails("is encrypted: give --password-file", "verify", "--repo", repo.toString());
         jb.okAlone("verify", "--repo", repo.toString(), "--password-file", pw.toString());

@@ -118,8 +118,7 @@ class TwoDaemonsOneBucketTest {
     /** Every point in the repository restores to its device as it was at its backup; verify is clean. */
     private void assertRestoresAndVerifies(JblksnapProcess admin, String repo, String[] key, Map<String, Path> refs)
             throws Exception {
-        List<String> ids = admin.okAlone(with(List.of("points", "--repo", repo), key)).out().lines()
-                .filter(l -> l.startsWith("point=")).map(l -> l.substring("point=".length()).split(" ")[0]).toList();
+        List<String> ids = admin.points(with(List.of("--repo", repo), key));
         assertTrue(ids.size() >= 2 * Integer.parseInt(KEEP), "the newest points of each device are kept: " + ids);
         for (String id : ids) {
             assertTrue(refs.containsKey(id), "point " + id + " was made by a backup that said so");

@@ -82,6 +82,18 @@ public final class JblksnapProcess implements AutoCloseable {
     }
 
     /**
+     * The numbers of the points `points` lists with these options (--repo and keys), in its
+     * order (oldest first); it must succeed. Point numbers are chosen at random ({@code PointIds}):
+     * a test takes them from here or from a backup's point= line, never assumes 1, 2, 3.
+     */
+    public List<String> points(String... options) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("points"));
+        args.addAll(List.of(options));
+        return okAlone(args.toArray(String[]::new)).out().lines().filter(l -> l.startsWith("point="))
+                .map(l -> l.substring("point=".length()).split(" ")[0]).toList();
+    }
+
+    /**
      * Starts a long-running command (such as serve) without --run-dir, its output appended
      * to the file; the caller stops it by its pid (Process.destroy).
      */

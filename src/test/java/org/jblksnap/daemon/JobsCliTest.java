@@ -67,9 +67,10 @@ class JobsCliTest {
         hookPid = dir.resolve("hook.pid");
         String hook = "if [ -e " + gate + " ]; then echo $$ > " + hookPid + "; touch " + started + "; exec sleep 300; fi";
         Path config = dir.resolve("config.json");
+        String repo = dir.resolve("repo").toString();
         var c = ControlProtocol.JSON.createObjectNode();
         c.putObject("take_hooks").put("pre_take", hook).put("timeout_seconds", 600);
-        c.putArray("jobs").addObject().put("name", "nightly").put("repo", dir.resolve("repo").toString())
+        c.putArray("jobs").addObject().put("name", "nightly").put("repo", repo)
                 .put("encryption", "none").put("schedule", "0 2 * * *").put("keep_daily", 7).put("storage", dir.toString())
                 .putArray("devices").add("disk0");
         Files.writeString(config, c.toString());
@@ -85,10 +86,11 @@ class JobsCliTest {
 
         ChildProcess.Result run = jb.ok("job_run", "-n", "nightly");
         assertEquals("ok", run.get("result"), run.out());
-        assertEquals("1", run.get("point"));
+        String first = run.get("point");
+        assertEquals(List.of(first), jb.points("--repo", repo), "the run committed the point it printed");
         assertEquals("16777216", run.get("read_bytes"));
-        assertTrue(run.out().contains("\ndevice=disk0\npoint=1\nmode="), run.out());
-        assertTrue(run.err().contains("backup of disk0: point 1 ("), run.err());
+        assertTrue(run.out().contains("\ndevice=disk0\npoint=" + first + "\nmode="), run.out());
+        assertTrue(run.err().contains("backup of disk0: point " + first + " ("), run.err());
         assertTrue(run.err().contains("first backup of disk0: reading everything"), "the run's notes stream back: "
                 + run.err());
 
@@ -140,9 +142,12 @@ class JobsCliTest {
         assertEquals(JobHistory.CUT_OFF, cut.path("message").asText());
         assertEquals(2, value(scrape(port, dir), "jblksnap_job_failures_total{job=\"nightly\"}"), "the cancelled run and the"
                 + " one cut off (the metric counts runs that failed or were cancelled)");
+        assertEquals(List.of(first), jb.points("--repo", repo),
+                "the cancelled run and the one cut off committed nothing");
         ChildProcess.Result next = jb.ok("job_run", "-n", "nightly");
         assertEquals("ok", next.get("result"), next.out());
-        assertEquals("2", next.get("point"));
+        assertNotEquals(first, next.get("point"));
+        assertEquals(next.get("point"), jb.points("--repo", repo).getLast(), "the run committed the point it printed");
         assertEquals("idle", jobState());
         assertTrue(jb.ok("snapshot_collect").out().isBlank(), "no snapshot left");
 

@@ -31,8 +31,9 @@ class CatalogScanTest {
         Repository.create(new DirectoryStore(dir), RepositoryConfig.of(CS, 64 << 10));
         byte[] kept = Points.random(64 * CS, 1);
         long id;
+        long first;
         try (Repository r = Repository.open(dir, false)) {
-            Points.commit(r, "vda", Points.random(64 * CS, 2));
+            first = Points.commit(r, "vda", Points.random(64 * CS, 2));
             id = Points.commit(r, "vdb", kept);
         }
         try (Stream<Path> index = Files.list(dir.resolve("index"))) {
@@ -42,7 +43,7 @@ class CatalogScanTest {
         }
         Path gone;
         try (Repository r = Repository.open(dir, false)) {
-            gone = Points.packOf(r, EntryType.CHUNK, Points.chunks(r, 1).getFirst());
+            gone = Points.packOf(r, EntryType.CHUNK, Points.chunks(r, first).getFirst());
         }
         boolean[] deleted = {false};
         ObjectStore store = Delegating.proxy(ObjectStore.class, new DirectoryStore(dir), (self, m, args, through) -> {

@@ -55,10 +55,13 @@ class ConcurrentPruneTest {
         byte[] b = content(2);
         byte[] c = content(3);
         Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
+        long pa;
+        long pb;
+        long pc;
         try (Repository r = Repository.open(repo(), false)) {
-            Points.commit(r, "vda", a);
-            Points.commit(r, "vda", b);
-            Points.commit(r, "vda", c);
+            pa = Points.commit(r, "vda", a);
+            pb = Points.commit(r, "vda", b);
+            pc = Points.commit(r, "vda", c);
         }
         long late;
         long early;
@@ -67,7 +70,7 @@ class ConcurrentPruneTest {
             assertTrue(before.packs().contains(EntryType.CHUNK, a0), "the catalogue is loaded before the prune");
             try (Repository p = Repository.openForPrune(repo())) {
                 PruneReport first = Pruner.prune(p, 1);
-                assertEquals(List.of(1L, 2L), first.removedPoints());
+                assertEquals(List.of(pa, pb), first.removedPoints());
                 assertTrue(first.condemnedPacks() > 0, first.format());
                 assertEquals(0, first.removedPacks(), "a backup was running: nothing is swept yet: " + first.format());
                 assertEquals(1, first.waitingMarkers(), first.format());
@@ -96,8 +99,8 @@ class ConcurrentPruneTest {
         }
         try (Repository r = Repository.open(repo(), false)) {
             assertEquals(List.of(), Condemned.list(r.store()), "the marker is gone");
-            assertEquals(List.of(3L, late, early), r.points().ids());
-            assertArrayEquals(c, Points.read(r, 3));
+            assertEquals(List.of(pc, late, early), r.points().list().stream().map(Point::id).toList());
+            assertArrayEquals(c, Points.read(r, pc));
             assertArrayEquals(b, Points.read(r, late));
             assertArrayEquals(a, Points.read(r, early));
             VerifyReport v = verify(r);
@@ -114,6 +117,7 @@ class ConcurrentPruneTest {
             Points.commit(r, "vda", a);
         }
         long q;
+        long taken;
         try (Repository waiter = Repository.open(repo(), false)) {
             assertTrue(waiter.packs().contains(EntryType.CHUNK, first(waiter, a)));
             try (Repository r = Repository.open(repo(), false)) {
@@ -138,9 +142,9 @@ class ConcurrentPruneTest {
                 assertTrue(r.condemnedPacks() > 0 && r.waitingMarkers() > 0,
                         "condemned again, waiting for the backup that read q: " + r.format());
             }
-            long id = parentTaker.commit(new PointMeta("vdb", a.length, parentTaker.blockSize(), parentTaker.chunkSize(),
-                    java.time.Instant.parse("2025-01-02T03:04:05Z"), "gen", 4, q, "test", null), index);
-            assertArrayEquals(a, Points.read(parentTaker, id));
+            taken = parentTaker.commit(new PointMeta("vdb", a.length, parentTaker.blockSize(), parentTaker.chunkSize(),
+                    java.time.Instant.now(), "gen", 4, q, "test", null), index);
+            assertArrayEquals(a, Points.read(parentTaker, taken));
         }
         try (Repository p = Repository.openForPrune(repo())) {
             PruneReport r = Pruner.prune(p, 1);
@@ -148,8 +152,7 @@ class ConcurrentPruneTest {
             assertEquals(0, r.waitingMarkers(), r.format());
         }
         try (Repository r = Repository.open(repo(), false)) {
-            long last = r.points().ids().getLast();
-            assertArrayEquals(a, Points.read(r, last));
+            assertArrayEquals(a, Points.read(r, taken));
             VerifyReport v = verify(r);
             assertTrue(v.ok(), v.format());
         }
@@ -166,7 +169,7 @@ class ConcurrentPruneTest {
             RepositoryException e = assertThrows(PruneConflictException.class, () -> Repository.openForPrune(repo()));
             assertTrue(e.getMessage().contains("is pruned by this process"), e.getMessage());
             assertThrows(RepositoryException.class, () -> Repository.open(repo(), true));
-            assertArrayEquals(content(2), Points.read(reader, 2));
+            assertArrayEquals(content(2), Points.read(reader, reader.points().latest("vda").orElseThrow().id()));
         }
         try (Repository p = Repository.openForPrune(repo())) {
             PruneReport r = Pruner.prune(p, 1);
@@ -185,25 +188,27 @@ class ConcurrentPruneTest {
     @Test
     void aPruneAloneSweepsThePacksOfThePointsItRemovedAfterSweepingAnOlderMarker() throws IOException {
         Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
+        long second;
+        long third;
         try (Repository r = Repository.open(repo(), false)) {
             Points.commit(r, "vda", content(1));
-            Points.commit(r, "vda", content(2));
+            second = Points.commit(r, "vda", content(2));
         }
         try (Repository waiter = Repository.open(repo(), false); Repository p = Repository.openForPrune(repo())) {
             assertEquals(1, Pruner.prune(p, 1).waitingMarkers(), "a marker left for the next prune");
         }
         try (Repository r = Repository.open(repo(), false)) {
-            Points.commit(r, "vda", content(3));
+            third = Points.commit(r, "vda", content(3));
         }
         try (Repository p = Repository.openForPrune(repo())) {
             PruneReport r = Pruner.prune(p, 1);
-            assertEquals(List.of(2L), r.removedPoints(), r.format());
+            assertEquals(List.of(second), r.removedPoints(), r.format());
             assertTrue(r.condemnedPacks() > 0, r.format());
             assertEquals(0, r.keptCondemnedPacks(), "nothing kept for the removed point: " + r.format());
             assertEquals(0, r.waitingMarkers(), r.format());
         }
         try (Repository r = Repository.open(repo(), false)) {
-            assertArrayEquals(content(3), Points.read(r, 3));
+            assertArrayEquals(content(3), Points.read(r, third));
             VerifyReport v = verify(r);
             assertTrue(v.ok(), v.format());
             assertEquals(0, v.unusedEntries(), v.format());
@@ -286,9 +291,11 @@ class ConcurrentPruneTest {
         AtomicBoolean never = new AtomicBoolean();
         byte[] a = content(1);
         Repository.create(repo(), RepositoryConfig.of(CS, 64 << 10));
+        long first;
+        long second;
         try (Repository r = Repository.open(repo(), false)) {
-            Points.commit(r, "vda", a);
-            Points.commit(r, "vda", content(2));
+            first = Points.commit(r, "vda", a);
+            second = Points.commit(r, "vda", content(2));
         }
         try (Repository zombie = Repository.open(withObjectLocks(repo(), stale, hung), ObjectStore.LockMode.SHARED,
                 Unlock.NONE)) {
@@ -301,7 +308,7 @@ class ConcurrentPruneTest {
                             withObjectLocks(repo(), stale, never), ObjectStore.LockMode.PRUNE, Unlock.NONE));
                     assertTrue(e.getMessage().contains("that prunes it"), e.getMessage());
                     PruneReport r = Pruner.prune(p, 1);
-                    assertEquals(List.of(1L), r.removedPoints());
+                    assertEquals(List.of(first), r.removedPoints());
                     assertEquals(0, r.removedPacks(), "two live holders: the marker waits " + r.format());
                 }
                 hung.set(true);
@@ -321,7 +328,7 @@ class ConcurrentPruneTest {
             assertTrue(refused.getMessage().contains("lapsed"), refused.getMessage());
         }
         try (Repository r = Repository.open(repo(), false)) {
-            assertEquals(List.of(2L), r.points().ids(), "the zombie committed nothing");
+            assertEquals(List.of(second), r.points().ids(), "the zombie committed nothing");
             VerifyReport v = verify(r);
             assertTrue(v.ok(), v.format());
         }

@@ -36,8 +36,9 @@ class CopyBesidePruneTest {
         Repository.create(new DirectoryStore(src), RepositoryConfig.of(CS, 64 << 10));
         byte[] last = Points.random(64 * CS, 3);
         long newest;
+        long first;
         try (Repository r = Repository.open(src, false)) {
-            Points.commit(r, "vda", Points.random(64 * CS, 1));
+            first = Points.commit(r, "vda", Points.random(64 * CS, 1));
             Points.commit(r, "vda", Points.random(64 * CS, 2));
             newest = Points.commit(r, "vda", last);
         }
@@ -45,7 +46,7 @@ class CopyBesidePruneTest {
         Repository.create(new DirectoryStore(dst), RepositoryConfig.of(CS, 64 << 10));
         PrintStream quiet = new PrintStream(PrintStream.nullOutputStream());
         try (Repository from = Repository.open(src, false); Repository to = Repository.open(dst, false)) {
-            new PointCopier(from, to, Progress.quiet(quiet), 2).copy(PointCopier.select(from, null, "1"));
+            new PointCopier(from, to, Progress.quiet(quiet), 2).copy(PointCopier.select(from, null, Long.toString(first)));
         }
 
         boolean[] pruned = {false};
@@ -65,8 +66,8 @@ class CopyBesidePruneTest {
             report = new PointCopier(from, to, Progress.quiet(quiet), 2).copy(all);
         }
         assertTrue(pruned[0]);
-        assertEquals(1, report.skipped(), "point 1 was copied before");
-        assertEquals(1, report.gone(), "point 2 went before its copy began");
+        assertEquals(1, report.skipped(), "the first point was copied before");
+        assertEquals(1, report.gone(), "the second went before its copy began");
         assertEquals(List.of(newest), report.copied().stream().map(CopySummary::sourcePoint).toList());
         try (Repository to = Repository.open(dst, false)) {
             assertArrayEquals(last, Points.read(to, report.copied().getFirst().targetPoint()));

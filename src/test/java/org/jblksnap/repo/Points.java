@@ -59,7 +59,7 @@ public final class Points {
             }
         }
         return repo.commit(new PointMeta(device, content.length, repo.blockSize(), repo.chunkSize(),
-                Instant.parse("2025-01-02T03:04:05Z"), "gen", 3, parent, "test", stats), index);
+                Instant.now(), "gen", 3, parent, "test", stats), index);
     }
 
     /** What a function of an open repository gives. */

@@ -246,14 +246,14 @@ class RepositoryTest {
     }
 
     @Test
-    void pointsRoundTripWithGrowingIds() throws IOException {
+    void pointsRoundTripListedOldestFirst() throws IOException {
         try (Repository r = openOrCreate()) {
             long p1 = Points.commit(r, "vda", device(1));
             long p2 = Points.commit(r, "vdb", random(3 * CS, 2));
             long p3 = Points.commit(r, "vda", device(3));
-            assertEquals(List.of(1L, 2L, 3L), List.of(p1, p2, p3));
+            assertEquals(List.of(p1, p2, p3), r.points().list().stream().map(Point::id).toList());
             Point p = r.points().latest("vda").orElseThrow();
-            assertEquals(3, p.id());
+            assertEquals(p3, p.id());
             assertEquals(device(3).length, p.meta().size());
             assertEquals(CS, p.meta().chunkSize());
             HashList idx = r.points().index(p);
@@ -265,7 +265,7 @@ class RepositoryTest {
             assertEquals(4, r.packs().manifest(g, idx, 2).count(), "the last block's chunks: 3 whole, 1 short");
             assertArrayEquals(device(1), Points.read(r, p1));
             assertArrayEquals(device(3), Points.read(r, p3));
-            assertEquals(List.of(2L), r.points().list("vdb").stream().map(Point::id).toList());
+            assertEquals(List.of(p2), r.points().list("vdb").stream().map(Point::id).toList());
             assertThrows(RepositoryException.class, () -> r.points().get(9));
         }
     }
@@ -328,20 +328,19 @@ class RepositoryTest {
 
     @Test
     void pruneKeepsTheNewestPointsOfEachDevice() throws IOException {
+        List<Long> ids = new ArrayList<>();
         try (Repository r = openOrCreate()) {
-            Points.commit(r, "vda", random(2 * CS, 1));     // 1
-            Points.commit(r, "vda", random(2 * CS, 2));     // 2
-            Points.commit(r, "vdb", random(2 * CS, 3));     // 3
-            Points.commit(r, "vda", random(2 * CS, 4));     // 4
-            Points.commit(r, "vda", random(2 * CS, 5));     // 5
+            for (int seed = 1; seed <= 5; seed++) {
+                ids.add(Points.commit(r, seed == 3 ? "vdb" : "vda", random(2 * CS, seed)));
+            }
         }
         try (Repository r = Repository.open(repoDir(), true)) {
             PruneReport rep = Pruner.prune(r, 2);
-            assertEquals(List.of(1L, 2L), rep.removedPoints());
-            assertEquals(List.of(3L, 4L, 5L), rep.keptPoints());
-            assertEquals(List.of(3L, 4L, 5L), r.points().ids());
-            for (long id = 3; id <= 5; id++) {
-                assertArrayEquals(random(2 * CS, id), Points.read(r, id));
+            assertEquals(ids.subList(0, 2), rep.removedPoints(), "oldest first");
+            assertEquals(ids.subList(2, 5), rep.keptPoints());
+            assertEquals(ids.subList(2, 5).stream().sorted().toList(), r.points().ids());
+            for (int seed = 3; seed <= 5; seed++) {
+                assertArrayEquals(random(2 * CS, seed), Points.read(r, ids.get(seed - 1)));
             }
             assertEquals(List.of(), Pruner.prune(r, 2).removedPoints());
         }
