@@ -113,7 +113,7 @@ public final class Daemon implements AutoCloseable {
             restores.register(handler);
             frontEnds.add(restores);
             exports = new DaemonExports(runDir.resolve("nbd.sock"), nbd.exports());
-            jobs = new Jobs(config.jobs, engine, exports, hooks,
+            jobs = new Jobs(config.jobs, config.refusedJobs, engine, exports, hooks,
                     (config.stateDir != null ? config.stateDir : runDir).resolve("jobs"), Clock.systemDefaultZone(),
                     LoggedProgress::new);
             jobs.register(handler);

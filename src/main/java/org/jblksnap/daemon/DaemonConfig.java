@@ -49,7 +49,10 @@ import com.fasterxml.jackson.databind.JsonNode;
  * (see {@code nbd.tls.TlsCredentials}); only {@code "tls": "off"} serves TCP without.
  * {@code nbd_socket_group} lets one group (and nobody else) reach {@code nbd.sock}.
  * The take hooks are the commands every snapshot_take runs before and after it unless it names
- * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s. The nbd_
+ * its own (see {@code control.TakeHooks}). The jobs' fields are {@link JobConfig}'s. A job
+ * with a wrong field, or whose name another job has too, is refused with one line and the
+ * daemon runs the others; a file that is not JSON, a wrong field of the daemon's own, or a job
+ * with no name (nothing to report its error under) refuses the whole file. The nbd_
  * limits are {@link NbdLimits}' (all connections together); {@code ./jblksnap} sizes the JVM's
  * direct memory from the two first.
  */
@@ -66,6 +69,8 @@ public final class DaemonConfig {
     public NbdLimits nbdLimits = NbdLimits.DEFAULTS;
     /** Scheduled backups ({@link JobConfig}), their names unique. */
     final List<JobConfig> jobs = new ArrayList<>();
+    /** The jobs refused by name, each with its error (which starts with the config file's name); none of them runs. */
+    final Map<String, String> refusedJobs = new LinkedHashMap<>();
     /** Where /metrics is served (Prometheus text format), or null. */
     public InetSocketAddress metrics;
     /** X.509 credentials for the TCP listeners; null for none. */
@@ -113,7 +118,7 @@ public final class DaemonConfig {
                         Duration.ofSeconds(positive(file, f, v, 86_400)));
                 case "nbd_request_timeout_seconds" -> c.nbdLimits = c.nbdLimits.withRequestTimeout(
                         Duration.ofSeconds(positive(file, f, v, 86_400)));
-                case "jobs" -> jobs(file, v, c.jobs);
+                case "jobs" -> jobs(file, v, c);
                 case "metrics" -> c.metrics = parseMetricsAddress(v.asText());
                 case "tls_certificates" -> c.tlsCertificates = Path.of(v.asText());
                 case "tls" -> c.tls = v.asText();
@@ -156,21 +161,26 @@ public final class DaemonConfig {
         return new TakeHooks.Commands(pre, post, timeout);
     }
 
-    private static void jobs(Path file, JsonNode v, List<JobConfig> jobs) {
+    private static void jobs(Path file, JsonNode v, DaemonConfig c) {
         if (!v.isArray()) {
             throw new InvalidArgumentException("config file " + file + ": jobs is a list of jobs");
         }
         for (JsonNode j : v) {
-            JobConfig job;
+            String name;
             try {
-                job = JobConfig.parse(j, ZoneId.systemDefault());
+                name = JobConfig.name(j);
             } catch (InvalidArgumentException e) {
                 throw new InvalidArgumentException("config file " + file + ": " + e.getMessage());
             }
-            if (jobs.stream().anyMatch(o -> o.name().equals(job.name()))) {
-                throw new InvalidArgumentException("config file " + file + ": two jobs are named " + job.name());
+            if (c.refusedJobs.containsKey(name) || c.jobs.removeIf(o -> o.name().equals(name))) {
+                c.refusedJobs.put(name, "config file " + file + ": two jobs are named " + name);
+                continue;
             }
-            jobs.add(job);
+            try {
+                c.jobs.add(JobConfig.parse(j, ZoneId.systemDefault()));
+            } catch (InvalidArgumentException e) {
+                c.refusedJobs.put(name, "config file " + file + ": " + e.getMessage());
+            }
         }
     }
 

@@ -20,9 +20,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 /**
  * One named job of the daemon's config: which devices it backs up into which repository,
  * when, what it keeps and when it verifies. Every field is checked when the config is
- * loaded, so a bad schedule or a job without a keep rule stops the daemon from starting
- * with one clear line; what can change while it runs (a device attached or not, a
- * repository reachable or not) is checked by each run and fails that run alone.
+ * loaded, so a bad schedule or a job without a keep rule refuses that job with one clear
+ * line (the daemon runs the others, see {@link DaemonConfig}); what can change while it runs
+ * (a device attached or not, a repository reachable or not) is checked by each run and fails
+ * that run alone.
  *
  * <pre>
  * {"name": "nightly", "devices": ["disk0", "disk1"], "repo": "/srv/backup", "password_file": "/etc/jblksnap/pw",
@@ -52,7 +53,8 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         boolean encrypted) {
     static final long DEFAULT_LIMIT = 4L << 30;
 
-    static JobConfig parse(JsonNode v, ZoneId zone) {
+    /** The name of a job, from its JSON object; what the job is known by, even when the rest is wrong. */
+    static String name(JsonNode v) {
         if (!v.isObject()) {
             throw new InvalidArgumentException("a job is a JSON object, got " + v);
         }
@@ -61,6 +63,11 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
             throw new InvalidArgumentException("a job needs a name of letters, digits, '.', '_' and '-', got "
                     + v.path("name"));
         }
+        return name;
+    }
+
+    static JobConfig parse(JsonNode v, ZoneId zone) {
+        String name = name(v);
         String job = "job " + name;
         List<String> devices = new ArrayList<>();
         String repo = null;

@@ -76,6 +76,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * meanwhile). A verify run checks the whole repository. Each run is in the {@link JobHistory}
  * from its start. A run's failure (a device not attached, a repository out of reach) is that
  * run's result; the other jobs go on.
+ *
+ * <p>A job the config refused ({@link DaemonConfig#refusedJobs}) never runs: its error is in
+ * the log at start, in job_list (state {@code refused}) and the answer of job_run and
+ * job_cancel; job_history still shows the runs it had before.
  */
 final class Jobs implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Jobs.class.getName());
@@ -84,6 +88,7 @@ final class Jobs implements AutoCloseable {
     private static final long STOP_WAIT_SECONDS = 30;
 
     private final Map<String, JobConfig> jobs = new LinkedHashMap<>();
+    private final Map<String, String> refused;
     private final SnapshotManager engine;
     private final DaemonExports exports;
     private final TakeHooks hooks;
@@ -106,12 +111,14 @@ final class Jobs implements AutoCloseable {
     private volatile boolean closed;
 
     /**
+     * @param refused the jobs the config refused, by name, each with its error
      * @param dir the state directory's {@code jobs}
      * @param progress where a run (named by its job) reports progress and notes
      */
-    Jobs(List<JobConfig> configs, SnapshotManager engine, DaemonExports exports, TakeHooks hooks, Path dir, Clock clock,
-            Function<String, Progress> progress) {
+    Jobs(List<JobConfig> configs, Map<String, String> refused, SnapshotManager engine, DaemonExports exports,
+            TakeHooks hooks, Path dir, Clock clock, Function<String, Progress> progress) {
         configs.forEach(j -> jobs.put(j.name(), j));
+        this.refused = new LinkedHashMap<>(refused);
         this.engine = engine;
         this.exports = exports;
         this.hooks = hooks;
@@ -143,6 +150,7 @@ final class Jobs implements AutoCloseable {
                         + ", not attached: its runs fail until they are");
             }
         }
+        refused.values().forEach(error -> LOG.severe(error + "; the job is refused, the other jobs run"));
         saveScheduleState();
         scheduler = Thread.ofPlatform().name("jobs-scheduler").daemon().start(this::scheduleLoop);
         if (!jobs.isEmpty()) {
@@ -513,6 +521,9 @@ final class Jobs implements AutoCloseable {
 
     private JobConfig job(String name) {
         JobConfig j = jobs.get(name);
+        if (j == null && refused.containsKey(name)) {
+            throw new InvalidArgumentException(refused.get(name));
+        }
         if (j == null) {
             throw new InvalidArgumentException("no job named '" + name + "'"
                     + (jobs.isEmpty() ? "; this daemon has no jobs (see --config)" : "; jobs: " + String.join(", ", jobs.keySet())));
@@ -547,6 +558,7 @@ final class Jobs implements AutoCloseable {
             lastRun(j.name(), BACKUP).ifPresent(l -> o.put("last_result", l.result()).put("last_end",
                     l.end() == null ? "" : l.end().toString()));
         }
+        refused.forEach((name, error) -> list.addObject().put("job", name).put("state", "refused").put("error", error));
         return r;
     }
 
@@ -672,8 +684,8 @@ final class Jobs implements AutoCloseable {
 
     private ObjectNode historyVerb(JsonNode a) {
         String name = a.hasNonNull("name") ? ControlHandler.text(a, "name") : null;
-        if (name != null) {
-            job(name);
+        if (name != null && !refused.containsKey(name)) {
+            job(name); // a refused job's runs from before are shown
         }
         ObjectNode r = ControlProtocol.JSON.createObjectNode();
         ArrayNode runs = r.putArray("runs");

@@ -160,15 +160,50 @@ class JobsCliTest {
         return ControlProtocol.JSON.readTree(jb.ok("job_list", "-j").out()).path("jobs").get(0).path("state").asText();
     }
 
+    /**
+     * A job with a schedule that does not parse is refused with one line, in the daemon's log,
+     * job_list and job_run's answer, and the daemon runs its other jobs; a job naming a device
+     * not attached fails its runs until the device is attached.
+     */
     @Test
-    void aDaemonWithABadJobDoesNotStart() throws Exception {
-        Path config = dir.resolve("bad.json");
-        Files.writeString(config, "{\"jobs\": [{\"name\": \"j\", \"devices\": [\"d\"], \"repo\": \"/r\","
-                + " \"schedule\": \"every night\", \"keep_last\": 1}]}");
+    void aDaemonRefusesItsBadJobsAndRunsTheOthers() throws Exception {
+        Path disk0 = dir.resolve("disk0.img");
+        Path disk1 = dir.resolve("disk1.img");
+        for (Path d : List.of(disk0, disk1)) {
+            Files.write(d, new byte[1 << 20]);
+        }
+        Path config = dir.resolve("config.json");
+        var c = ControlProtocol.JSON.createObjectNode();
+        var jobs = c.putArray("jobs");
+        for (String name : List.of("cronless", "good", "later")) {
+            jobs.addObject().put("name", name).put("repo", dir.resolve("repo-" + name).toString())
+                    .put("encryption", "none").put("schedule", name.equals("cronless") ? "every night" : "0 2 * * *")
+                    .put("keep_last", 1).put("storage", dir.toString())
+                    .putArray("devices").add(name.equals("later") ? "disk1" : "disk0");
+        }
+        Files.writeString(config, c.toString());
         jb = new JblksnapProcess(dir.resolve("run"));
-        ChildProcess.Result r = jb.run("daemon", "--run-dir", dir.resolve("run").toString(), "--config", config.toString());
-        assertEquals(22, r.exit(), r.all());
-        assertTrue(r.err().strip().startsWith("jblksnap: config file " + config + ": job j: schedule 'every night' is not a "
-                + "cron schedule"), r.err());
+        jb.startDaemon("--config", config.toString(), "--device", "disk0=" + disk0);
+
+        String refused = "config file " + config + ": job cronless: schedule 'every night' is not a cron schedule";
+        List<String> logged = jb.daemonLog().lines().filter(l -> l.contains(refused)).toList();
+        assertEquals(1, logged.size(), jb.daemonLog());
+        assertTrue(logged.get(0).endsWith("; the job is refused, the other jobs run"), logged.get(0));
+        JsonNode listed = ControlProtocol.JSON.readTree(jb.ok("job_list", "-j").out()).path("jobs");
+        assertEquals("good", listed.get(0).path("job").asText(), listed.toString());
+        assertEquals("cronless", listed.get(2).path("job").asText(), listed.toString());
+        assertEquals("refused", listed.get(2).path("state").asText());
+        assertTrue(listed.get(2).path("error").asText().startsWith(refused), listed.toString());
+        ChildProcess.Result run = jb.run("job_run", "-n", "cronless");
+        assertEquals(22, run.exit(), run.all());
+        assertEquals(1, run.err().lines().count(), run.err());
+        assertTrue(run.err().startsWith("jblksnap: " + refused), run.err());
+
+        assertEquals("ok", jb.ok("job_run", "-n", "good").get("result"));
+        ChildProcess.Result detached = jb.run("job_run", "-n", "later");
+        assertEquals(List.of("jblksnap: job later: backup run 2 failed: device disk1 is not attached (EIO)"),
+                detached.err().lines().toList());
+        jb.ok("attach", "-d", "disk1", "-p", disk1.toString());
+        assertEquals("ok", jb.ok("job_run", "-n", "later").get("result"));
     }
 }

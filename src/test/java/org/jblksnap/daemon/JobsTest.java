@@ -17,6 +17,7 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +46,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * Jobs in a daemon of this JVM, its clock set by the test: a schedule fires when its time
  * comes, a time missed while the daemon was down fires once at start, the keep rules prune,
  * a cancel in the middle of a read commits nothing and leaves no snapshot, two jobs of one
- * device queue, and a bad job fails its own runs while the others go on.
+ * device queue, a bad job fails its own runs while the others go on, and a job the config
+ * refuses does not stop the others.
  */
 class JobsTest {
     private static final Duration RUN_TIMEOUT = Duration.ofSeconds(180);
@@ -118,8 +120,13 @@ class JobsTest {
     }
 
     private Jobs jobs(Function<String, Progress> progress, JobConfig... configs) throws IOException {
-        Jobs j = new Jobs(List.of(configs), daemon.engine(), daemon.exports(), TakeHooks.NONE,
-                dir.resolve("state/jobs"), clock, progress);
+        return jobs(progress, List.of(configs), Map.of());
+    }
+
+    private Jobs jobs(Function<String, Progress> progress, List<JobConfig> configs, Map<String, String> refused)
+            throws IOException {
+        Jobs j = new Jobs(configs, refused, daemon.engine(), daemon.exports(), TakeHooks.NONE, dir.resolve("state/jobs"),
+                clock, progress);
         j.start();
         started.add(j);
         return j;
@@ -468,9 +475,14 @@ class JobsTest {
     }
 
     private static String state(Jobs jobs, String name) {
+        return listed(jobs, name).path("state").asText();
+    }
+
+    /** The job as job_list shows it. */
+    private static JsonNode listed(Jobs jobs, String name) {
         for (JsonNode j : verb(jobs, "job_list", args()).path("result").path("jobs")) {
             if (j.path("job").asText().equals(name)) {
-                return j.path("state").asText();
+                return j;
             }
         }
         throw new AssertionError("no job " + name);
@@ -547,12 +559,50 @@ class JobsTest {
                 + "'keep_last': 1, 'encryption': 'none', 'password_file': '/pw'}");
         assertRefused("job j: unknown field 'keep_forever'", "{" + base + ", 'schedule': '0 2 * * *', 'keep_forever': 1}");
         assertRefused("job j: no devices", "{'name': 'j', 'devices': [], 'repo': '/r', 'schedule': '0 2 * * *', 'keep_last': 1}");
-        Path config = dir.resolve("config.json");
-        Files.writeString(config, "{\"jobs\": [{\"name\": \"j\", \"devices\": [\"d\"], \"repo\": \"/r\", \"schedule\": "
-                + "\"0 2 * * *\", \"keep_last\": 1}, {\"name\": \"j\", \"devices\": [\"d\"], \"repo\": \"/r\", "
-                + "\"schedule\": \"0 2 * * *\", \"keep_last\": 1}]}");
-        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> DaemonConfig.load(config));
-        assertEquals("config file " + config + ": two jobs are named j", e.getMessage());
+    }
+
+    /**
+     * A config's jobs that are wrong (a schedule that does not parse, no keep rule, a name two
+     * jobs have) are refused, each with its line, and the others run: job_list shows the error,
+     * job_run and job_cancel answer it, job_history answers.
+     */
+    @Test
+    void aConfigsBadJobsAreRefusedAndItsGoodOnesRun() throws Exception {
+        String good = "{'name': 'good', 'devices': ['disk0'], 'repo': '" + repo("r") + "', 'encryption': 'none', "
+                + "'schedule': '* * * * *', 'keep_last': 1}";
+        String base = "'devices': ['disk0'], 'repo': '" + repo("r2") + "', 'encryption': 'none'";
+        Path file = dir.resolve("config.json");
+        Files.writeString(file, ("{'jobs': [{'name': 'cronless', " + base + ", 'schedule': 'every night', 'keep_last': 1}, "
+                + good + ", {'name': 'keepless', " + base + ", 'schedule': '* * * * *'}, "
+                + "{'name': 'twice', " + base + ", 'schedule': '* * * * *', 'keep_last': 1}, "
+                + "{'name': 'twice', " + base + ", 'schedule': '0 2 * * *', 'keep_last': 2}]}").replace('\'', '"'));
+        DaemonConfig config = DaemonConfig.load(file);
+        assertEquals(List.of("good"), config.jobs.stream().map(JobConfig::name).toList());
+        assertEquals(List.of("cronless", "keepless", "twice"), List.copyOf(config.refusedJobs.keySet()));
+        String cronless = config.refusedJobs.get("cronless");
+        assertTrue(cronless.startsWith("config file " + file + ": job cronless: schedule 'every night' is not a cron "
+                + "schedule"), cronless);
+        assertTrue(config.refusedJobs.get("keepless").startsWith("config file " + file + ": job keepless: a retention "
+                + "needs at least one keep rule"), config.refusedJobs.get("keepless"));
+        assertEquals("config file " + file + ": two jobs are named twice", config.refusedJobs.get("twice"));
+
+        Jobs jobs = jobs(LoggedProgress::new, config.jobs, config.refusedJobs);
+        clock.set("2026-03-10T12:01:00Z");
+        jobs.tick();
+        assertEquals("ok", awaitRuns(jobs, "good", 1).path("result").asText());
+        JsonNode listed = listed(jobs, "cronless");
+        assertEquals("refused", listed.path("state").asText(), listed.toString());
+        assertEquals(cronless, listed.path("error").asText());
+        JsonNode run = verb(jobs, "job_run", args().put("name", "cronless"));
+        assertEquals("EINVAL", run.path("errno").asText(), run.toString());
+        assertEquals(cronless, run.path("message").asText());
+        assertEquals("config file " + file + ": two jobs are named twice",
+                verb(jobs, "job_cancel", args().put("name", "twice")).path("message").asText());
+        JsonNode keepless = verb(jobs, "job_history", args().put("name", "keepless"));
+        assertTrue(keepless.path("ok").asBoolean(), "its runs from before would show: " + keepless);
+        assertEquals(0, keepless.path("result").path("runs").size());
+        assertEquals(List.of("good"), history(jobs, null).stream().map(r -> r.path("job").asText()).toList());
+        assertEquals("ok", verb(jobs, "job_run", args().put("name", "good")).path("result").path("result").asText());
     }
 
     private void assertRefused(String message, String json) {
