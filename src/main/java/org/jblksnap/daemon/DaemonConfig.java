@@ -19,6 +19,8 @@ import org.jblksnap.nbd.protocol.HostPort;
 import org.jblksnap.nbd.server.NbdLimits;
 import org.jblksnap.nbd.tls.TlsCredentials;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
 /**
@@ -92,8 +94,10 @@ public final class DaemonConfig {
         JsonNode root;
         try {
             root = ControlProtocol.JSON.readTree(file.toFile());
-        } catch (IOException e) {
-            throw new InvalidArgumentException("config file " + file + " is not valid JSON: " + e.getMessage());
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new InvalidArgumentException("config file " + file + " is not valid JSON: " + e.getOriginalMessage()
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         }
         if (root == null || !root.isObject()) {
             throw new InvalidArgumentException("config file " + file + " must hold a JSON object");

@@ -61,7 +61,7 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         String name = v.path("name").asText("");
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
             throw new InvalidArgumentException("a job needs a name of letters, digits, '.', '_' and '-', got "
-                    + v.path("name"));
+                    + (v.has("name") ? v.get("name") : "none"));
         }
         return name;
     }

@@ -206,4 +206,25 @@ class JobsCliTest {
         jb.ok("attach", "-d", "disk1", "-p", disk1.toString());
         assertEquals("ok", jb.ok("job_run", "-n", "later").get("result"));
     }
+
+    /** A config file that is not JSON, or a job with no name, refuses the whole file with one line. */
+    @Test
+    void aConfigFileThatIsNotJsonOrHasAJobWithNoNameStopsTheDaemonWithOneLine() throws Exception {
+        Path notJson = dir.resolve("not-json.json");
+        Files.writeString(notJson, "{\"jobs\": [{\"name\": \"j\",, }]}");
+        Path nameless = dir.resolve("nameless.json");
+        Files.writeString(nameless, "{\"jobs\": [{\"devices\": [\"d\"], \"repo\": \"/r\", \"schedule\": \"0 2 * * *\","
+                + " \"keep_last\": 1}]}");
+        jb = new JblksnapProcess(dir.resolve("run"));
+        assertRefusedWhole(notJson, "config file " + notJson + " is not valid JSON: Unexpected character (',' (code 44)):"
+                + " was expecting double-quote to start field name (line 1, column 24)");
+        assertRefusedWhole(nameless, "config file " + nameless + ": a job needs a name of letters, digits, '.', '_' and '-',"
+                + " got none");
+    }
+
+    private void assertRefusedWhole(Path config, String error) throws Exception {
+        ChildProcess.Result r = jb.run("daemon", "--run-dir", dir.resolve("run").toString(), "--config", config.toString());
+        assertEquals(22, r.exit(), r.all());
+        assertEquals(List.of("jblksnap: " + error + " (EINVAL)"), r.err().lines().toList());
+    }
 }
