@@ -123,6 +123,7 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         if (repo == null || repo.isEmpty()) {
             throw new InvalidArgumentException(job + ": no repo");
         }
+        repo = location(job + ": repo", repo);
         if (schedule == null) {
             throw new InvalidArgumentException(job + ": no schedule (cron's five fields, e.g. \"0 2 * * *\")");
         }
@@ -149,18 +150,25 @@ record JobConfig(String name, List<String> devices, String repo, KeyFiles keys, 
         // copy_to may still be encrypted under copy_password_file or copy_key_file
         boolean encrypted = encrypted(job + ": ", encryption, keys);
         if (copyTo != null) {
-            try (ObjectStore checked = RepositoryLocation.open(copyTo)) {
-                // a malformed location fails at load, not at the first run
-            } catch (IOException | RuntimeException e) {
-                throw new InvalidArgumentException(job + ": copy_to: " + e.getMessage());
-            }
-            copyTo = RepositoryLocation.absolute(copyTo);
-            if (copyTo.equals(RepositoryLocation.absolute(repo))) {
+            copyTo = location(job + ": copy_to", copyTo);
+            if (copyTo.equals(repo)) {
                 throw new InvalidArgumentException(job + ": copy_to is the job's own repository");
             }
         }
-        return new JobConfig(name, List.copyOf(devices), RepositoryLocation.absolute(repo), keys, schedule, retention,
-                verify, Path.of(storage), limit, copyTo, copyKeys, encrypted);
+        return new JobConfig(name, List.copyOf(devices), repo, keys, schedule, retention, verify, Path.of(storage), limit,
+                copyTo, copyKeys, encrypted);
+    }
+
+    /**
+     * A repository location as the job's runs name it (a directory made absolute); a malformed
+     * one refuses the job at load, not at its first run. what starts the error.
+     */
+    private static String location(String what, String spec) {
+        try (ObjectStore checked = RepositoryLocation.open(spec)) {
+            return RepositoryLocation.absolute(spec);
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidArgumentException(what + ": " + e.getMessage());
+        }
     }
 
     /**

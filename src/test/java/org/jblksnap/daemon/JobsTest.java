@@ -545,6 +545,8 @@ class JobsTest {
                 + "day-of-week)", "{" + base + ", 'schedule': '0 2 * *', 'keep_last': 1}");
         assertRefused("job j: a retention needs at least one keep rule (keep_last, keep_hourly, keep_daily, keep_weekly, "
                 + "keep_monthly, keep_yearly; -1 keeps all)", "{" + base + ", 'schedule': '0 2 * * *'}");
+        assertRefused("job j: repo: malformed repository URL 's3:ftp://s3.example/b'", "{'name': 'j', 'devices': "
+                + "['disk0'], 'repo': 's3:ftp://s3.example/b', 'schedule': '0 2 * * *', 'keep_last': 1}");
         assertRefused("job j: copy_to: malformed repository URL 's3:ftp://s3.example/b'", "{" + base
                 + ", 'schedule': '0 2 * * *', 'keep_last': 1, 'copy_to': 's3:ftp://s3.example/b'}");
         assertRefused("job j: copy_to is the job's own repository", "{" + base + ", 'schedule': '0 2 * * *', "
