@@ -22,7 +22,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  * HOST:PORT}. Every value is read when scraped, from the engine's own counters (which know
  * nothing of Prometheus) and the jobs: per device its I/O and the CBT blocks written since
  * its last backup, per snapshot its difference storage and the chunks copied, per job its last
- * run, its failures and its next run. The names are listed in README, "Scheduled backups".
+ * run, its failed and its cancelled runs and its next run. The names are listed in README,
+ * "Scheduled backups".
  */
 final class DaemonMetrics implements AutoCloseable {
     private final SnapshotManager engine;
@@ -68,10 +69,10 @@ final class DaemonMetrics implements AutoCloseable {
                 j -> jobs.lastRun(j.name(), Jobs.BACKUP).map(r -> (double) r.storedBytes()).orElse(Double.NaN));
         jobGauge("jblksnap_job_next_run_timestamp_seconds", "When the job's schedule fires next",
                 j -> jobs.next(j, Jobs.BACKUP).map(DaemonMetrics::seconds).orElse(Double.NaN));
-        CounterWithCallback.builder().name("jblksnap_job_failures").help("Backup runs of the job that failed or were "
-                + "cancelled (as the history keeps them)").labelNames("job")
-                .callback(cb -> jobs.configs().values().forEach(j -> cb.call(jobs.failures(j.name(), Jobs.BACKUP), j.name())))
-                .register(registry);
+        jobCounter("jblksnap_job_failures", "Backup runs of the job that failed (a cancelled run is no failure)",
+                JobRun.FAILED);
+        jobCounter("jblksnap_job_cancellations", "Backup runs of the job that were cancelled: job_cancel, job_run's "
+                + "client gone (Ctrl-C), the daemon stopping", JobRun.CANCELLED);
         this.server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry)
                 .buildAndStart();
     }
@@ -102,6 +103,14 @@ final class DaemonMetrics implements AutoCloseable {
                 cb.call(v, j.name());
             }
         }));
+    }
+
+    /** The backup runs of each job that ended with this result, as the history keeps them. */
+    private void jobCounter(String name, String help, String result) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("job")
+                .callback(cb -> jobs.configs().values()
+                        .forEach(j -> cb.call(jobs.unsuccessful(j.name(), Jobs.BACKUP, result), j.name())))
+                .register(registry);
     }
 
     private void gauge(String name, String help, String label, Consumer<GaugeWithCallback.Callback> callback) {

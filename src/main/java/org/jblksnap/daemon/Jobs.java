@@ -102,7 +102,8 @@ final class Jobs implements AutoCloseable {
     private final Set<BackupRun> requested = ConcurrentHashMap.newKeySet();
     private final Map<String, JobRun> lastSuccess = new ConcurrentHashMap<>();
     private final Map<String, JobRun> lastRun = new ConcurrentHashMap<>();
-    private final Map<String, Long> failures = new ConcurrentHashMap<>();
+    /** By job, kind and result, how many runs ended failed or cancelled. */
+    private final Map<String, Long> unsuccessful = new ConcurrentHashMap<>();
     /** By device, the CBT state its last point committed by this daemon was read at (metrics' dirty blocks). */
     private final Map<String, CbtRef> lastBackedUp = new ConcurrentHashMap<>();
     private JobHistory history;
@@ -130,14 +131,7 @@ final class Jobs implements AutoCloseable {
     /** Loads the history (reporting runs cut off) and the schedules' state, then starts the scheduler. */
     void start() throws IOException {
         history = JobHistory.load(dir);
-        for (JobRun r : history.list(null)) {
-            lastRun.put(r.job() + "/" + r.kind(), r);
-            if (r.ok()) {
-                lastSuccess.put(r.job() + "/" + r.kind(), r);
-            } else if (!r.result().equals(JobRun.RUNNING)) {
-                failures.merge(r.job() + "/" + r.kind(), 1L, Long::sum);
-            }
-        }
+        history.list(null).forEach(this::ended); // every run has ended: load records those cut off as failed
         startedAt = clock.instant();
         loadScheduleState();
         for (JobConfig j : jobs.values()) {
@@ -177,7 +171,7 @@ final class Jobs implements AutoCloseable {
         return s == null || last == null ? Optional.empty() : s.next(last);
     }
 
-    /** The last run of a job's kind that succeeded, and the last run, if any; the count of failures. */
+    /** The last run of a job's kind that succeeded, and the last run, if any; the count of runs by result. */
     Optional<JobRun> lastSuccess(String job, String kind) {
         return Optional.ofNullable(lastSuccess.get(job + "/" + kind));
     }
@@ -191,8 +185,9 @@ final class Jobs implements AutoCloseable {
         return Optional.ofNullable(lastBackedUp.get(device));
     }
 
-    long failures(String job, String kind) {
-        return failures.getOrDefault(job + "/" + kind, 0L);
+    /** How many runs of a job's kind ended with this result, failed or cancelled. */
+    long unsuccessful(String job, String kind, String result) {
+        return unsuccessful.getOrDefault(job + "/" + kind + "/" + result, 0L);
     }
 
     /** Queues a run; its future ends with its history entry. */
@@ -397,16 +392,21 @@ final class Jobs implements AutoCloseable {
     private JobRun finish(Active a, JobRun r) throws IOException {
         active.remove(a);
         history.record(r);
+        ended(r);
+        LOG.log(r.ok() ? Level.INFO : Level.WARNING, "job " + r.job() + ": " + r.kind() + " run " + r.run() + " "
+                + r.result() + (r.message().isEmpty() ? "" : ": " + r.message()));
+        return r;
+    }
+
+    /** Counts a run that ended: its job's last run of its kind, and its last success or one more of its result. */
+    private void ended(JobRun r) {
         String key = r.job() + "/" + r.kind();
         lastRun.put(key, r);
         if (r.ok()) {
             lastSuccess.put(key, r);
         } else {
-            failures.merge(key, 1L, Long::sum);
+            unsuccessful.merge(key + "/" + r.result(), 1L, Long::sum);
         }
-        LOG.log(r.ok() ? Level.INFO : Level.WARNING, "job " + r.job() + ": " + r.kind() + " run " + r.run() + " "
-                + r.result() + (r.message().isEmpty() ? "" : ": " + r.message()));
-        return r;
     }
 
     private JobRun backup(Active a, JobRun r) {

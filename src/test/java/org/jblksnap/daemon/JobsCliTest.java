@@ -26,9 +26,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Jobs through the real command: job_run streams the run's progress and prints its result as
- * backup does, an interrupted job_run cancels its run, /metrics shows the run (and passes
- * promtool's check), a daemon killed in the middle of a run reports that run
- * failed when it starts again and the next run works, and bad input is one clear line.
+ * backup does, an interrupted job_run cancels its run (counted as cancelled, not failed),
+ * /metrics shows the run (and passes promtool's check), a daemon killed in the middle of a
+ * run reports that run failed when it starts again and the next run works, and bad input is
+ * one clear line.
  */
 class JobsCliTest {
     @TempDir
@@ -100,6 +101,7 @@ class JobsCliTest {
         double success = value(after, "jblksnap_job_last_success_timestamp_seconds{job=\"nightly\"}");
         assertTrue(Math.abs(success - System.currentTimeMillis() / 1e3) < 600, after);
         assertEquals(0, value(after, "jblksnap_job_failures_total{job=\"nightly\"}"), after);
+        assertEquals(0, value(after, "jblksnap_job_cancellations_total{job=\"nightly\"}"), after);
 
         // interrupted (SIGTERM, Ctrl-C's path) while its pre-take hook holds it: the daemon cancels that run
         Files.createFile(gate);
@@ -118,6 +120,10 @@ class JobsCliTest {
                 .path("runs").get(1);
         assertEquals(JobRun.CANCELLED, cancelled.path("result").asText(), cancelled.toString());
         assertTrue(jb.ok("snapshot_collect").out().isBlank(), "no snapshot left");
+        String afterCancel = scrape(port, dir);
+        assertEquals(0, value(afterCancel, "jblksnap_job_failures_total{job=\"nightly\"}"), "a cancel is no failure:\n"
+                + afterCancel);
+        assertEquals(1, value(afterCancel, "jblksnap_job_cancellations_total{job=\"nightly\"}"), afterCancel);
         Files.delete(gate);
         Files.delete(started);
 
@@ -140,8 +146,10 @@ class JobsCliTest {
         JsonNode cut = history.path("runs").get(2);
         assertEquals("failed", cut.path("result").asText());
         assertEquals(JobHistory.CUT_OFF, cut.path("message").asText());
-        assertEquals(2, value(scrape(port, dir), "jblksnap_job_failures_total{job=\"nightly\"}"), "the cancelled run and the"
-                + " one cut off (the metric counts runs that failed or were cancelled)");
+        String restarted = scrape(port, dir);
+        assertEquals(1, value(restarted, "jblksnap_job_failures_total{job=\"nightly\"}"), "the run cut off:\n" + restarted);
+        assertEquals(1, value(restarted, "jblksnap_job_cancellations_total{job=\"nightly\"}"), "the cancelled run, from "
+                + "the history:\n" + restarted);
         assertEquals(List.of(first), jb.points("--repo", repo),
                 "the cancelled run and the one cut off committed nothing");
         ChildProcess.Result next = jb.ok("job_run", "-n", "nightly");
