@@ -445,12 +445,10 @@ final class Jobs implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            result = JobRun.FAILED;
+            // cancelled: what the backup (BackupRun) throws when it was; a cancel once it is committed stops
+            // neither the prune nor the copy, and their failure is the run's
+            result = e instanceof BlksnapException b && b.errno() == Errno.ECANCELED ? JobRun.CANCELLED : JobRun.FAILED;
             message = describe(e);
-        }
-        if (a.cancelled() != null && !result.equals(JobRun.OK)) {
-            result = JobRun.CANCELLED;
-            message = a.cancelled();
         }
         long read = done.stream().mapToLong(s -> s.stats().bytesRead()).sum();
         long stored = done.stream().mapToLong(s -> s.stats().storedBytes()).sum();

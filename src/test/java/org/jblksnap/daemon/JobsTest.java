@@ -385,10 +385,22 @@ class JobsTest {
         assertEquals("2026-03-10T13:00:00Z", after.next(hourly, Jobs.BACKUP).orElseThrow().toString());
     }
 
-    /** Progress whose first advance waits until the test lets it go: the run is then in the middle of its read. */
+    /**
+     * Progress that waits until the test lets it go: at its first advance (the run is then in
+     * the middle of its read), or at the start of a step whose name starts with {@code step}.
+     */
     static final class Gate {
-        final CountDownLatch reading = new CountDownLatch(1);
+        final CountDownLatch held = new CountDownLatch(1);
         final CountDownLatch go = new CountDownLatch(1);
+        private final String step;
+
+        Gate() {
+            this(null);
+        }
+
+        Gate(String step) {
+            this.step = step;
+        }
 
         Progress progress(String job) {
             Progress log = new LoggedProgress(job);
@@ -396,15 +408,15 @@ class JobsTest {
                 @Override
                 public void start(String what, long total) {
                     log.start(what, total);
+                    if (step != null && what.startsWith(step)) {
+                        hold();
+                    }
                 }
 
                 @Override
                 public void advance(long bytes) {
-                    reading.countDown();
-                    try {
-                        go.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
+                    if (step == null) {
+                        hold();
                     }
                 }
 
@@ -419,6 +431,15 @@ class JobsTest {
                 }
             };
         }
+
+        private void hold() {
+            held.countDown();
+            try {
+                go.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     @Test
@@ -427,7 +448,7 @@ class JobsTest {
         Jobs jobs = jobs(gate::progress, job("{'name': 'nightly', 'devices': ['disk0', 'disk1'], 'repo': '"
                 + repo("r") + "', 'encryption': 'none', 'schedule': '0 2 * * *', 'keep_daily': 7}"));
         Jobs.Active run = jobs.submit("nightly", Jobs.BACKUP, "manual");
-        assertTrue(gate.reading.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run reads");
+        assertTrue(gate.held.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run reads");
         assertEquals(1, daemon.engine().collect().size(), "the run's snapshot");
         JsonNode cancel = verb(jobs, "job_cancel", args().put("name", "nightly"));
         assertEquals(1, cancel.path("result").path("cancelled").asInt(), cancel.toString());
@@ -454,6 +475,30 @@ class JobsTest {
         assertEquals(3, history(jobs, "nightly").size());
     }
 
+    /**
+     * A cancel that comes once the backup is committed (job_cancel, or job_run's client gone,
+     * while the run copies to copy_to) stops neither the prune nor the copy: when the copy then
+     * fails, the run failed, and says why.
+     */
+    @Test
+    void aCopyThatFailsAfterALateCancelIsAFailedRun() throws Exception {
+        Gate gate = new Gate("copy point");
+        Path offsite = Path.of(repo("offsite"));
+        Jobs jobs = jobs(gate::progress, job("{'name': 'nightly', 'devices': ['disk1'], 'repo': '" + repo("local")
+                + "', 'encryption': 'none', 'copy_to': '" + offsite + "', 'schedule': '0 2 * * *', 'keep_last': 1}"));
+        Jobs.Active run = jobs.submit("nightly", Jobs.BACKUP, "manual");
+        assertTrue(gate.held.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "the run copies");
+        assertEquals(1, verb(jobs, "job_cancel", args().put("name", "nightly")).path("result").path("cancelled").asInt());
+        Files.move(offsite, dir.resolve("offsite-moved"));
+        Files.writeString(offsite, "the second repository is gone: a file is in its place");
+        gate.go.countDown();
+        JobRun r = run.result.get(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(JobRun.FAILED, r.result(), r.toString());
+        assertTrue(r.message().contains("the backup is committed, but the copy to " + offsite + " failed: "), r.message());
+        assertEquals(1, r.points().size(), r.toString());
+        assertEquals(r.points(), points(repo("local")));
+    }
+
     @Test
     void twoJobsOfOneDeviceQueue() throws Exception {
         Gate gate = new Gate();
@@ -462,7 +507,7 @@ class JobsTest {
                 job("{'name': 'b', 'devices': ['disk0', 'disk1'], 'repo': '" + repo("rb") + "', 'encryption': 'none', 'schedule': '0 3 * * *',"
                         + " 'keep_last': 3}"));
         Jobs.Active a = jobs.submit("a", Jobs.BACKUP, "manual");
-        assertTrue(gate.reading.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "a reads");
+        assertTrue(gate.held.await(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS), "a reads");
         Jobs.Active b = jobs.submit("b", Jobs.BACKUP, "manual");
         Await.until(RUN_TIMEOUT, () -> state(jobs, "b").equals("queued"), () -> "b is queued behind a");
         assertEquals("running", state(jobs, "a"));
