@@ -67,8 +67,8 @@ public final class BackupRunner {
     /** Backs up the request's export, opened by source (the daemon reads its own images in its process). */
     public BackupSummary run(BackupRequest req, BlockSource.Opener source) throws IOException {
         long t0 = System.nanoTime();
-        Instant started = Instant.now();
         Optional<Point> last = repo.points().latest(req.device());
+        Instant started = after(Instant.now(), last, req.device());
         Optional<String> bitmap = bitmapToAsk(req, last);
         List<String> queries = bitmap.map(b -> List.of(Nbd.CONTEXT_BASE_ALLOCATION, b))
                 .orElse(List.of(Nbd.CONTEXT_BASE_ALLOCATION));
@@ -162,6 +162,22 @@ public final class BackupRunner {
      * The dirty bitmap to ask the server for, from the request and the CBT numbers of the
      * last point; empty (said why) when the run reads everything whatever the server offers.
      */
+    /**
+     * The time a new point is stamped with: now, unless the device's last point is not older
+     * (the clock was set back, or that point came from a host whose clock is ahead). A
+     * device's points are ordered by that time ({@link Point#OLDEST_FIRST}) and the newest is
+     * the next run's parent, so the new point must come after it: just after, then, with a note.
+     */
+    private Instant after(Instant now, Optional<Point> last, String device) {
+        Instant before = last.map(p -> p.meta().created()).orElse(null);
+        if (before == null || now.isAfter(before)) {
+            return now;
+        }
+        progress.note("the clock (" + now + ") is not after the time of point " + last.get().id() + " of " + device + " ("
+                + before + "): the new point is dated just after it, so that it stays the newest");
+        return before.plusNanos(1000);
+    }
+
     private Optional<String> bitmapToAsk(BackupRequest req, Optional<Point> last) {
         if (last.isEmpty()) {
             return none("first backup of " + req.device());

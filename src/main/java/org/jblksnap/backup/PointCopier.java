@@ -176,13 +176,16 @@ public final class PointCopier {
         Long parent = p.meta().parent();
         Long source = parent != null && copies.containsKey(parent) && sourcePoints.containsKey(parent) ? parent : null;
         if (source == null) {
-            for (Map.Entry<Long, Point> e : copies.entrySet()) {
-                Point copied = sourcePoints.get(e.getKey());
-                if (e.getKey() < p.id() && (source == null || e.getKey() > source) && copied != null
-                        && copied.meta().device().equals(p.meta().device())) {
-                    source = e.getKey();
+            Point latest = null; // the newest copied point of the device older than p
+            for (Long id : copies.keySet()) {
+                Point copied = sourcePoints.get(id);
+                if (copied != null && copied.meta().device().equals(p.meta().device())
+                        && Point.OLDEST_FIRST.compare(copied, p) < 0
+                        && (latest == null || Point.OLDEST_FIRST.compare(copied, latest) > 0)) {
+                    latest = copied;
                 }
             }
+            source = latest == null ? null : latest.id();
         }
         Reference ref = new Reference();
         if (source != null) {

@@ -9,7 +9,10 @@ import java.util.Comparator;
  * when their snapshot was taken, then by number.
  */
 public record Point(long id, PointMeta meta) {
-    /** Oldest first: by the time the point's data was read, then by number. */
+    /**
+     * Oldest first: by {@code created} (when its backup began; a backup dates its point after
+     * the device's last one, whatever the clock says), then by number.
+     */
     public static final Comparator<Point> OLDEST_FIRST = Comparator
             .comparing((Point p) -> p.meta().created(), Comparator.nullsFirst(Comparator.<Instant>naturalOrder()))
             .thenComparingLong(Point::id);
