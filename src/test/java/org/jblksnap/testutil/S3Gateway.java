@@ -2,10 +2,14 @@ package org.jblksnap.testutil;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
 
@@ -19,7 +23,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * The real S3 gateway the tests use (scripts/s3-server, started by scripts/test, which exports
- * JBLKSNAP_S3_ENDPOINT and the AWS_* keys; child processes inherit them). With JBLKSNAP_S3=off
+ * JBLKSNAP_S3_ENDPOINT, JBLKSNAP_S3_DIR and the AWS_* keys; child processes inherit them). With JBLKSNAP_S3=off
  * a test that needs it skips with a message; otherwise a missing endpoint fails it. Each test
  * gets buckets of its own, emptied and removed at close.
  */
@@ -80,6 +84,32 @@ public final class S3Gateway implements AutoCloseable {
     /** The bucket of a --repo this gateway made. */
     public static String bucketOf(String repo) {
         return URI.create(repo.substring(3)).getPath().split("/")[1];
+    }
+
+    /**
+     * Kills the gateway (radosgw, SIGKILL by its pid file in JBLKSNAP_S3_DIR): the requests in
+     * flight are cut and new ones refused, until {@link #restartGateway()}.
+     */
+    public void killGateway() throws Exception {
+        Path pidFile = serverDir().resolve("run/rgw.a.pid");
+        long pid = Long.parseLong(Files.readString(pidFile).trim());
+        ProcessHandle rgw = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("no radosgw with pid " + pid
+                + " (" + pidFile + ")"));
+        rgw.destroyForcibly();
+        rgw.onExit().get(30, TimeUnit.SECONDS);
+    }
+
+    /** Starts the gateway again: scripts/s3-server starts what is not running, on the same port, with the same keys. */
+    public void restartGateway() throws IOException {
+        ChildProcess.of("scripts/s3-server", "start", serverDir().toString()).check();
+    }
+
+    private static Path serverDir() {
+        String d = System.getenv("JBLKSNAP_S3_DIR");
+        if (d == null || d.isEmpty()) {
+            fail("JBLKSNAP_S3_DIR is not set: source the s3.env that scripts/s3-server start wrote");
+        }
+        return Path.of(d);
     }
 
     public List<S3Object> objects(String bucket) {
