@@ -43,11 +43,7 @@ final class PackFile {
 
     /** The index (sealed in an encrypted repository) and footer of a pack whose entries end where the index starts. */
     static ByteBuffer trailer(ObjectCodec codec, String name, long indexOffset, List<Entry> entries) {
-        ByteBuffer records = ByteBuffer.allocate(entries.size() * RECORD);
-        for (Entry e : entries) {
-            putRecord(records, e);
-        }
-        byte[] index = codec.seal(indexLabel(name), records.array());
+        byte[] index = codec.seal(indexLabel(name), records(entries));
         ByteBuffer b = ByteBuffer.allocate(index.length + FOOTER);
         b.put(index).putLong(indexOffset).putInt(entries.size());
         CRC32C crc = new CRC32C();
@@ -160,22 +156,36 @@ final class PackFile {
         } catch (AuthenticationFailedException e) {
             throw bad(file, "index: " + e.getMessage());
         }
+        return entries(index, count, indexOffset, file);
+    }
+
+    /** The index records of the entries, in their order. */
+    static byte[] records(List<Entry> entries) {
+        ByteBuffer records = ByteBuffer.allocate(entries.size() * RECORD);
+        for (Entry e : entries) {
+            putRecord(records, e);
+        }
+        return records.array();
+    }
+
+    /** Reads and checks the next count index records ({@link #record}). */
+    static List<Entry> entries(ByteBuffer index, int count, long entriesEnd, String file) throws RepositoryException {
         List<Entry> entries = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            entries.add(record(index, i, indexOffset, file));
+            entries.add(record(index, i, entriesEnd, file));
         }
         return entries;
     }
 
     /** Writes an entry's index record (also what a persistent index holds of it). */
-    static void putRecord(ByteBuffer b, Entry e) {
+    private static void putRecord(ByteBuffer b, Entry e) {
         b.put((byte) e.type().code);
         e.hash().write(b);
         b.putLong(e.offset()).putInt(e.length()).putInt(e.rawLength());
     }
 
     /** Reads and checks entry i's index record: entries lie between the header and entriesEnd. */
-    static Entry record(ByteBuffer index, int i, long entriesEnd, String file) throws RepositoryException {
+    private static Entry record(ByteBuffer index, int i, long entriesEnd, String file) throws RepositoryException {
         int code = index.get();
         Hash h = Hash.read(index);
         long offset = index.getLong();

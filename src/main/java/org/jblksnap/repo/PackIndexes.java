@@ -68,7 +68,7 @@ final class PackIndexes {
         for (IndexedPack p : packs) {
             byte[] n = p.name().getBytes(StandardCharsets.UTF_8);
             raw.putShort((short) n.length).put(n).putLong(p.size()).putInt(p.entries().size());
-            p.entries().forEach(e -> PackFile.putRecord(raw, e));
+            raw.put(PackFile.records(p.entries()));
         }
         byte[] sealed = codec.seal(label(name), Zstd.compress(raw.array(), 3));
         ByteBuffer out = ByteBuffer.allocate(FileHeader.BYTES + 4 + 4 + sealed.length + Hash.BYTES);
@@ -128,11 +128,8 @@ final class PackIndexes {
                 if (!PackCatalog.isPackName(pack) || entries < 0 || entries > raw.remaining() / PackFile.RECORD) {
                     throw bad(file, "pack " + i + " is malformed");
                 }
-                List<PackFile.Entry> list = new ArrayList<>(entries);
-                for (int k = 0; k < entries; k++) {
-                    list.add(PackFile.record(raw, k, size - PackFile.FOOTER, file));
-                }
-                packs.put(pack, new IndexedPack(pack, size, list));
+                packs.put(pack,
+                        new IndexedPack(pack, size, PackFile.entries(raw, entries, size - PackFile.FOOTER, file)));
             }
             return packs;
         } catch (AuthenticationFailedException e) {
