@@ -7,6 +7,7 @@ import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,7 +28,10 @@ import org.jblksnap.error.IoMessages;
  * ({@link #locate}) before it reports the entry missing. The packs a prune's marker condemned
  * (read before the packs, when the table is loaded) are read last and count as absent for dedup
  * ({@link #dedupEntry}): what they hold is stored again. Pack names and layout:
- * {@code docs/REPOSITORY.md#pack-files}.
+ * {@code docs/REPOSITORY.md#pack-files}. The persistent index objects and footers are read
+ * through a {@link CatalogCache}, which in a long-lived process keeps them for its next handle
+ * of the same repository: each load still lists the markers, the packs and the index objects,
+ * and takes from the cache only what those listings name.
  *
  * <p>Thread-safe: its fields are guarded by its monitor (lock order: {@link PackStore}).
  */
@@ -37,6 +41,8 @@ final class PackCatalog {
 
     private final ObjectStore store;
     private final ObjectCodec codec;
+    /** What this process read of the repository before (nothing, unless it keeps a {@link CatalogCache}). */
+    private final CatalogCache.Known known;
 
     // guarded by this
     /** Null until every pack's index was read: never kept half loaded. */
@@ -57,9 +63,10 @@ final class PackCatalog {
     private Set<String> condemned = Set.of();
     private final BitSet condemnedNumbers = new BitSet();
 
-    PackCatalog(ObjectStore store, ObjectCodec codec) {
+    PackCatalog(ObjectStore store, ObjectCodec codec, CatalogCache.Known known) {
         this.store = store;
         this.codec = codec;
+        this.known = known;
     }
 
     ObjectStore store() {
@@ -221,9 +228,26 @@ final class PackCatalog {
      */
     synchronized void writeIndex() throws IOException {
         if (!unindexed.isEmpty()) {
-            seenIndexes.add(PackIndexes.write(store, codec, unindexed));
+            seenIndexes.add(writeIndex(unindexed));
             unindexed.clear();
         }
+    }
+
+    /** Writes an index object naming the packs (durable before it returns); returns its name. */
+    String writeIndex(List<PackIndexes.IndexedPack> packs) throws IOException {
+        String name = PackIndexes.write(store, codec, packs);
+        known.wrote(name, packs);
+        return name;
+    }
+
+    /** The packs an index object names, in its order; a RepositoryException when it is damaged. */
+    Map<String, PackIndexes.IndexedPack> readIndex(String name) throws IOException {
+        return known.index(store, codec, name);
+    }
+
+    /** The entries a finished pack's own index lists, read and checked ({@link PackFile#readIndex}). */
+    List<PackFile.Entry> readFooter(String pack, long size) throws IOException {
+        return known.footer(store, codec, pack, size);
     }
 
     /** Forgets every pack, so that the next use reads them all again (after prune changed them). */
@@ -270,13 +294,15 @@ final class PackCatalog {
         List<ObjectStore.Stored> listed = packObjects();
         Map<String, Long> present = new HashMap<>();
         listed.forEach(o -> present.put(o.name(), o.size()));
-        for (String index : PackIndexes.list(store)) {
+        Set<String> indexes = new LinkedHashSet<>(PackIndexes.list(store));
+        known.retain(indexes, present, condemned);
+        for (String index : indexes) {
             if (!seenIndexes.add(index)) {
                 continue;
             }
             Map<String, PackIndexes.IndexedPack> named;
             try {
-                named = PackIndexes.read(store, codec, index);
+                named = readIndex(index);
             } catch (IOException damagedOrGone) {
                 continue; // the packs' own indexes serve instead
             }
@@ -296,7 +322,7 @@ final class PackCatalog {
             }
             List<PackFile.Entry> entries;
             try {
-                entries = PackFile.readIndex(codec, PackFile.Source.of(store, p, o.size()));
+                entries = readFooter(p, o.size());
             } catch (NoSuchFileException deletedSinceListed) {
                 continue; // a prune swept it after the listing: gone, not damaged
             } catch (IOException e) {

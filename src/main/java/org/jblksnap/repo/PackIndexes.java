@@ -8,8 +8,8 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -95,7 +95,7 @@ final class PackIndexes {
         return names;
     }
 
-    /** The packs an index object names, by pack name; a RepositoryException when it is damaged. */
+    /** The packs an index object names, by pack name in its order; a RepositoryException when it is damaged. */
     static Map<String, IndexedPack> read(ObjectStore store, ObjectCodec codec, String name) throws IOException {
         String file = store.describe(name);
         byte[] all = store.get(name);
@@ -118,7 +118,7 @@ final class PackIndexes {
             byte[] packed = codec.open(label(name), Arrays.copyOfRange(all, b.position(), b.limit()));
             ByteBuffer raw = ByteBuffer.wrap(Zstd.decompress(packed, rawLength));
             int count = raw.getInt();
-            Map<String, IndexedPack> packs = new HashMap<>();
+            Map<String, IndexedPack> packs = new LinkedHashMap<>();
             for (int i = 0; i < count; i++) {
                 byte[] n = new byte[raw.getShort() & 0xffff];
                 raw.get(n);
@@ -145,18 +145,21 @@ final class PackIndexes {
      * index object that names it with that size, or else from its own footer (a prune's rewrite,
      * a killed run); then the index objects read are deleted: those naming only deleted packs,
      * the damaged ones and the merged ones. Returns how many were deleted and how many written.
+     * Reads and writes through the catalogue, so that what its process read or wrote before is
+     * not read again ({@link CatalogCache}).
      *
      * <p>Safe beside backups and readers: the new objects are durable before any old one is
      * deleted, and pack contents never change, so a reader that sees both takes the same
      * entries from either. An index object written meanwhile by a backup is not among those
      * read, so it stays. A crash in between leaves duplicates, which the next compaction merges.
      */
-    static int[] compact(ObjectStore store, ObjectCodec codec, Map<String, Long> live) throws IOException {
+    static int[] compact(PackCatalog catalog, Map<String, Long> live) throws IOException {
+        ObjectStore store = catalog.store();
         List<String> read = new ArrayList<>();
         Map<String, IndexedPack> named = new TreeMap<>();
         for (String name : list(store)) {
             try {
-                for (IndexedPack ip : read(store, codec, name).values()) {
+                for (IndexedPack ip : catalog.readIndex(name).values()) {
                     Long size = live.get(ip.name());
                     if (size != null && size == ip.size()) {
                         named.putIfAbsent(ip.name(), ip);
@@ -176,8 +179,7 @@ final class PackIndexes {
             IndexedPack ip = named.remove(p.getKey());
             if (ip == null) {
                 try {
-                    ip = new IndexedPack(p.getKey(), p.getValue(),
-                            PackFile.readIndex(codec, PackFile.Source.of(store, p.getKey(), p.getValue())));
+                    ip = new IndexedPack(p.getKey(), p.getValue(), catalog.readFooter(p.getKey(), p.getValue()));
                 } catch (java.nio.file.NoSuchFileException | RepositoryException goneOrDamaged) {
                     continue; // deleted meanwhile, or verify's to report: no index names it
                 }
@@ -185,14 +187,14 @@ final class PackIndexes {
             batch.add(ip);
             entries += ip.entries().size();
             if (entries >= COMPACT_ENTRIES) {
-                write(store, codec, batch);
+                catalog.writeIndex(batch);
                 written++;
                 batch.clear();
                 entries = 0;
             }
         }
         if (!batch.isEmpty()) {
-            write(store, codec, batch);
+            catalog.writeIndex(batch);
             written++;
         }
         store.sync();

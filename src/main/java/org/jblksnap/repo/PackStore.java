@@ -25,9 +25,9 @@ public final class PackStore implements AutoCloseable {
     private final EntryReader reader;
     private final ObjectCodec codec;
 
-    PackStore(ObjectStore store, RepositoryConfig config, ObjectCodec codec) {
+    PackStore(ObjectStore store, RepositoryConfig config, ObjectCodec codec, CatalogCache.Known known) {
         this.codec = codec;
-        this.catalog = new PackCatalog(store, codec);
+        this.catalog = new PackCatalog(store, codec, known);
         this.appender = new PackAppender(config, catalog);
         this.reader = new EntryReader(catalog, config);
     }

@@ -263,7 +263,7 @@ public final class Pruner {
             List<String> objects = PackIndexes.list(store);
             if (objects.size() == 1) {
                 try {
-                    if (PackIndexes.read(store, catalog.codec(), objects.getFirst()).keySet().equals(live.keySet())) {
+                    if (catalog.readIndex(objects.getFirst()).keySet().equals(live.keySet())) {
                         return;
                     }
                 } catch (RepositoryException damaged) {
@@ -271,7 +271,7 @@ public final class Pruner {
                 }
             }
             checkLease();
-            int[] n = PackIndexes.compact(store, catalog.codec(), live);
+            int[] n = PackIndexes.compact(catalog, live);
             if (n[0] != n[1]) {
                 notes.add("index: " + n[0] + " object" + (n[0] == 1 ? "" : "s") + " merged into " + n[1]);
             }

@@ -32,12 +32,12 @@ public final class Repository implements AutoCloseable {
     private final ObjectStore.LockMode mode;
 
     private Repository(ObjectStore store, RepositoryConfig config, ObjectCodec codec, ObjectStore.Lock lock,
-            ObjectStore.LockMode mode) {
+            ObjectStore.LockMode mode, CatalogCache cache) {
         this.store = store;
         this.mode = mode;
         this.config = config;
         this.lock = lock;
-        this.packs = new PackStore(store, config, codec);
+        this.packs = new PackStore(store, config, codec, cache.of(store.location(), config, codec));
         this.points = new PointStore(store, codec);
     }
 
@@ -114,6 +114,15 @@ public final class Repository implements AutoCloseable {
 
     /** Opens the repository in a store in a lock mode, unlocked with unlock if encrypted. */
     public static Repository open(ObjectStore store, ObjectStore.LockMode mode, Unlock unlock) throws IOException {
+        return open(store, mode, unlock, CatalogCache.NONE);
+    }
+
+    /**
+     * The same, its catalogue read through the cache: what this process read of the repository
+     * before is not read again (a daemon's runs; {@code docs/REPOSITORY.md#persistent-index}).
+     */
+    public static Repository open(ObjectStore store, ObjectStore.LockMode mode, Unlock unlock, CatalogCache cache)
+            throws IOException {
         try {
             store.checkReachable();
             RepositoryConfig config = readConfig(store);
@@ -121,7 +130,7 @@ public final class Repository implements AutoCloseable {
                     ? ObjectCodec.sealed(new KeyRing(new StoreKeys(store)).unlock(unlock.credential(store.location())).key())
                     : ObjectCodec.plain(config.version());
             ObjectStore.Lock lock = store.lock(mode);
-            return new Repository(store, config, codec, lock, mode);
+            return new Repository(store, config, codec, lock, mode, cache);
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
@@ -185,6 +194,12 @@ public final class Repository implements AutoCloseable {
      */
     public static Repository openOrCreate(ObjectStore store, RepositoryConfig config, KeyFiles keys)
             throws IOException {
+        return openOrCreate(store, config, keys, CatalogCache.NONE);
+    }
+
+    /** The same, its catalogue read through the cache: what this process read of the repository is not read again. */
+    public static Repository openOrCreate(ObjectStore store, RepositoryConfig config, KeyFiles keys, CatalogCache cache)
+            throws IOException {
         try {
             if (!hasConfig(store)) {
                 if (config.encrypted() && !keys.given()) {
@@ -201,7 +216,7 @@ public final class Repository implements AutoCloseable {
             store.close();
             throw e;
         }
-        return open(store, false, keys);
+        return open(store, ObjectStore.LockMode.SHARED, keys, cache);
     }
 
     /** Whether the place holds a repository; false too when it is not a place for one ({@link ObjectStore#prepare} says why). */
