@@ -41,7 +41,9 @@ import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.BlksnapException;
 import org.jblksnap.error.Errno;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.repo.CatalogCache;
 import org.jblksnap.repo.KeyFiles;
+import org.jblksnap.repo.ObjectStore;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PruneConflictException;
 import org.jblksnap.repo.PruneReport;
@@ -106,6 +108,8 @@ final class Jobs implements AutoCloseable {
     private final Map<String, Long> unsuccessful = new ConcurrentHashMap<>();
     /** By device, the CBT state its last point committed by this daemon was read at (metrics' dirty blocks). */
     private final Map<String, CbtRef> lastBackedUp = new ConcurrentHashMap<>();
+    /** What backups and their prunes read of the repositories' catalogues, for the next run. */
+    private final CatalogCache catalogs = new CatalogCache(4);
     private JobHistory history;
     private Instant startedAt;
     private Thread scheduler;
@@ -421,13 +425,15 @@ final class Jobs implements AutoCloseable {
                 }
             }
             BackupRun run = a.backup(new BackupRun(engine, exports, hooks, j.devices(), j.storage(), j.limit(), false));
-            try (Repository repo = Repository.openOrCreate(j.repo(),
-                    RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE).withEncryption(j.encrypted()), j.keys())) {
+            try (Repository repo = Repository.openOrCreate(RepositoryLocation.open(j.repo()),
+                    RepositoryConfig.of(RepositoryConfig.DEFAULT_CHUNK_SIZE).withEncryption(j.encrypted()), j.keys(),
+                    catalogs)) {
                 run.run(repo, a.progress(progress.apply(j.name())), done);
             } finally {
                 lastBackedUp.putAll(run.committed());
             }
-            try (Repository repo = Repository.openForPrune(j.repo(), j.keys())) {
+            try (Repository repo = Repository.open(RepositoryLocation.open(j.repo()), ObjectStore.LockMode.PRUNE,
+                    j.keys(), catalogs)) {
                 PruneReport p = Pruner.prune(repo, j.retention(), j.schedule().zone());
                 message = "pruned: " + p.format();
             } catch (PruneConflictException busy) {
@@ -658,7 +664,7 @@ final class Jobs implements AutoCloseable {
             S3Credentials s3 = new S3Credentials(aws.path("access_key_id").textValue(),
                     aws.path("secret_access_key").textValue(), aws.path("session_token").textValue(),
                     aws.path("region").textValue());
-            try (Repository r = Repository.openOrCreate(RepositoryLocation.open(repo, s3), config, keys)) {
+            try (Repository r = Repository.openOrCreate(RepositoryLocation.open(repo, s3), config, keys, catalogs)) {
                 run.run(r, progress, done);
             } finally {
                 lastBackedUp.putAll(run.committed());
