@@ -13,17 +13,19 @@ import java.util.Set;
  * What a long-lived process (the daemon) has read of the catalogues of the repositories it
  * opens, so that its next run against one reads only what is new there
  * ({@code docs/REPOSITORY.md#persistent-index}): the persistent index objects it read or wrote,
- * by name, and the packs' own indexes (footers) it read, by pack name and size. A
- * {@link PackCatalog} still lists the markers, {@code packs/} and {@code index/} on every load
- * and takes from here only what those listings name now, so its table is the one a load from
- * scratch would build: an index object never changes under its name (random, written whole
- * once, deleted by a compaction), nor does a pack (taken only when listed with the size it had
- * when read). What the listings no longer name is dropped; what failed to read (a damaged index
- * object or pack) is not kept, so the next load reads it again.
+ * by name, and the packs' own indexes (footers) it read, by pack name. A {@link PackCatalog}
+ * still lists the markers, {@code packs/} and {@code index/} on every load and takes from here
+ * only what those listings show now as it was when read (the same name, size and time), so its
+ * table is the one a load from scratch would build: neither an index object nor a pack changes
+ * under its name (random, written whole once, deleted by a prune or a compaction), and one that
+ * was replaced or written over since (damaged) shows another size or time, and is read again.
+ * What the listings no longer show so is dropped; what failed to read (a damaged index object or
+ * pack) is not kept, so the next load reads it again. An index object this process wrote is
+ * taken as written, and with the record of the first listing that names it after.
  *
  * <p>Kept by location, for the repository found there with those settings (its {@code id})
- * and that key: a repository made again at the same place, or opened with another key, starts
- * afresh. At most {@code repositories} locations are kept, the least recently opened dropped
+ * and that master key: a repository made again at the same place (one with an {@code id}), or
+ * another key, starts afresh. At most {@code repositories} locations are kept, the least recently opened dropped
  * first; each as index records, 49 bytes an entry. {@link #NONE} keeps nothing, for a command
  * that runs once. Thread-safe.
  */
@@ -70,13 +72,24 @@ public final class CatalogCache {
         }
     }
 
+    /**
+     * What was read of an object, with the listing's record of it then (name, size, time): taken
+     * again only while a listing shows the same. stamp is null for an index object this process
+     * wrote, until a listing names it.
+     */
+    private record Kept<T>(ObjectStore.Stored stamp, T content) {
+        boolean fits(ObjectStore.Stored listed) {
+            return stamp == null || stamp.equals(listed);
+        }
+    }
+
     /** What is known of one repository: the index objects by name, the footers read by pack name. */
     static final class Known {
         private final List<Object> identity;
         private final boolean keeps;
         // guarded by this
-        private final Map<String, List<Packed>> indexes = new HashMap<>();
-        private final Map<String, Packed> footers = new HashMap<>();
+        private final Map<String, Kept<List<Packed>>> indexes = new HashMap<>();
+        private final Map<String, Kept<Packed>> footers = new HashMap<>();
 
         private Known(List<Object> identity, boolean keeps) {
             this.identity = identity;
@@ -84,63 +97,75 @@ public final class CatalogCache {
         }
 
         /** The packs an index object names, in its order: as read or written before, else read now. */
-        Map<String, PackIndexes.IndexedPack> index(ObjectStore store, ObjectCodec codec, String name)
+        Map<String, PackIndexes.IndexedPack> index(ObjectStore store, ObjectCodec codec, ObjectStore.Stored listed)
                 throws IOException {
-            List<Packed> kept;
+            Kept<List<Packed>> kept;
             synchronized (this) {
-                kept = indexes.get(name);
+                kept = indexes.get(listed.name());
             }
-            if (kept == null) {
-                Map<String, PackIndexes.IndexedPack> read = PackIndexes.read(store, codec, name);
-                wrote(name, read.values());
+            if (kept == null || !kept.fits(listed)) {
+                Map<String, PackIndexes.IndexedPack> read = PackIndexes.read(store, codec, listed.name());
+                keep(indexes, listed.name(), listed, read.values().stream()
+                        .map(p -> Packed.of(p.name(), p.size(), p.entries())).toList());
                 return read;
             }
             Map<String, PackIndexes.IndexedPack> packs = new LinkedHashMap<>();
-            for (Packed p : kept) {
+            for (Packed p : kept.content()) {
                 packs.put(p.name(), new PackIndexes.IndexedPack(p.name(), p.size(), p.entries()));
             }
             return packs;
         }
 
-        /** The entries a pack's own index lists: as read before at that size, else read now. */
-        List<PackFile.Entry> footer(ObjectStore store, ObjectCodec codec, String pack, long size) throws IOException {
-            Packed kept;
+        /** The entries a pack's own index lists: as read before of the pack as listed, else read now. */
+        List<PackFile.Entry> footer(ObjectStore store, ObjectCodec codec, ObjectStore.Stored listed) throws IOException {
+            Kept<Packed> kept;
             synchronized (this) {
-                kept = footers.get(pack);
+                kept = footers.get(listed.name());
             }
-            if (kept != null && kept.size() == size) {
-                return kept.entries();
+            if (kept != null && kept.fits(listed)) {
+                return kept.content().entries();
             }
-            List<PackFile.Entry> entries = PackFile.readIndex(codec, PackFile.Source.of(store, pack, size));
-            if (keeps) {
-                synchronized (this) {
-                    footers.put(pack, Packed.of(pack, size, entries));
-                }
-            }
+            List<PackFile.Entry> entries = PackFile.readIndex(codec,
+                    PackFile.Source.of(store, listed.name(), listed.size()));
+            keep(footers, listed.name(), listed, Packed.of(listed.name(), listed.size(), entries));
             return entries;
         }
 
-        /** An index object this process wrote (or read) naming those packs, in its order. */
+        /** An index object this process wrote naming those packs, in its order. */
         void wrote(String name, Collection<PackIndexes.IndexedPack> packs) {
+            keep(indexes, name, null, packs.stream().map(p -> Packed.of(p.name(), p.size(), p.entries())).toList());
+        }
+
+        /** Index objects this process deleted (a compaction's). */
+        synchronized void deleted(Collection<String> names) {
+            indexes.keySet().removeAll(names);
+        }
+
+        private <T> void keep(Map<String, Kept<T>> map, String name, ObjectStore.Stored stamp, T content) {
             if (keeps) {
-                List<Packed> list = packs.stream().map(p -> Packed.of(p.name(), p.size(), p.entries())).toList();
                 synchronized (this) {
-                    indexes.put(name, list);
+                    map.put(name, new Kept<>(stamp, content));
                 }
             }
         }
 
         /**
-         * Drops what the listings no longer name: index objects not listed, and footers of packs
-         * not listed with the size read; also those of packs a kept index object names with that
-         * size, which serves instead, unless they are condemned (their footers are read).
+         * Drops what the listings no longer show as it was read: index objects and footers not
+         * listed, or listed at another size or time (replaced or damaged since); takes the
+         * listing's record of an index object this process wrote; and drops the footers of packs
+         * a kept index object names with that size, which serves instead, unless they are
+         * condemned (their footers are read).
          */
-        synchronized void retain(Set<String> listedIndexes, Map<String, Long> listedPacks, Set<String> condemned) {
-            indexes.keySet().retainAll(listedIndexes);
+        synchronized void retain(Map<String, ObjectStore.Stored> listedIndexes,
+                Map<String, ObjectStore.Stored> listedPacks, Set<String> condemned) {
+            indexes.entrySet().removeIf(e -> !e.getValue().fits(listedIndexes.get(e.getKey()))
+                    || !listedIndexes.containsKey(e.getKey()));
+            indexes.replaceAll((name, k) -> new Kept<>(listedIndexes.get(name), k.content()));
             Map<String, Long> named = new HashMap<>();
-            indexes.values().forEach(l -> l.forEach(p -> named.put(p.name(), p.size())));
-            footers.values().removeIf(p -> !Long.valueOf(p.size()).equals(listedPacks.get(p.name()))
-                    || Long.valueOf(p.size()).equals(named.get(p.name())) && !condemned.contains(p.name()));
+            indexes.values().forEach(k -> k.content().forEach(p -> named.put(p.name(), p.size())));
+            footers.values().removeIf(k -> k.stamp() == null || !k.stamp().equals(listedPacks.get(k.stamp().name()))
+                    || Long.valueOf(k.stamp().size()).equals(named.get(k.stamp().name()))
+                            && !condemned.contains(k.stamp().name()));
         }
     }
 }

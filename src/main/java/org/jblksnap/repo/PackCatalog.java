@@ -7,7 +7,7 @@ import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -240,14 +240,19 @@ final class PackCatalog {
         return name;
     }
 
-    /** The packs an index object names, in its order; a RepositoryException when it is damaged. */
-    Map<String, PackIndexes.IndexedPack> readIndex(String name) throws IOException {
-        return known.index(store, codec, name);
+    /** The packs an index object as listed names, in its order; a RepositoryException when it is damaged. */
+    Map<String, PackIndexes.IndexedPack> readIndex(ObjectStore.Stored listed) throws IOException {
+        return known.index(store, codec, listed);
     }
 
     /** The entries a finished pack's own index lists, read and checked ({@link PackFile#readIndex}). */
-    List<PackFile.Entry> readFooter(String pack, long size) throws IOException {
-        return known.footer(store, codec, pack, size);
+    List<PackFile.Entry> readFooter(ObjectStore.Stored listed) throws IOException {
+        return known.footer(store, codec, listed);
+    }
+
+    /** Index objects deleted (by a compaction). */
+    void deletedIndexes(List<String> names) {
+        known.deleted(names);
     }
 
     /** Forgets every pack, so that the next use reads them all again (after prune changed them). */
@@ -292,12 +297,13 @@ final class PackCatalog {
      */
     private synchronized void scan() throws IOException {
         List<ObjectStore.Stored> listed = packObjects();
-        Map<String, Long> present = new HashMap<>();
-        listed.forEach(o -> present.put(o.name(), o.size()));
-        Set<String> indexes = new LinkedHashSet<>(PackIndexes.list(store));
+        Map<String, ObjectStore.Stored> present = new HashMap<>();
+        listed.forEach(o -> present.put(o.name(), o));
+        Map<String, ObjectStore.Stored> indexes = new LinkedHashMap<>();
+        PackIndexes.list(store).forEach(o -> indexes.put(o.name(), o));
         known.retain(indexes, present, condemned);
-        for (String index : indexes) {
-            if (!seenIndexes.add(index)) {
+        for (ObjectStore.Stored index : indexes.values()) {
+            if (!seenIndexes.add(index.name())) {
                 continue;
             }
             Map<String, PackIndexes.IndexedPack> named;
@@ -307,9 +313,9 @@ final class PackCatalog {
                 continue; // the packs' own indexes serve instead
             }
             for (PackIndexes.IndexedPack ip : named.values()) {
-                Long size = present.get(ip.name());
-                if (size != null && size == ip.size() && !condemned.contains(ip.name()) && seen.add(ip.name())) {
-                    add(ip.name(), size, ip.entries());
+                ObjectStore.Stored pack = present.get(ip.name());
+                if (pack != null && pack.size() == ip.size() && !condemned.contains(ip.name()) && seen.add(ip.name())) {
+                    add(ip.name(), ip.size(), ip.entries());
                 }
             }
         }
@@ -322,7 +328,7 @@ final class PackCatalog {
             }
             List<PackFile.Entry> entries;
             try {
-                entries = readFooter(p, o.size());
+                entries = readFooter(o);
             } catch (NoSuchFileException deletedSinceListed) {
                 continue; // a prune swept it after the listing: gone, not damaged
             } catch (IOException e) {

@@ -80,13 +80,13 @@ final class PackIndexes {
         return name;
     }
 
-    /** The index objects in the store, by name. */
-    static List<String> list(ObjectStore store) throws IOException {
-        List<String> names = new ArrayList<>();
+    /** The index objects in the store. */
+    static List<ObjectStore.Stored> list(ObjectStore store) throws IOException {
+        List<ObjectStore.Stored> names = new ArrayList<>();
         try {
             for (ObjectStore.Stored o : store.list(PREFIX)) {
                 if (isIndexName(o.name())) {
-                    names.add(o.name());
+                    names.add(o);
                 }
             }
         } catch (java.nio.file.NoSuchFileException e) {
@@ -153,15 +153,16 @@ final class PackIndexes {
      * entries from either. An index object written meanwhile by a backup is not among those
      * read, so it stays. A crash in between leaves duplicates, which the next compaction merges.
      */
-    static int[] compact(PackCatalog catalog, Map<String, Long> live) throws IOException {
+    static int[] compact(PackCatalog catalog, Map<String, ObjectStore.Stored> live) throws IOException {
         ObjectStore store = catalog.store();
         List<String> read = new ArrayList<>();
         Map<String, IndexedPack> named = new TreeMap<>();
-        for (String name : list(store)) {
+        for (ObjectStore.Stored listed : list(store)) {
+            String name = listed.name();
             try {
-                for (IndexedPack ip : catalog.readIndex(name).values()) {
-                    Long size = live.get(ip.name());
-                    if (size != null && size == ip.size()) {
+                for (IndexedPack ip : catalog.readIndex(listed).values()) {
+                    ObjectStore.Stored pack = live.get(ip.name());
+                    if (pack != null && pack.size() == ip.size()) {
                         named.putIfAbsent(ip.name(), ip);
                     }
                 }
@@ -175,11 +176,11 @@ final class PackIndexes {
         int written = 0;
         List<IndexedPack> batch = new ArrayList<>();
         int entries = 0;
-        for (Map.Entry<String, Long> p : new TreeMap<>(live).entrySet()) {
-            IndexedPack ip = named.remove(p.getKey());
+        for (ObjectStore.Stored p : new TreeMap<>(live).values()) {
+            IndexedPack ip = named.remove(p.name());
             if (ip == null) {
                 try {
-                    ip = new IndexedPack(p.getKey(), p.getValue(), catalog.readFooter(p.getKey(), p.getValue()));
+                    ip = new IndexedPack(p.name(), p.size(), catalog.readFooter(p));
                 } catch (java.nio.file.NoSuchFileException | RepositoryException goneOrDamaged) {
                     continue; // deleted meanwhile, or verify's to report: no index names it
                 }
@@ -201,6 +202,7 @@ final class PackIndexes {
         for (String name : read) {
             store.delete(name);
         }
+        catalog.deletedIndexes(read);
         return new int[] {read.size(), written};
     }
 

@@ -258,9 +258,9 @@ public final class Pruner {
          * there is one object already and every pack is in it, nothing is rewritten.
          */
         void compactIndex() throws IOException {
-            Map<String, Long> live = new java.util.TreeMap<>();
-            catalog.packObjects().forEach(o -> live.put(o.name(), o.size()));
-            List<String> objects = PackIndexes.list(store);
+            Map<String, ObjectStore.Stored> live = new java.util.TreeMap<>();
+            catalog.packObjects().forEach(o -> live.put(o.name(), o));
+            List<ObjectStore.Stored> objects = PackIndexes.list(store);
             if (objects.size() == 1) {
                 try {
                     if (catalog.readIndex(objects.getFirst()).keySet().equals(live.keySet())) {

@@ -276,6 +276,41 @@ class CatalogCacheTest {
         assertEquals(2, sameAsFresh(cache).footers(), "a pack of another size is read again");
     }
 
+    /**
+     * A pack's footer and an index object written over after the cache read them (a damaged
+     * disk, a hand): the listing shows them at another time (or size), so they are read again
+     * and found damaged, as a load from scratch finds them; the next backup through the cache
+     * stores their content again, and its point restores in a process of its own.
+     */
+    @Test
+    void whatIsWrittenOverAfterItWasReadIsReadAgain() throws IOException {
+        byte[] a = content(64, 1);
+        backup("vda", a);
+        Path index = files("index", ".idx").getFirst();
+        Path aside = Files.copy(index, dir.resolve("index-aside"));
+        Files.delete(index); // a killed run: its packs are read by their footers
+        CatalogCache cache = new CatalogCache(2);
+        sameAsFresh(cache);
+        Files.copy(aside, index);
+        sameAsFresh(cache); // the index object is kept too now
+        Path pack = files("packs", ".pack").getFirst();
+        try (FileChannel ch = FileChannel.open(pack, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("XXXXXXXX".getBytes()), ch.size() - 8); // same size, its footer no longer reads
+        }
+        try (FileChannel ch = FileChannel.open(index, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3, 4}), ch.size() / 2); // same size, no longer reads
+        }
+        Load damaged = sameAsFresh(cache);
+        assertTrue(damaged.table().contains("damaged [" + pack + "]"), damaged.table().toString());
+        assertEquals(1, damaged.indexObjects(), "the index object written over is read again");
+        long id = backup("vdb", a, cache);
+        try (Repository r = Repository.open(repo(), false)) {
+            assertArrayEquals(a, Points.read(r, id), "what the damaged pack holds was stored again");
+        }
+        prune(5, cache);
+        assertFalse(files("index", ".idx").contains(index), "a prune through the cache replaces the damaged object");
+    }
+
     /** The repository made again at the same place: nothing of the first is used. */
     @Test
     void aRepositoryMadeAgainAtTheSamePlaceStartsAfresh() throws IOException {
