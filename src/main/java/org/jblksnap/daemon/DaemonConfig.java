@@ -3,6 +3,7 @@ package org.jblksnap.daemon;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -15,6 +16,7 @@ import java.util.Map;
 import org.jblksnap.control.ControlProtocol;
 import org.jblksnap.control.TakeHooks;
 import org.jblksnap.error.InvalidArgumentException;
+import org.jblksnap.error.IoMessages;
 import org.jblksnap.nbd.protocol.HostPort;
 import org.jblksnap.nbd.server.NbdLimits;
 import org.jblksnap.nbd.tls.TlsCredentials;
@@ -96,8 +98,12 @@ public final class DaemonConfig {
             root = ControlProtocol.JSON.readTree(file.toFile());
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
-            throw new InvalidArgumentException("config file " + file + " is not valid JSON: " + e.getOriginalMessage()
+            // Jackson names where an object began as "[Source: REDACTED ...; line: L, column: C]": the line and column
+            String what = e.getOriginalMessage().replaceAll("\\[Source: [^\\]]*; (line: \\d+, column: \\d+)\\]", "$1");
+            throw new InvalidArgumentException("config file " + file + " is not valid JSON: " + what
                     + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+        } catch (IOException e) {
+            throw new InvalidArgumentException("config file " + file + ": cannot read it: " + IoMessages.reason(e));
         }
         if (root == null || !root.isObject()) {
             throw new InvalidArgumentException("config file " + file + " must hold a JSON object");
@@ -184,6 +190,8 @@ public final class DaemonConfig {
                 c.jobs.add(JobConfig.parse(j, ZoneId.systemDefault()));
             } catch (InvalidArgumentException e) {
                 c.refusedJobs.put(name, "config file " + file + ": " + e.getMessage());
+            } catch (InvalidPathException e) { // a path no file system takes (a NUL in it)
+                c.refusedJobs.put(name, "config file " + file + ": job " + name + ": bad path: " + e.getMessage());
             }
         }
     }

@@ -69,6 +69,8 @@ final class DaemonMetrics implements AutoCloseable {
                 j -> jobs.lastRun(j.name(), Jobs.BACKUP).map(r -> (double) r.storedBytes()).orElse(Double.NaN));
         jobGauge("jblksnap_job_next_run_timestamp_seconds", "When the job's schedule fires next",
                 j -> jobs.next(j, Jobs.BACKUP).map(DaemonMetrics::seconds).orElse(Double.NaN));
+        gauge("jblksnap_job_refused", "1 for each job of the config that was refused at load (its error is in the "
+                + "log and job_list): it never runs", "job", cb -> jobs.refused().keySet().forEach(j -> cb.call(1, j)));
         jobCounter("jblksnap_job_failures", "Backup runs of the job that failed (a cancelled run is no failure)",
                 JobRun.FAILED);
         jobCounter("jblksnap_job_cancellations", "Backup runs of the job that were cancelled: job_cancel, job_run's "

@@ -168,6 +168,11 @@ final class Jobs implements AutoCloseable {
         return jobs;
     }
 
+    /** The jobs the config refused, by name, each with its error. */
+    Map<String, String> refused() {
+        return refused;
+    }
+
     /** The next time a job's schedule of this kind fires, if any. */
     Optional<Instant> next(JobConfig j, String kind) {
         JobSchedule s = kind.equals(BACKUP) ? j.schedule() : j.verify();
@@ -451,9 +456,11 @@ final class Jobs implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // cancelled: what the backup (BackupRun) throws when it was; a cancel once it is committed stops
-            // neither the prune nor the copy, and their failure is the run's
-            result = e instanceof BlksnapException b && b.errno() == Errno.ECANCELED ? JobRun.CANCELLED : JobRun.FAILED;
+            // cancelled: what the backup (BackupRun) throws when the run was cancelled (a failing pre-take
+            // hook throws ECANCELED too, uncancelled: a failure); a cancel once the backup is committed
+            // stops neither the prune nor the copy, and their failure is the run's
+            result = a.cancelled() != null && e instanceof BlksnapException b && b.errno() == Errno.ECANCELED
+                    ? JobRun.CANCELLED : JobRun.FAILED;
             message = describe(e);
         }
         long read = done.stream().mapToLong(s -> s.stats().bytesRead()).sum();

@@ -191,9 +191,13 @@ class JobsCliTest {
         }
         Files.writeString(config, c.toString());
         jb = new JblksnapProcess(dir.resolve("run"));
-        jb.startDaemon("--config", config.toString(), "--device", "disk0=" + disk0);
+        int port = freePort();
+        jb.startDaemon("--config", config.toString(), "--device", "disk0=" + disk0, "--metrics", "127.0.0.1:" + port);
 
         String refused = "config file " + config + ": job cronless: schedule 'every night' is not a cron schedule";
+        String metrics = scrape(port, dir);
+        assertEquals(1, value(metrics, "jblksnap_job_refused{job=\"cronless\"}"), metrics);
+        assertTrue(!metrics.contains("jblksnap_job_refused{job=\"good\"}"), metrics);
         List<String> logged = jb.daemonLog().lines().filter(l -> l.contains(refused)).toList();
         assertEquals(1, logged.size(), jb.daemonLog());
         assertTrue(logged.get(0).endsWith("; the job is refused, the other jobs run"), logged.get(0));

@@ -125,7 +125,12 @@ class JobsTest {
 
     private Jobs jobs(Function<String, Progress> progress, List<JobConfig> configs, Map<String, String> refused)
             throws IOException {
-        Jobs j = new Jobs(configs, refused, daemon.engine(), daemon.exports(), TakeHooks.NONE, dir.resolve("state/jobs"),
+        return jobs(progress, configs, refused, TakeHooks.NONE);
+    }
+
+    private Jobs jobs(Function<String, Progress> progress, List<JobConfig> configs, Map<String, String> refused,
+            TakeHooks hooks) throws IOException {
+        Jobs j = new Jobs(configs, refused, daemon.engine(), daemon.exports(), hooks, dir.resolve("state/jobs"),
                 clock, progress);
         j.start();
         started.add(j);
@@ -650,6 +655,44 @@ class JobsTest {
         assertEquals(0, keepless.path("result").path("runs").size());
         assertEquals(List.of("good"), history(jobs, null).stream().map(r -> r.path("job").asText()).toList());
         assertEquals("ok", verb(jobs, "job_run", args().put("name", "good")).path("result").path("result").asText());
+    }
+
+    /**
+     * A pre-take hook that fails (a guest that does not freeze) throws ECANCELED, as snapshot_take
+     * answers it, with nobody cancelling: the run failed, and the failures metric counts it.
+     */
+    @Test
+    void aFailingPreTakeHookIsAFailedRunNotACancelledOne() throws Exception {
+        Jobs jobs = jobs(LoggedProgress::new, List.of(job("{'name': 'nightly', 'devices': ['disk0'], 'repo': '"
+                + repo("r") + "', 'encryption': 'none', 'schedule': '0 2 * * *', 'keep_last': 1}")), Map.of(),
+                new TakeHookCommands(new TakeHooks.Commands("echo freeze failed >&2; exit 3", null, null)));
+        JobRun r = jobs.submit("nightly", Jobs.BACKUP, "manual").result.get(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertEquals(JobRun.FAILED, r.result(), r.toString());
+        assertEquals(1, jobs.unsuccessful("nightly", Jobs.BACKUP, JobRun.FAILED));
+        assertEquals(0, jobs.unsuccessful("nightly", Jobs.BACKUP, JobRun.CANCELLED));
+    }
+
+    /** A path no file system takes (a NUL in it) refuses its job alone, too. */
+    @Test
+    void aJobWithAnImpossiblePathIsRefusedAlone() throws Exception {
+        String base = "'devices': ['disk0'], 'encryption': 'none', 'schedule': '0 2 * * *', 'keep_last': 1";
+        Path file = Files.writeString(dir.resolve("c.json"), ("{'jobs': [{'name': 'j', " + base + ", 'repo': '"
+                + repo("r") + "', 'storage': '/tmp/a\\u0000b'}, {'name': 'good', " + base + ", 'repo': '" + repo("r2")
+                + "'}]}")
+                .replace('\'', '"'));
+        DaemonConfig c = DaemonConfig.load(file);
+        assertEquals(List.of("good"), c.jobs.stream().map(JobConfig::name).toList());
+        assertTrue(c.refusedJobs.get("j").startsWith("config file " + file + ": job j: bad path: "),
+                c.refusedJobs.toString());
+    }
+
+    /** A config file cut short: one line that says where, without Jackson's source note. */
+    @Test
+    void aTruncatedConfigFileSaysWhereInOneLine() throws Exception {
+        Path file = Files.writeString(dir.resolve("cut.json"), "{\"jobs\": [{\"name\": \"j\"");
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> DaemonConfig.load(file));
+        assertEquals("config file " + file + " is not valid JSON: Unexpected end-of-input: expected close marker for"
+                + " Object (start marker at line: 1, column: 11) (line 1, column 23)", e.getMessage());
     }
 
     private void assertRefused(String message, String json) {
