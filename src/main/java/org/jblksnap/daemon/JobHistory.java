@@ -11,10 +11,14 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.logging.Logger;
 
 import org.jblksnap.control.ControlProtocol;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * The runs of the daemon's jobs, kept in {@code jobs/history.jsonl} of the state directory:
@@ -23,7 +27,9 @@ import org.jblksnap.control.ControlProtocol;
  * no end line was cut off by a daemon that stopped without finishing it (killed, crashed,
  * the machine lost power): loading records it as failed, so job_history and the metrics show
  * it. Loading also rewrites the file (atomically) with one line per run, the newest
- * {@link #KEPT} runs.
+ * {@link #KEPT} runs, after a first line {@code {"trimmed": {"JOB/KIND/RESULT": N, ...}}} that
+ * counts the failed and cancelled runs dropped so far, so that the metrics' counters of those
+ * never go down across a restart. (A daemon before that line skips it with a warning.)
  */
 final class JobHistory {
     private static final Logger LOG = Logger.getLogger(JobHistory.class.getName());
@@ -32,6 +38,8 @@ final class JobHistory {
 
     private final Path file;
     private final TreeMap<Long, JobRun> runs = new TreeMap<>();
+    /** The failed and cancelled runs no longer kept, by {@link #tally} key. */
+    private final Map<String, Long> trimmed = new TreeMap<>();
 
     private JobHistory(Path file) {
         this.file = file;
@@ -49,7 +57,12 @@ final class JobHistory {
                     continue;
                 }
                 try {
-                    JobRun r = JobRun.fromJson(ControlProtocol.JSON.readTree(line));
+                    JsonNode node = ControlProtocol.JSON.readTree(line);
+                    if (node.has("trimmed")) {
+                        node.get("trimmed").properties().forEach(e -> h.trimmed.put(e.getKey(), e.getValue().asLong()));
+                        continue;
+                    }
+                    JobRun r = JobRun.fromJson(node);
                     h.runs.put(r.run(), r);
                 } catch (IOException | RuntimeException e) {
                     // a line torn by a crash while it was appended: that run's other line stands
@@ -65,7 +78,10 @@ final class JobHistory {
             }
         }
         while (h.runs.size() > KEPT) {
-            h.runs.pollFirstEntry();
+            JobRun dropped = h.runs.pollFirstEntry().getValue();
+            if (!dropped.ok()) {
+                h.trimmed.merge(tally(dropped.job(), dropped.kind(), dropped.result()), 1L, Long::sum);
+            }
         }
         h.rewrite();
         return h;
@@ -88,6 +104,16 @@ final class JobHistory {
         }
     }
 
+    /** How the failed and cancelled runs are counted: by job, kind and result. */
+    static String tally(String job, String kind, String result) {
+        return job + "/" + kind + "/" + result;
+    }
+
+    /** The failed and cancelled runs no longer kept, by {@link #tally} key. */
+    synchronized Map<String, Long> trimmed() {
+        return Map.copyOf(trimmed);
+    }
+
     /** The runs, oldest first; of one job when job is not null. */
     synchronized List<JobRun> list(String job) {
         return runs.values().stream().filter(r -> job == null || r.job().equals(job)).toList();
@@ -98,6 +124,11 @@ final class JobHistory {
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             List<byte[]> lines = new ArrayList<>();
+            if (!trimmed.isEmpty()) {
+                ObjectNode t = ControlProtocol.JSON.createObjectNode();
+                trimmed.forEach(t.putObject("trimmed")::put);
+                lines.add((ControlProtocol.JSON.writeValueAsString(t) + "\n").getBytes(StandardCharsets.UTF_8));
+            }
             for (JobRun r : runs.values()) {
                 lines.add(line(r));
             }

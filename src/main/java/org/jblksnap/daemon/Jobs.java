@@ -136,6 +136,8 @@ final class Jobs implements AutoCloseable {
     void start() throws IOException {
         history = JobHistory.load(dir);
         history.list(null).forEach(this::ended); // every run has ended: load records those cut off as failed
+        // and those no longer kept, so that no counter goes down across a restart
+        history.trimmed().forEach((tally, n) -> unsuccessful.merge(tally, n, Long::sum));
         startedAt = clock.instant();
         loadScheduleState();
         for (JobConfig j : jobs.values()) {
@@ -196,7 +198,7 @@ final class Jobs implements AutoCloseable {
 
     /** How many runs of a job's kind ended with this result, failed or cancelled. */
     long unsuccessful(String job, String kind, String result) {
-        return unsuccessful.getOrDefault(job + "/" + kind + "/" + result, 0L);
+        return unsuccessful.getOrDefault(JobHistory.tally(job, kind, result), 0L);
     }
 
     /** Queues a run; its future ends with its history entry. */
@@ -414,7 +416,7 @@ final class Jobs implements AutoCloseable {
         if (r.ok()) {
             lastSuccess.put(key, r);
         } else {
-            unsuccessful.merge(key + "/" + r.result(), 1L, Long::sum);
+            unsuccessful.merge(JobHistory.tally(r.job(), r.kind(), r.result()), 1L, Long::sum);
         }
     }
 

@@ -672,6 +672,38 @@ class JobsTest {
         assertEquals(0, jobs.unsuccessful("nightly", Jobs.BACKUP, JobRun.CANCELLED));
     }
 
+    /**
+     * The history keeps the newest {@link JobHistory#KEPT} runs: a restart that drops a job's old
+     * failed run still counts it, so jblksnap_job_failures_total never goes down (Prometheus
+     * would take that for a reset, and the whole count for new failures).
+     */
+    @Test
+    void theFailureCounterDoesNotGoDownWhenTheHistoryDropsOldRuns() throws Exception {
+        Path file = dir.resolve("state/jobs/history.jsonl");
+        Files.createDirectories(file.getParent());
+        StringBuilder lines = new StringBuilder();
+        for (int i = 1; i <= JobHistory.KEPT; i++) {
+            Instant t = Instant.parse("2026-01-01T00:00:00Z").plusSeconds(i);
+            JobRun r = JobRun.started(i, i == 1 ? "ghost" : "other", Jobs.BACKUP, "schedule", t)
+                    .finished(t.plusSeconds(1), i == 1 ? JobRun.FAILED : JobRun.OK, "", 0, 0, List.of());
+            lines.append(ControlProtocol.JSON.writeValueAsString(r.toJson())).append('\n');
+        }
+        Files.writeString(file, lines);
+        JobConfig ghost = job("{'name': 'ghost', 'devices': ['disk9'], 'repo': '" + repo("r")
+                + "', 'encryption': 'none', 'schedule': '0 2 * * *', 'keep_last': 1}"); // its runs fail at once
+        Jobs before = jobs(ghost);
+        assertFalse(verb(before, "job_run", args().put("name", "ghost")).path("ok").asBoolean());
+        assertEquals(2, before.unsuccessful("ghost", Jobs.BACKUP, JobRun.FAILED));
+        before.close();
+        started.remove(before);
+        Jobs after = jobs(ghost); // the history now holds one run more than it keeps: the oldest goes
+        assertEquals(JobHistory.KEPT, history(after, null).size());
+        assertEquals(2, after.unsuccessful("ghost", Jobs.BACKUP, JobRun.FAILED), "the dropped run still counts");
+        after.close();
+        started.remove(after);
+        assertEquals(2, jobs(ghost).unsuccessful("ghost", Jobs.BACKUP, JobRun.FAILED), "and after another restart");
+    }
+
     /** A path no file system takes (a NUL in it) refuses its job alone, too. */
     @Test
     void aJobWithAnImpossiblePathIsRefusedAlone() throws Exception {
