@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -27,8 +28,11 @@ import java.util.stream.Stream;
 import org.jblksnap.repo.BadEntryException;
 import org.jblksnap.repo.EntryType;
 import org.jblksnap.repo.Hash;
+import org.jblksnap.repo.HashList;
 import org.jblksnap.repo.Point;
 import org.jblksnap.repo.PointImage;
+import org.jblksnap.repo.PointMeta;
+import org.jblksnap.repo.PointStore;
 import org.jblksnap.repo.Points;
 import org.jblksnap.repo.PruneReport;
 import org.jblksnap.repo.Pruner;
@@ -331,5 +335,53 @@ class BackupCycleTest {
             assertTrue(v.ok(), "point " + s.pointId() + ":\n" + v.format());
         }
         assertRestores(s.pointId(), ref);
+    }
+
+    /**
+     * A device's points are ordered by their time, and the newest is the next incremental's
+     * parent. A point dated ahead of the clock (a host whose clock was fast, an NTP step back)
+     * must not stay "the newest" after later runs: an incremental by the operator's bitmap (what
+     * changed since the last run) on top of it would record an image that never was, losing the
+     * runs in between. Each run dates its point after the device's last one.
+     */
+    @Test
+    void anIncrementalByTheOperatorsBitmapTakesTheLastRunAsItsParentWhateverTheClock() throws Exception {
+        QemuImage img = new QemuImage(dir, SIZE);
+        img.write(img.randomWrites(new Random(1), 10, MIB));
+
+        // run 1 on a host whose clock is an hour ahead: its point dated an hour later
+        long run1 = backup(img, byBitmap(null)).pointId();
+        long future;
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            Point p = repo.points().get(run1);
+            HashList index = repo.points().index(p);
+            PointMeta m = p.meta();
+            future = repo.commit(new PointMeta(m.device(), m.size(), m.blockSize(), m.chunkSize(),
+                    m.created().plus(Duration.ofHours(1)), m.generation(), m.changesNumber(), m.parent(), m.source(),
+                    m.stats()), index);
+        }
+        Files.delete(repoDir().resolve(PointStore.name(run1)));
+        img.addBitmap("b1");
+
+        img.write(List.of(new QemuImage.Write(2L * MIB, 64 << 10, 0x11)));
+        BackupSummary run2 = backup(img, byBitmap("b1"), "b1");
+        assertEquals(future, run2.parent());
+        assertTrue(notes.toString().contains("is dated just after it"), notes.toString());
+        img.removeBitmap("b1");
+        img.addBitmap("b2"); // rotated after the backup, as README says
+
+        img.write(List.of(new QemuImage.Write(10L * MIB, 64 << 10, 0x22)));
+        Path ref = img.snapshotRaw("ref3.raw");
+        BackupSummary run3 = backup(img, byBitmap("b2"), "b2");
+        assertEquals(run2.pointId(), run3.parent(), "the parent of run 3 is the last run, run 2");
+        try (Repository repo = Repository.open(repoDir(), false)) {
+            assertEquals(run3.pointId(), repo.points().latest("vda").orElseThrow().id());
+        }
+        assertRestores(run3.pointId(), ref);
+    }
+
+    /** A backup incremental by the bitmap the operator names (none: a full). */
+    private static BackupRequest byBitmap(String bitmap) {
+        return new BackupRequest("vda", null, "", null, bitmap == null ? null : "qemu:dirty-bitmap:" + bitmap, false);
     }
 }
