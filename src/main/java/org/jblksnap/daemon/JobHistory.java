@@ -127,7 +127,7 @@ final class JobHistory {
             if (!trimmed.isEmpty()) {
                 ObjectNode t = ControlProtocol.JSON.createObjectNode();
                 trimmed.forEach(t.putObject("trimmed")::put);
-                lines.add((ControlProtocol.JSON.writeValueAsString(t) + "\n").getBytes(StandardCharsets.UTF_8));
+                lines.add(line(t));
             }
             for (JobRun r : runs.values()) {
                 lines.add(line(r));
@@ -141,6 +141,10 @@ final class JobHistory {
     }
 
     private static byte[] line(JobRun r) throws IOException {
-        return (ControlProtocol.JSON.writeValueAsString(r.toJson()) + "\n").getBytes(StandardCharsets.UTF_8);
+        return line(r.toJson());
+    }
+
+    private static byte[] line(JsonNode json) throws IOException {
+        return (ControlProtocol.JSON.writeValueAsString(json) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -66,6 +66,11 @@ public final class CatalogCache {
             return new Packed(name, size, PackFile.records(entries));
         }
 
+        /** The packs an index object names, as the cache holds them. */
+        static List<Packed> of(Collection<PackIndexes.IndexedPack> packs) {
+            return packs.stream().map(p -> of(p.name(), p.size(), p.entries())).toList();
+        }
+
         List<PackFile.Entry> entries() throws RepositoryException {
             return PackFile.entries(ByteBuffer.wrap(records), records.length / PackFile.RECORD, size - PackFile.FOOTER,
                     name);
@@ -105,8 +110,7 @@ public final class CatalogCache {
             }
             if (kept == null || !kept.fits(listed)) {
                 Map<String, PackIndexes.IndexedPack> read = PackIndexes.read(store, codec, listed.name());
-                keep(indexes, listed.name(), listed, read.values().stream()
-                        .map(p -> Packed.of(p.name(), p.size(), p.entries())).toList());
+                keep(indexes, listed.name(), listed, Packed.of(read.values()));
                 return read;
             }
             Map<String, PackIndexes.IndexedPack> packs = new LinkedHashMap<>();
@@ -133,7 +137,7 @@ public final class CatalogCache {
 
         /** An index object this process wrote naming those packs, in its order. */
         void wrote(String name, Collection<PackIndexes.IndexedPack> packs) {
-            keep(indexes, name, null, packs.stream().map(p -> Packed.of(p.name(), p.size(), p.entries())).toList());
+            keep(indexes, name, null, Packed.of(packs));
         }
 
         /** Index objects this process deleted (a compaction's). */
@@ -158,12 +162,12 @@ public final class CatalogCache {
          */
         synchronized void retain(Map<String, ObjectStore.Stored> listedIndexes,
                 Map<String, ObjectStore.Stored> listedPacks, Set<String> condemned) {
-            indexes.entrySet().removeIf(e -> !e.getValue().fits(listedIndexes.get(e.getKey()))
-                    || !listedIndexes.containsKey(e.getKey()));
+            indexes.entrySet().removeIf(e -> !listedIndexes.containsKey(e.getKey())
+                    || !e.getValue().fits(listedIndexes.get(e.getKey())));
             indexes.replaceAll((name, k) -> new Kept<>(listedIndexes.get(name), k.content()));
             Map<String, Long> named = new HashMap<>();
             indexes.values().forEach(k -> k.content().forEach(p -> named.put(p.name(), p.size())));
-            footers.values().removeIf(k -> k.stamp() == null || !k.stamp().equals(listedPacks.get(k.stamp().name()))
+            footers.values().removeIf(k -> !k.stamp().equals(listedPacks.get(k.stamp().name())) // always stamped
                     || Long.valueOf(k.stamp().size()).equals(named.get(k.stamp().name()))
                             && !condemned.contains(k.stamp().name()));
         }
